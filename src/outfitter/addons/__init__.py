@@ -1,0 +1,1 @@
+"""Add-ons: one module each, all speaking the contract in `base`."""

@@ -1,0 +1,167 @@
+"""The add-on contract: everything the engine (plan, render, validate, status) may ask of an
+add-on. An add-on module is a room that holds all that concerns one add-on; the engine only
+ever speaks to it through this class.
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from outfitter.addons.context import Context
+    from outfitter.config import Profile
+
+
+class Priority(IntEnum):
+    """The roadmap's priorities; lower sorts first within a wave."""
+
+    HIGH = 1
+    MEDIUM = 2
+    LOW = 3
+
+
+Owner = Literal["flux", "argocd"]
+
+
+class AddonOptions(BaseModel):
+    """Options every add-on takes in the profile; add-ons subclass it with their own."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    enabled: bool = True
+    owner: Owner = "flux"
+    priority: Literal["high", "medium", "low"] | None = None
+    """The roadmap's priority; None keeps the add-on's own."""
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A pinned Helm chart. `repository` is https://… (HelmRepository), oci://… (OCIRepository,
+    the full chart reference) or a git URL with `git_path` (GitRepository, for charts that
+    are not published to a Helm repository)."""
+
+    name: str
+    version: str
+    repository: str
+    git_path: str | None = None
+    git_ref: str | None = None
+    """For a Git-hosted chart: the tag that carries `version`."""
+
+    @property
+    def source_kind(self) -> Literal["OCIRepository", "HelmRepository", "GitRepository"]:
+        if self.git_path is not None:
+            return "GitRepository"
+        if self.repository.startswith("oci://"):
+            return "OCIRepository"
+        return "HelmRepository"
+
+
+WorkloadKind = Literal["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job"]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A pod-running object the chart creates, and where its resources sit in the values.
+
+    The budget in `plan` is read from the values outfitter renders through these paths, so
+    the numbers a user sees are the numbers that will be deployed.
+    """
+
+    name: str
+    kind: WorkloadKind
+    resources_path: str
+    replicas_path: str | None = None
+    enabled_path: str | None = None
+    containers: int = 1  # same resources block used by this many containers (sidecars)
+
+
+@dataclass(frozen=True)
+class ProfileProblem:
+    path: str
+    message: str
+
+
+@dataclass
+class Rendered:
+    """What an add-on contributes to the tree besides its HelmRelease.
+
+    `app` objects are applied with the HelmRelease (they only use CRDs that exist before the
+    add-on: External Secrets, prometheus-operator, Traefik). `config` objects use the CRDs
+    the add-on itself brings, so they go in a second Flux Kustomization that dependsOn the
+    first. `files` are extra non-Kubernetes files (path relative to the add-on folder).
+    """
+
+    app: list[dict[str, Any]] = field(default_factory=list)
+    config: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+
+
+class Addon(ABC):
+    name: ClassVar[str]
+    title: ClassVar[str]
+    namespace: ClassVar[str]
+    priority: ClassVar[Priority]
+    roadmap_names: ClassVar[tuple[str, ...]] = ()
+    """Lower-case names under which the roadmap may list this add-on."""
+    depends_on: ClassVar[tuple[str, ...]] = ()
+    """Add-ons that must be enabled and installed first."""
+    after: ClassVar[tuple[str, ...]] = ()
+    """Add-ons that, when enabled, go first (no requirement)."""
+    crds: ClassVar[tuple[str, ...]] = ()
+    """API groups of the CRDs the add-on brings (shown in the plan)."""
+    Options: ClassVar[type[AddonOptions]] = AddonOptions
+    chart: ClassVar[Chart | None] = None
+    release_name: ClassVar[str | None] = None
+    """Helm release name, when it is not the add-on name."""
+    workloads: ClassVar[tuple[Workload, ...]] = ()
+    documented_in_comments: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """Per chart name: value paths its values.yaml documents only as commented examples."""
+
+    def release_for(self, profile: Profile) -> str:
+        """Helm release name (also the HelmRelease object's name)."""
+        return self.release_name or self.name
+
+    def workloads_for(self, profile: Profile) -> tuple[Workload, ...]:
+        """The chart's pod-running objects for this profile (default: `workloads`)."""
+        return self.workloads
+
+    def options(self, profile: Profile) -> AddonOptions:
+        return profile.addon_options(self.name)
+
+    def enabled(self, profile: Profile) -> bool:
+        return self.options(profile).enabled
+
+    def priority_for(self, profile: Profile) -> Priority:
+        chosen = self.options(profile).priority
+        return Priority[chosen.upper()] if chosen else self.priority
+
+    def chart_for(self, ctx: Context) -> Chart | None:
+        """The chart to install; an add-on whose chart depends on options overrides this."""
+        return self.chart
+
+    def requires(self, profile: Profile) -> tuple[str, ...]:
+        """Hard dependencies for this profile (default: the class's `depends_on`)."""
+        return self.depends_on
+
+    def check_profile(self, profile: Profile) -> list[ProfileProblem]:
+        """Combinations the profile cannot have; one problem per line."""
+        return []
+
+    def values(self, ctx: Context) -> dict[str, Any]:
+        return {}
+
+    def resources(self, ctx: Context) -> Rendered:
+        return Rendered()
+
+    def buckets(self, ctx: Context) -> tuple[str, ...]:
+        """Object storage buckets this add-on needs (created by the object storage add-on)."""
+        return ()
+
+    def notes(self, ctx: Context) -> list[str]:
+        """Advice shown by `plan`: upstream changes, choices made and why."""
+        return []

@@ -1,0 +1,236 @@
+"""Kyverno: the policy engine, sized for a homelab, with baseline and security policies.
+
+Kyverno 1.17 deprecated ClusterPolicy (removal planned for 1.20), so the policies are
+`policies.kyverno.io/v1` ValidatingPolicy objects written in CEL, with `validationActions`
+Audit first and Deny once `outfitter policy readiness` says a policy has no violations.
+`validationFailureAction` is deprecated and never written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import Field
+
+from outfitter.addons.base import (
+    Addon,
+    AddonOptions,
+    Chart,
+    Priority,
+    ProfileProblem,
+    Rendered,
+    Workload,
+)
+from outfitter.addons.context import Context, meta
+from outfitter.config import Profile
+
+Mode = Literal["audit", "deny", "off"]
+
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "flux-system", "kyverno")
+# Node agents and storage drivers that need host access by design: security policies skip
+# their namespaces instead of flagging them forever.
+HOST_ACCESS_NAMESPACES = (
+    "velero", "longhorn-system", "falco", "linkerd", "linkerd-cni", "monitoring", "logging",
+    "observability", "security",
+)
+POD_CONTROLLERS = ["deployments", "statefulsets", "daemonsets", "jobs", "cronjobs", "replicasets"]
+
+ALL_CONTAINERS = (
+    "object.spec.containers"
+    " + (has(object.spec.initContainers) ? object.spec.initContainers : [])"
+    " + (has(object.spec.ephemeralContainers) ? object.spec.ephemeralContainers : [])"
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    category: Literal["baseline", "security"]
+    severity: Literal["low", "medium", "high"]
+    description: str
+    validations: tuple[tuple[str, str], ...]
+    """(CEL expression, message) pairs, evaluated against a Pod."""
+    needs_host_access_exemption: bool = False
+
+
+def _policies(required_labels: list[str]) -> tuple[Policy, ...]:
+    label_checks = tuple(
+        (f"has(object.metadata.labels) && '{label}' in object.metadata.labels",
+         f"label '{label}' is required")
+        for label in required_labels
+    )
+    return (
+        Policy("require-labels", "baseline", "medium",
+               "Pods carry the labels that tie them to an application.", label_checks),
+        Policy("require-requests-limits", "baseline", "medium",
+               "Containers declare CPU and memory requests and a memory limit.", (
+                   ("variables.allContainers.all(c, has(c.resources) && "
+                    "has(c.resources.requests) && 'cpu' in c.resources.requests && "
+                    "'memory' in c.resources.requests && has(c.resources.limits) && "
+                    "'memory' in c.resources.limits)",
+                    "CPU and memory requests and a memory limit are required"),
+               )),
+        Policy("disallow-privileged-containers", "security", "high",
+               "Privileged containers can do anything the node can.", (
+                   ("variables.allContainers.all(c, !has(c.securityContext) || "
+                    "!has(c.securityContext.privileged) || c.securityContext.privileged == false)",
+                    "privileged containers are not allowed"),
+               ), needs_host_access_exemption=True),
+        Policy("disallow-host-path", "security", "high",
+               "hostPath volumes reach into the node's file system.", (
+                   ("!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.hostPath))",
+                    "hostPath volumes are not allowed"),
+               ), needs_host_access_exemption=True),
+        Policy("disallow-host-namespaces", "security", "high",
+               "Sharing the host's network, PID or IPC namespace breaks isolation.", (
+                   ("!(has(object.spec.hostNetwork) && object.spec.hostNetwork) && "
+                    "!(has(object.spec.hostPID) && object.spec.hostPID) && "
+                    "!(has(object.spec.hostIPC) && object.spec.hostIPC)",
+                    "hostNetwork, hostPID and hostIPC are not allowed"),
+               ), needs_host_access_exemption=True),
+        Policy("require-run-as-non-root", "security", "medium",
+               "Containers run as a non-root user.", (
+                   ("(has(object.spec.securityContext) && "
+                    "has(object.spec.securityContext.runAsNonRoot) && "
+                    "object.spec.securityContext.runAsNonRoot == true && "
+                    "variables.allContainers.all(c, !has(c.securityContext) || "
+                    "!has(c.securityContext.runAsNonRoot) || c.securityContext.runAsNonRoot)) || "
+                    "variables.allContainers.all(c, has(c.securityContext) && "
+                    "has(c.securityContext.runAsNonRoot) && c.securityContext.runAsNonRoot)",
+                    "runAsNonRoot must be true for the pod or every container"),
+               ), needs_host_access_exemption=True),
+    )
+
+
+POLICY_NAMES = tuple(p.name for p in _policies(["app.kubernetes.io/name"]))
+
+
+class KyvernoOptions(AddonOptions):
+    mode: Literal["audit", "deny"] = Field(
+        "audit", description="default for every policy; the roadmap starts in audit")
+    policies: dict[str, Mode] = Field(
+        default_factory=dict, description="per-policy mode: audit, deny or off")
+    required_labels: list[str] = Field(
+        default_factory=lambda: ["app.kubernetes.io/name"], alias="requiredLabels")
+    excluded_namespaces: list[str] = Field(default_factory=list, alias="excludedNamespaces")
+    ready_after_days: int = Field(
+        7, alias="readyAfterDays", ge=0,
+        description="days without violations before a policy is ready for deny")
+
+
+def options(profile: Profile) -> KyvernoOptions:
+    opts = profile.addon_options("kyverno")
+    assert isinstance(opts, KyvernoOptions)
+    return opts
+
+
+def _controller_resources(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:
+    return {"requests": {"cpu": cpu, "memory": memory},
+            "limits": {"memory": memory_limit}}
+
+
+class Kyverno(Addon):
+    name = "kyverno"
+    title = "Kyverno"
+    namespace = "kyverno"
+    priority = Priority.HIGH
+    roadmap_names = ("kyverno",)
+    crds = ("kyverno.io", "policies.kyverno.io", "reports.kyverno.io", "wgpolicyk8s.io")
+    Options = KyvernoOptions
+    chart = Chart("kyverno", "3.9.0", "https://kyverno.github.io/kyverno/")
+    workloads = (
+        Workload("kyverno-admission-controller", "Deployment",
+                 "admissionController.container.resources",
+                 replicas_path="admissionController.replicas"),
+        Workload("kyverno-background-controller", "Deployment", "backgroundController.resources",
+                 replicas_path="backgroundController.replicas"),
+        Workload("kyverno-cleanup-controller", "Deployment", "cleanupController.resources",
+                 replicas_path="cleanupController.replicas"),
+        Workload("kyverno-reports-controller", "Deployment", "reportsController.resources",
+                 replicas_path="reportsController.replicas"),
+    )
+
+    def check_profile(self, profile: Profile) -> list[ProfileProblem]:
+        return [ProfileProblem(f"policies.{name}",
+                               f"unknown policy (known: {', '.join(POLICY_NAMES)})")
+                for name in options(profile).policies if name not in POLICY_NAMES]
+
+    def values(self, ctx: Context) -> dict[str, Any]:
+        labels = ctx.monitoring_labels
+
+        def controller(resources: dict[str, Any], in_container: bool = False) -> dict[str, Any]:
+            return {"replicas": 1,
+                    **({"container": {"resources": resources}} if in_container
+                       else {"resources": resources}),
+                    "serviceMonitor": {"enabled": True, "additionalLabels": labels}}
+
+        return {
+            # One replica each: a homelab trades HA for memory. Policies in Audit use
+            # failurePolicy Ignore, so a Kyverno outage never blocks the cluster.
+            "admissionController": controller(
+                _controller_resources("100m", "128Mi", "384Mi"), in_container=True),
+            "backgroundController": controller(_controller_resources("50m", "64Mi", "128Mi")),
+            "cleanupController": controller(_controller_resources("50m", "64Mi", "128Mi")),
+            "reportsController": controller(_controller_resources("50m", "64Mi", "256Mi")),
+            "grafana": {"enabled": True},
+        }
+
+    def policies(self, ctx: Context) -> list[dict[str, Any]]:
+        opts = options(ctx.profile)
+        out = []
+        for policy in _policies(opts.required_labels):
+            mode = opts.policies.get(policy.name, opts.mode)
+            if mode == "off":
+                continue
+            excluded = set(SYSTEM_NAMESPACES) | set(opts.excluded_namespaces)
+            if policy.needs_host_access_exemption:
+                excluded |= set(HOST_ACCESS_NAMESPACES)
+            out.append(self._validating_policy(policy, mode, sorted(excluded)))
+        return out
+
+    def _validating_policy(
+        self, policy: Policy, mode: Literal["audit", "deny"], excluded: list[str]
+    ) -> dict[str, Any]:
+        return {
+            "apiVersion": "policies.kyverno.io/v1",
+            "kind": "ValidatingPolicy",
+            "metadata": meta(policy.name, annotations={
+                "policies.kyverno.io/title": policy.name.replace("-", " ").capitalize(),
+                "policies.kyverno.io/category": policy.category,
+                "policies.kyverno.io/severity": policy.severity,
+                "policies.kyverno.io/description": policy.description,
+            }, labels={"app.kubernetes.io/managed-by": "outfitter"}),
+            "spec": {
+                "validationActions": ["Audit"] if mode == "audit" else ["Deny"],
+                "failurePolicy": "Ignore" if mode == "audit" else "Fail",
+                "evaluation": {"background": {"enabled": True}},
+                "autogen": {"podControllers": {"controllers": POD_CONTROLLERS}},
+                "matchConstraints": {
+                    "resourceRules": [{
+                        "apiGroups": [""], "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE"], "resources": ["pods"],
+                    }],
+                    "namespaceSelector": {"matchExpressions": [{
+                        "key": "kubernetes.io/metadata.name", "operator": "NotIn",
+                        "values": excluded,
+                    }]},
+                },
+                "variables": [{"name": "allContainers", "expression": ALL_CONTAINERS}],
+                "validations": [{"expression": e, "message": m} for e, m in policy.validations],
+            },
+        }
+
+    def resources(self, ctx: Context) -> Rendered:
+        return Rendered(config=self.policies(ctx))
+
+    def notes(self, ctx: Context) -> list[str]:
+        opts = options(ctx.profile)
+        deny = sorted(n for n, m in opts.policies.items() if m == "deny")
+        line = f"Policies start in {opts.mode}"
+        if deny:
+            line += f"; in deny: {', '.join(deny)}"
+        return [line + ". `outfitter policy readiness` says when one can move to deny."]
+
+
+ADDON = Kyverno()

@@ -1,0 +1,200 @@
+"""Object storage: the S3 contract Velero, Loki, Tempo and Longhorn consume.
+
+The MinIO community edition was archived and its images withdrawn (2026), so the default is
+SeaweedFS, a maintained S3 server with a published chart, in its all-in-one mode (one pod:
+master, volume, filer and S3 gateway — right for a homelab). MinIO stays available for those
+who keep it; Garage (chart not published to a Helm repository, so it comes from Git); or an
+external endpoint such as a Synology NAS, where outfitter installs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import Field
+
+from outfitter.addons.base import (
+    Addon,
+    AddonOptions,
+    Chart,
+    Priority,
+    ProfileProblem,
+    Rendered,
+    Workload,
+)
+from outfitter.addons.context import Context
+from outfitter.addons.storage_contract import ObjectStore
+from outfitter.config import Profile
+
+Provider = Literal["seaweedfs", "minio", "garage", "external"]
+
+SEAWEEDFS = Chart("seaweedfs", "4.44.0", "https://seaweedfs.github.io/seaweedfs/helm")
+MINIO = Chart("minio", "5.4.0", "https://charts.min.io/")
+GARAGE = Chart("garage", "0.8.0", "https://github.com/deuxfleurs-org/garage",
+               git_path="script/helm/garage", git_ref="v2.0.0")
+
+
+class ObjectStorageOptions(AddonOptions):
+    provider: Provider = "seaweedfs"
+    endpoint: str | None = Field(
+        None, description="S3 endpoint; required for external, derived for in-cluster servers")
+    region: str = "us-east-1"
+    credentials_item: str = Field(
+        "object-storage", alias="credentialsItem",
+        description="secret store item with access-key-id and secret-access-key")
+    size: str = Field("50Gi", description="volume size of an in-cluster server")
+
+
+def _options(profile: Profile) -> ObjectStorageOptions:
+    opts = profile.addon_options("object-storage")
+    assert isinstance(opts, ObjectStorageOptions)
+    return opts
+
+
+class ObjectStorage(Addon):
+    name = "object-storage"
+    title = "Object storage (S3)"
+    namespace = "object-storage"
+    priority = Priority.HIGH
+    roadmap_names = ("minio", "object storage", "s3", "seaweedfs", "garage")
+    Options = ObjectStorageOptions
+    documented_in_comments = {  # noqa: RUF012 (read-only class data)
+        "seaweedfs": ("allInOne.s3.createBuckets",),
+        "garage": ("persistence.meta.storageClass", "persistence.data.storageClass"),
+    }
+
+    def provider(self, profile: Profile) -> Provider:
+        return _options(profile).provider
+
+    def chart_for(self, ctx: Context) -> Chart | None:
+        return {"seaweedfs": SEAWEEDFS, "minio": MINIO, "garage": GARAGE}.get(
+            self.provider(ctx.profile))
+
+    def release_for(self, profile: Profile) -> str:
+        # The provider's own name, so its Services keep the names its docs use.
+        return self.provider(profile)
+
+    def workloads_for(self, profile: Profile) -> tuple[Workload, ...]:
+        provider = self.provider(profile)
+        if provider == "seaweedfs":
+            return (Workload("seaweedfs-all-in-one", "Deployment", "allInOne.resources"),)
+        if provider == "minio":
+            return (Workload("minio", "Deployment", "resources", replicas_path="replicas"),)
+        if provider == "garage":
+            return (Workload("garage", "StatefulSet", "resources",
+                             replicas_path="deployment.replicaCount"),)
+        return ()
+
+    def contract(self, profile: Profile) -> ObjectStore:
+        opts = _options(profile)
+        default_endpoint = {
+            "seaweedfs": f"http://seaweedfs-all-in-one.{self.namespace}.svc:8333",
+            "minio": f"http://minio.{self.namespace}.svc:9000",
+            "garage": f"http://garage.{self.namespace}.svc:3900",
+        }
+        endpoint = opts.endpoint or default_endpoint.get(opts.provider, "")
+        region = "garage" if opts.provider == "garage" and opts.region == "us-east-1" \
+            else opts.region
+        return ObjectStore(
+            provider=opts.provider, endpoint=endpoint, region=region,
+            credentials_item=opts.credentials_item, insecure=endpoint.startswith("http://"),
+        )
+
+    def check_profile(self, profile: Profile) -> list[ProfileProblem]:
+        opts = _options(profile)
+        problems = []
+        if opts.provider == "external" and not opts.endpoint:
+            problems.append(ProfileProblem(
+                "endpoint", "an external object store needs its endpoint, e.g. "
+                "https://nas.home.example.com:9000"))
+        if opts.endpoint and not opts.endpoint.startswith(("http://", "https://")):
+            problems.append(ProfileProblem("endpoint", "must start with http:// or https://"))
+        return problems
+
+    def values(self, ctx: Context) -> dict[str, Any]:
+        opts = _options(ctx.profile)
+        storage_class = ctx.profile.cluster.storage_class
+        if opts.provider == "seaweedfs":
+            return {
+                "master": {"enabled": False},
+                "volume": {"enabled": False},
+                "filer": {"enabled": False},
+                "allInOne": {
+                    "enabled": True,
+                    "s3": {
+                        "enabled": True,
+                        "enableAuth": True,
+                        "existingConfigSecret": "seaweedfs-s3-config",
+                        "createBuckets": [{"name": b} for b in ctx.buckets],
+                    },
+                    "data": {"type": "persistentVolumeClaim", "size": opts.size,
+                             "storageClass": storage_class},
+                    "resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
+                                  "limits": {"cpu": "1", "memory": "1Gi"}},
+                },
+            }
+        if opts.provider == "minio":
+            return {
+                "mode": "standalone",
+                "replicas": 1,
+                "existingSecret": "minio-root",
+                "persistence": {"enabled": True, "size": opts.size,
+                                "storageClass": storage_class},
+                "resources": {"requests": {"cpu": "100m", "memory": "512Mi"},
+                              "limits": {"cpu": "1", "memory": "1Gi"}},
+                "buckets": [{"name": b, "policy": "none", "purge": False} for b in ctx.buckets],
+                "metrics": {"serviceMonitor": {"enabled": True,
+                                               "additionalLabels": ctx.monitoring_labels}},
+            }
+        if opts.provider == "garage":
+            return {
+                "garage": {"replicationFactor": "1", "s3": {"api": {"region": "garage"}}},
+                "deployment": {"replicaCount": 1},
+                "persistence": {"meta": {"storageClass": storage_class},
+                                "data": {"storageClass": storage_class, "size": opts.size}},
+                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
+                              "limits": {"cpu": "1", "memory": "1Gi"}},
+            }
+        return {}
+
+    def resources(self, ctx: Context) -> Rendered:
+        opts = _options(ctx.profile)
+        out = Rendered()
+        if opts.provider == "seaweedfs":
+            identities = {"identities": [{
+                "name": "outfitter",
+                "credentials": [{"accessKey": "{{ .access_key_id }}",
+                                 "secretKey": "{{ .secret_access_key }}"}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }]}
+            out.app.append(ctx.object_store_secret(
+                "seaweedfs-s3-config", self.namespace,
+                template={"seaweedfs_s3_config": json.dumps(identities, indent=2)}))
+        elif opts.provider == "minio":
+            out.app.append(ctx.object_store_secret(
+                "minio-root", self.namespace,
+                template={"rootUser": "{{ .access_key_id }}",
+                          "rootPassword": "{{ .secret_access_key }}"}))
+        return out
+
+    def notes(self, ctx: Context) -> list[str]:
+        opts = _options(ctx.profile)
+        buckets = ", ".join(ctx.buckets) or "none"
+        notes = {
+            "seaweedfs": [f"SeaweedFS all-in-one serves S3; buckets created by its chart: "
+                          f"{buckets}."],
+            "minio": ["MinIO's community edition is archived and its images were withdrawn: "
+                      "you keep running an unmaintained server. Consider provider seaweedfs "
+                      "or garage.",
+                      f"Buckets created by the MinIO chart: {buckets}."],
+            "garage": [f"Garage's chart is not published to a Helm repository; Flux reads it "
+                       f"from Git at {GARAGE.git_ref}. Garage needs a one-time layout assignment "
+                       f"and key import; create buckets {buckets} with `garage bucket create`."],
+            "external": [f"External S3 at {opts.endpoint}: create buckets {buckets} there "
+                         f"and put the access key in item '{opts.credentials_item}'."],
+        }
+        return notes[opts.provider]
+
+
+ADDON = ObjectStorage()

@@ -1,0 +1,191 @@
+"""Velero: cluster backups to the object storage contract, with file-system backups of
+volumes by the node agent, daily and hourly Schedules, metrics and alerts.
+
+Velero charts before 1.18 pulled a kubectl image that has no tags for Kubernetes >= 1.34;
+the pinned chart (12.x, Velero 1.18) does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from outfitter.addons.base import (
+    Addon,
+    AddonOptions,
+    Chart,
+    Priority,
+    ProfileProblem,
+    Rendered,
+    Workload,
+)
+from outfitter.addons.context import Context, meta
+from outfitter.config import Profile
+
+CREDENTIALS_SECRET = "velero-s3-credentials"
+LOCATION = "default"
+
+
+class VeleroOptions(AddonOptions):
+    bucket: str = "velero"
+    daily_schedule: str = Field("0 3 * * *", alias="dailySchedule")
+    daily_ttl: str = Field("720h", alias="dailyTtl", pattern=r"^[0-9]+h$")
+    critical_namespaces: list[str] = Field(
+        default_factory=list, alias="criticalNamespaces",
+        description="namespaces also backed up every hour")
+    hourly_ttl: str = Field("72h", alias="hourlyTtl", pattern=r"^[0-9]+h$")
+    file_system_backup: bool = Field(
+        True, alias="fileSystemBackup",
+        description="back up volumes with the node agent (kopia); no CSI snapshots needed")
+    aws_plugin: str = Field("velero/velero-plugin-for-aws:v1.14.0", alias="awsPlugin")
+
+
+def _options(profile: Profile) -> VeleroOptions:
+    opts = profile.addon_options("velero")
+    assert isinstance(opts, VeleroOptions)
+    return opts
+
+
+class Velero(Addon):
+    name = "velero"
+    title = "Velero"
+    namespace = "velero"
+    priority = Priority.HIGH
+    roadmap_names = ("velero",)
+    depends_on = ("object-storage",)
+    crds = ("velero.io",)
+    Options = VeleroOptions
+    chart = Chart("velero", "12.1.0", "https://vmware-tanzu.github.io/helm-charts")
+
+    def workloads_for(self, profile: Profile) -> tuple[Workload, ...]:
+        server = Workload("velero", "Deployment", "resources")
+        if not _options(profile).file_system_backup:
+            return (server,)
+        return (server, Workload("node-agent", "DaemonSet", "nodeAgent.resources"))
+
+    def check_profile(self, profile: Profile) -> list[ProfileProblem]:
+        opts = _options(profile)
+        problems = []
+        if len(opts.daily_schedule.split()) != 5:
+            problems.append(ProfileProblem("dailySchedule", "must be a 5-field cron expression"))
+        return problems
+
+    def buckets(self, ctx: Context) -> tuple[str, ...]:
+        return (_options(ctx.profile).bucket,)
+
+    def values(self, ctx: Context) -> dict[str, Any]:
+        opts = _options(ctx.profile)
+        labels = ctx.monitoring_labels
+        values: dict[str, Any] = {
+            "initContainers": [{
+                "name": "velero-plugin-for-aws",
+                "image": opts.aws_plugin,
+                "imagePullPolicy": "IfNotPresent",
+                "volumeMounts": [{"mountPath": "/target", "name": "plugins"}],
+            }],
+            "resources": {"requests": {"cpu": "50m", "memory": "128Mi"},
+                          "limits": {"cpu": "500m", "memory": "512Mi"}},
+            # outfitter renders the BackupStorageLocation and Schedules itself (config/),
+            # so they are reviewed as objects and validated against Velero's CRDs.
+            "backupsEnabled": False,
+            "snapshotsEnabled": False,
+            "credentials": {"useSecret": True, "existingSecret": CREDENTIALS_SECRET},
+            "configuration": {
+                "uploaderType": "kopia",
+                "defaultVolumesToFsBackup": opts.file_system_backup,
+            },
+            "deployNodeAgent": opts.file_system_backup,
+            "metrics": {
+                "enabled": True,
+                "serviceMonitor": {"enabled": True, "additionalLabels": labels},
+                "prometheusRule": {
+                    "enabled": True,
+                    "additionalLabels": labels,
+                    "spec": [
+                        ctx.alert(
+                            "VeleroBackupFailed",
+                            'increase(velero_backup_failure_total{schedule!=""}[1h]) > 0',
+                            "5m", "warning", "Velero backup {{ $labels.schedule }} failed"),
+                        ctx.alert(
+                            "VeleroNoRecentBackup",
+                            '(time() - velero_backup_last_successful_timestamp{schedule!=""})'
+                            " > 25 * 3600",
+                            "15m", "critical",
+                            "No successful Velero backup of {{ $labels.schedule }} for 25 hours"),
+                    ],
+                },
+            },
+        }
+        if opts.file_system_backup:
+            values["nodeAgent"] = {
+                "resources": {"requests": {"cpu": "50m", "memory": "128Mi"},
+                              "limits": {"cpu": "1", "memory": "1Gi"}},
+            }
+        return values
+
+    def resources(self, ctx: Context) -> Rendered:
+        opts = _options(ctx.profile)
+        store = ctx.require_object_store()
+        cloud = (
+            "[default]\naws_access_key_id={{ .access_key_id }}\n"
+            "aws_secret_access_key={{ .secret_access_key }}\n"
+        )
+        out = Rendered()
+        out.app.append(ctx.object_store_secret(
+            CREDENTIALS_SECRET, self.namespace, template={"cloud": cloud}))
+        out.config.append({
+            "apiVersion": "velero.io/v1",
+            "kind": "BackupStorageLocation",
+            "metadata": meta(LOCATION, self.namespace),
+            "spec": {
+                "provider": "aws",
+                "default": True,
+                "objectStorage": {"bucket": opts.bucket},
+                "credential": {"name": CREDENTIALS_SECRET, "key": "cloud"},
+                "config": {
+                    "region": store.region,
+                    "s3Url": store.endpoint,
+                    "s3ForcePathStyle": str(store.path_style).lower(),
+                    **({"insecureSkipTLSVerify": "false"} if not store.insecure else {}),
+                },
+            },
+        })
+        out.config.append(self._schedule(
+            "daily", opts.daily_schedule, opts.daily_ttl, ["*"], opts.file_system_backup))
+        if opts.critical_namespaces:
+            out.config.append(self._schedule(
+                "hourly-critical", "0 * * * *", opts.hourly_ttl,
+                sorted(opts.critical_namespaces), opts.file_system_backup))
+        return out
+
+    def _schedule(
+        self, name: str, cron: str, ttl: str, namespaces: list[str], fs_backup: bool
+    ) -> dict[str, Any]:
+        return {
+            "apiVersion": "velero.io/v1",
+            "kind": "Schedule",
+            "metadata": meta(name, self.namespace),
+            "spec": {
+                "schedule": cron,
+                "useOwnerReferencesInBackup": False,
+                "template": {
+                    "ttl": f"{ttl}0m0s",
+                    "includedNamespaces": namespaces,
+                    "storageLocation": LOCATION,
+                    "defaultVolumesToFsBackup": fs_backup,
+                },
+            },
+        }
+
+    def notes(self, ctx: Context) -> list[str]:
+        opts = _options(ctx.profile)
+        notes = [f"Daily backup '{opts.daily_schedule}' kept {opts.daily_ttl}."]
+        if opts.critical_namespaces:
+            notes.append(f"Hourly backups of {', '.join(sorted(opts.critical_namespaces))} "
+                         f"kept {opts.hourly_ttl}.")
+        notes.append("Run `outfitter drill backup --namespace NS` to test a restore.")
+        return notes
+
+
+ADDON = Velero()

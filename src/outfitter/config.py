@@ -1,0 +1,250 @@
+"""The cluster profile (`outfitter.yaml`): pydantic models, unknown keys refused.
+
+Errors come out one per line with the key path, the way a person fixes them: top to bottom.
+Checks that span add-ons (a disabled dependency, an add-on owned twice) live here; checks that
+concern one add-on's options live in that add-on's room (`Addon.check_profile`).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+
+from outfitter.addons import registry
+from outfitter.addons.base import AddonOptions
+from outfitter.quantity import cpu_millis, memory_mib
+
+EXISTING_STACK = (
+    "flux", "argocd", "kube-prometheus-stack", "traefik", "external-secrets", "goldilocks",
+    "graylog", "fluent-bit", "linkerd", "headlamp",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Nodes(_Strict):
+    count: int = Field(3, ge=1, le=1000)
+    cpu: str = Field("4", description="allocatable CPU per node, e.g. '4' or '3500m'")
+    memory: str = Field("16Gi", description="allocatable memory per node, e.g. '16Gi'")
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, v: str) -> str:
+        cpu_millis(v)
+        return v
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, v: str) -> str:
+        memory_mib(v)
+        return v
+
+    @property
+    def cpu_millis(self) -> int:
+        return cpu_millis(self.cpu)
+
+    @property
+    def memory_mib(self) -> int:
+        return memory_mib(self.memory)
+
+
+class Cluster(_Strict):
+    name: str = Field("homelab", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    domain: str = Field("home.example.com", pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")
+    nodes: Nodes = Nodes()
+    storage_class: str = Field("local-path", alias="storageClass")
+    budget_warn_percent: int = Field(70, alias="budgetWarnPercent", ge=1, le=100)
+
+
+class Dns01(_Strict):
+    provider: Literal["cloudflare", "route53", "digitalocean"] = "cloudflare"
+    token_key: str = Field("cloudflare-api-token", alias="tokenKey",
+                           description="secret store item holding the DNS API token")
+
+
+class Acme(_Strict):
+    email: str = Field("admin@home.example.com", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    challenge: Literal["http01", "dns01"] = "http01"
+    dns01: Dns01 = Dns01()
+    wildcard: bool = False
+
+
+class SecretStore(_Strict):
+    name: str = "onepassword"
+    kind: Literal["ClusterSecretStore", "SecretStore"] = "ClusterSecretStore"
+
+
+class GitOps(_Strict):
+    path: str = Field("kubernetes/apps", description="folder of the tree inside the Git repo")
+    source: str = Field("flux-system", description="Flux GitRepository the tree is read from")
+    repo_url: str = Field("ssh://git@git.home.example.com/homelab/cluster.git", alias="repoURL")
+    argocd_namespace: str = Field("argocd", alias="argocdNamespace")
+    argocd_applications: list[str] = Field(
+        default_factory=list, alias="argocdApplications",
+        description="apps Argo CD already manages; an add-on here must be owned by argocd",
+    )
+
+
+class Monitoring(_Strict):
+    namespace: str = "monitoring"
+    prometheus_release: str = Field("kube-prometheus-stack", alias="prometheusRelease")
+    prometheus_url: str = Field(
+        "http://kube-prometheus-stack-prometheus.monitoring.svc:9090", alias="prometheusURL")
+    alertmanager_url: str = Field(
+        "http://kube-prometheus-stack-alertmanager.monitoring.svc:9093", alias="alertmanagerURL")
+
+
+class Traefik(_Strict):
+    entrypoint: str = "websecure"
+    cert_resolver: str = Field("letsencrypt", alias="certResolver",
+                               description="the resolver IngressRoutes use today")
+
+
+@cache
+def addons_model() -> type[BaseModel]:
+    """One optional field per registered add-on, typed by that add-on's own Options."""
+    fields: dict[str, Any] = {
+        a.name: (a.Options, Field(default_factory=a.Options)) for a in registry.all_addons()
+    }
+    return create_model(
+        "Addons", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+class Profile(_Strict):
+    cluster: Cluster = Cluster()
+    acme: Acme = Acme()
+    secret_store: SecretStore = Field(SecretStore(), alias="secretStore")
+    gitops: GitOps = GitOps()
+    monitoring: Monitoring = Monitoring()
+    traefik: Traefik = Traefik()
+    existing: list[Literal[EXISTING_STACK]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(EXISTING_STACK))
+    addons: Any = Field(default_factory=lambda: addons_model()())
+
+    @field_validator("addons", mode="before")
+    @classmethod
+    def _addons(cls, value: Any) -> Any:
+        return addons_model().model_validate(value if value is not None else {})
+
+    def addon_options(self, name: str) -> AddonOptions:
+        options = getattr(self.addons, name)
+        assert isinstance(options, AddonOptions)
+        return options
+
+    def has(self, component: str) -> bool:
+        """An existing-stack component is there."""
+        return component in self.existing
+
+
+class ProfileError(Exception):
+    """A profile that cannot be used; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("function-after", "function-before") or "[" in str(item):
+            continue
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(profile)"
+
+
+def _pydantic_problems(err: ValidationError, prefix: tuple[str, ...] = ()) -> list[str]:
+    problems = []
+    for e in err.errors():
+        loc = prefix + tuple(e["loc"])
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+            if loc[:1] == ("addons",) and len(loc) == 2:
+                known = ", ".join(a.name for a in registry.all_addons())
+                msg = f"unknown add-on (known: {known})"
+        problems.append(f"{_loc(loc)}: {msg}")
+    return problems
+
+
+def parse_profile(data: Any) -> Profile:
+    """Validate profile data; raise ProfileError with every problem found."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ProfileError(["(profile): must be a mapping of keys"])
+    addons_data = data.get("addons")
+    try:
+        profile = Profile.model_validate(data)
+    except ValidationError as err:
+        # Errors inside `addons` arrive wrapped by the before-validator; unwrap them.
+        problems = []
+        for e in err.errors():
+            inner = e.get("ctx", {}).get("error")
+            if isinstance(inner, ValidationError):
+                problems += _pydantic_problems(inner, ("addons",))
+        if not problems and isinstance(addons_data, dict):
+            try:
+                addons_model().model_validate(addons_data)
+            except ValidationError as inner_err:
+                problems += _pydantic_problems(inner_err, ("addons",))
+        problems += [p for p in _pydantic_problems(err) if not p.startswith("addons")]
+        raise ProfileError(problems) from None
+    problems = cross_checks(profile)
+    if problems:
+        raise ProfileError(problems)
+    return profile
+
+
+def cross_checks(profile: Profile) -> list[str]:
+    problems: list[str] = []
+    argocd_apps = set(profile.gitops.argocd_applications)
+    for addon in registry.all_addons():
+        opts = profile.addon_options(addon.name)
+        if not opts.enabled:
+            continue
+        for dep in addon.requires(profile):
+            if not profile.addon_options(dep).enabled:
+                problems.append(
+                    f"addons.{addon.name}: needs {dep}, which is disabled "
+                    f"(enable addons.{dep} or disable {addon.name})")
+        if opts.owner == "flux" and addon.name in argocd_apps:
+            problems.append(
+                f"addons.{addon.name}.owner: owned by both Flux and Argo CD "
+                f"(it is in gitops.argocdApplications); an add-on must have exactly one owner")
+        if opts.owner == "argocd" and not profile.has("argocd"):
+            problems.append(f"addons.{addon.name}.owner: argocd, but argocd is not in existing")
+        problems += [f"addons.{addon.name}.{p.path}: {p.message}".replace(".:", ":")
+                     for p in addon.check_profile(profile)]
+    return problems
+
+
+def load_profile(path: Path | None) -> Profile:
+    """Read a profile file; None gives the built-in default (the roadmap's)."""
+    if path is None:
+        return default_profile()
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ProfileError([f"{path}: cannot read: {err.strerror}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ProfileError([f"{where}: not valid YAML: {getattr(err, 'problem', err)}"]) from None
+    return parse_profile(data)
+
+
+def default_profile() -> Profile:
+    """The roadmap's situation: its existing stack, every add-on on, three nodes."""
+    return parse_profile({})

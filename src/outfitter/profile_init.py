@@ -1,0 +1,71 @@
+"""`outfitter init`: a profile from defaults, or from the user's roadmap document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from outfitter import yamlio
+from outfitter.addons import registry
+from outfitter.config import EXISTING_STACK, Profile, parse_profile
+from outfitter.roadmap import Roadmap, map_existing
+
+PROFILE_HEADER = """\
+# outfitter cluster profile. `outfitter plan` shows what it costs; `outfitter render --out DIR`
+# writes the Flux tree. Every key is optional; unknown keys are refused.
+"""
+
+
+@dataclass
+class RoadmapMapping:
+    addons: dict[str, str] = field(default_factory=dict)
+    """add-on name -> roadmap priority"""
+    existing: list[str] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+
+
+def map_roadmap(roadmap: Roadmap) -> RoadmapMapping:
+    out = RoadmapMapping()
+    by_name = {n: a.name for a in registry.all_addons() for n in a.roadmap_names}
+    for section in roadmap.sections:
+        name = by_name.get(section.name.lower())
+        if name is None:
+            out.unmapped.append(section.name)
+        elif name not in out.addons:
+            out.addons[name] = section.priority or "low"
+    for item in roadmap.existing:
+        key = map_existing(item)
+        if key is None:
+            out.unmapped.append(item)
+        elif key not in out.existing:
+            out.existing.append(key)
+    return out
+
+
+def profile_data(mapping: RoadmapMapping | None = None, **cluster: Any) -> dict[str, Any]:
+    """Profile data to write: everything spelled out, so the file documents itself."""
+    data: dict[str, Any] = {}
+    if cluster:
+        data["cluster"] = cluster
+    if mapping is not None:
+        data["existing"] = [e for e in EXISTING_STACK if e in mapping.existing]
+        data["addons"] = {
+            a.name: ({"enabled": True, "priority": mapping.addons[a.name]}
+                     if a.name in mapping.addons else {"enabled": False})
+            for a in registry.all_addons()
+        }
+    profile = parse_profile(data)  # raises ProfileError on a combination that cannot work
+    return dump_profile(profile)
+
+
+def dump_profile(profile: Profile) -> dict[str, Any]:
+    data = profile.model_dump(by_alias=True, mode="json", exclude={"addons"})
+    data["addons"] = {
+        a.name: profile.addon_options(a.name).model_dump(by_alias=True, mode="json")
+        for a in registry.all_addons()
+    }
+    return data
+
+
+def profile_text(data: dict[str, Any]) -> str:
+    return PROFILE_HEADER + yamlio.dump(data)

@@ -1,0 +1,1 @@
+"""Rendering: the plan turned into files (`flux`), and files written safely (`writer`)."""

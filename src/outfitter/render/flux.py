@@ -1,0 +1,281 @@
+"""The plan as a Flux GitOps tree, in the layout the homelab community uses:
+
+    <root>/kustomization.yaml                 includes every namespace folder
+    <root>/<namespace>/kustomization.yaml     namespace.yaml + each app's ks.yaml
+    <root>/<namespace>/<app>/ks.yaml          Flux Kustomization(s) for the app
+    <root>/<namespace>/<app>/app/             HelmRelease, its chart source, wiring objects
+    <root>/<namespace>/<app>/config/          objects that use the CRDs the app brings
+
+CRDs exist before the resources that use them: `config/` is a second Flux Kustomization that
+dependsOn the first, which waits for its HelmRelease (the chart installs the CRDs). Waves of
+the plan become `dependsOn` between Kustomizations. `wait: true` is set only where another
+Kustomization depends on this one (Flux ignores healthChecks when wait is true); the leaves
+carry a healthCheck on their HelmRelease instead, so their Ready means the release is up.
+
+An add-on the profile gives to Argo CD is rendered as Argo CD Applications instead, never
+both: every add-on has exactly one owner.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from outfitter import yamlio
+from outfitter.addons.base import Addon, Chart
+from outfitter.plan import AddonPlan, Plan
+
+FLUX_NAMESPACE = "flux-system"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "outfitter"}
+HEADER = "# Rendered by outfitter from the cluster profile. Edit the profile, then re-render.\n"
+# Namespaces the cluster has anyway: never written as objects, so nothing can prune them.
+SYSTEM_NAMESPACES = {"kube-system", "kube-public", "default", FLUX_NAMESPACE}
+
+Files = dict[str, str]
+
+
+def _doc(objs: list[dict[str, Any]]) -> str:
+    return HEADER + yamlio.dump_all(objs)
+
+
+def _kustomization(resources: list[str]) -> str:
+    return HEADER + yamlio.dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": resources,
+    })
+
+
+def _by_kind(objs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Group objects into files named after their kind, the community's convention."""
+    files: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for obj in objs:
+        files[f"{obj['kind'].lower()}.yaml"].append(obj)
+    return dict(sorted(files.items()))
+
+
+def chart_source(addon: Addon, chart: Chart) -> tuple[str, dict[str, Any]]:
+    """(file name, source object) for the chart."""
+    name, ns = addon.name, addon.namespace
+    if chart.source_kind == "OCIRepository":
+        return "ocirepository.yaml", {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "OCIRepository",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {
+                "interval": "12h",
+                "url": chart.repository,
+                "ref": {"tag": chart.version},
+                "layerSelector": {
+                    "mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                    "operation": "copy",
+                },
+            },
+        }
+    if chart.source_kind == "GitRepository":
+        return "gitrepository.yaml", {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"interval": "12h", "url": chart.repository,
+                     "ref": {"tag": chart.git_ref or chart.version}},
+        }
+    return "helmrepository.yaml", {
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "HelmRepository",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"interval": "12h", "url": chart.repository},
+    }
+
+
+def helm_release(ap: AddonPlan, plan: Plan, chart: Chart) -> dict[str, Any]:
+    addon = ap.addon
+    spec: dict[str, Any] = {"interval": "1h", "releaseName": addon.release_for(plan.profile)}
+    if chart.source_kind == "OCIRepository":
+        spec["chartRef"] = {"kind": "OCIRepository", "name": addon.name}
+    else:
+        spec["chart"] = {"spec": {
+            "chart": f"./{chart.git_path}" if chart.git_path else chart.name,
+            **({} if chart.git_path else {"version": chart.version}),
+            "sourceRef": {"kind": chart.source_kind, "name": addon.name},
+            "interval": "12h",
+        }}
+    spec["install"] = {"crds": "CreateReplace", "remediation": {"retries": 3}}
+    spec["upgrade"] = {
+        "crds": "CreateReplace",
+        "cleanupOnFail": True,
+        "remediation": {"retries": 3, "strategy": "rollback"},
+    }
+    spec["values"] = ap.values
+    return {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": {"name": addon.name, "namespace": addon.namespace},
+        "spec": spec,
+    }
+
+
+def _flux_kustomization(
+    name: str, path: str, depends_on: list[str], wait: bool,
+    health_checks: list[dict[str, Any]], prune: bool = True,
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    if depends_on:
+        spec["dependsOn"] = [{"name": d} for d in depends_on]
+    spec["interval"] = "1h"
+    spec["retryInterval"] = "2m"
+    spec["timeout"] = "10m"
+    spec["path"] = path
+    spec["prune"] = prune
+    spec["sourceRef"] = {"kind": "GitRepository", "name": "flux-system",
+                         "namespace": FLUX_NAMESPACE}
+    spec["commonMetadata"] = {"labels": dict(MANAGED_BY)}
+    if wait:
+        spec["wait"] = True
+    elif health_checks:
+        spec["healthChecks"] = health_checks
+    return {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": FLUX_NAMESPACE},
+        "spec": spec,
+    }
+
+
+class FluxRenderer:
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.profile = plan.profile
+        self.ctx = plan.context
+        self.resources = {ap.addon.name: ap.addon.resources(self.ctx) for ap in plan.addons}
+
+    def last_kustomization(self, name: str) -> str:
+        """The Kustomization that says an add-on is fully there (config if it has one)."""
+        return f"{name}-config" if self.resources[name].config else name
+
+    def render(self) -> Files:
+        files: Files = {}
+        by_ns: dict[str, list[AddonPlan]] = defaultdict(list)
+        for ap in self.plan.addons:
+            by_ns[ap.addon.namespace].append(ap)
+        for ns, aps in sorted(by_ns.items()):
+            entries = []
+            if ns not in SYSTEM_NAMESPACES:
+                files[f"{ns}/namespace.yaml"] = _doc([self.namespace(ns)])
+                entries.append("./namespace.yaml")
+            for ap in sorted(aps, key=lambda a: a.addon.name):
+                files.update(self.addon_files(ap))
+                owner = self.profile.addon_options(ap.addon.name).owner
+                entries.append(f"./{ap.addon.name}/"
+                               + ("ks.yaml" if owner == "flux" else "application.yaml"))
+            files[f"{ns}/kustomization.yaml"] = _kustomization(entries)
+        files["kustomization.yaml"] = _kustomization([f"./{ns}" for ns in sorted(by_ns)])
+        return dict(sorted(files.items()))
+
+    def namespace(self, ns: str) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": ns, "labels": dict(MANAGED_BY)}}
+
+    def addon_files(self, ap: AddonPlan) -> Files:
+        addon = ap.addon
+        base = f"{addon.namespace}/{addon.name}"
+        rendered = self.resources[addon.name]
+        chart = addon.chart_for(self.ctx)
+        files: Files = {}
+        app_objs: dict[str, list[dict[str, Any]]] = {}
+        if chart is not None:
+            source_file, source = chart_source(addon, chart)
+            app_objs["helmrelease.yaml"] = [helm_release(ap, self.plan, chart)]
+            app_objs[source_file] = [source]
+        for fname, objs in _by_kind(rendered.app).items():
+            app_objs.setdefault(fname, []).extend(objs)
+        for fname, objs in sorted(app_objs.items()):
+            files[f"{base}/app/{fname}"] = _doc(objs)
+        files[f"{base}/app/kustomization.yaml"] = _kustomization(
+            [f"./{f}" for f in sorted(app_objs)])
+        if rendered.config:
+            config = _by_kind(rendered.config)
+            for fname, objs in config.items():
+                files[f"{base}/config/{fname}"] = _doc(objs)
+            files[f"{base}/config/kustomization.yaml"] = _kustomization(
+                [f"./{f}" for f in config])
+        for rel, text in sorted(rendered.files.items()):
+            files[f"{base}/{rel}"] = text
+        owner = self.profile.addon_options(addon.name).owner
+        if owner == "flux":
+            files[f"{base}/ks.yaml"] = _doc(self.flux_kustomizations(ap, bool(chart)))
+        else:
+            files[f"{base}/application.yaml"] = _doc(self.argo_applications(ap, chart))
+        return files
+
+    def flux_kustomizations(self, ap: AddonPlan, has_chart: bool) -> list[dict[str, Any]]:
+        addon = ap.addon
+        root = self.profile.gitops.path.strip("/")
+        base = f"./{root}/{addon.namespace}/{addon.name}"
+        flux_deps = [d for d in ap.depends_on
+                     if self.profile.addon_options(d).owner == "flux"]
+        deps = [self.last_kustomization(d) for d in flux_deps]
+        has_config = bool(self.resources[addon.name].config)
+        depended_on = bool(self.plan.dependents.get(addon.name)) or has_config
+        release_check = [{"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                          "name": addon.name, "namespace": addon.namespace}] if has_chart else []
+        out = [_flux_kustomization(addon.name, f"{base}/app", deps, depended_on, release_check)]
+        if has_config:
+            out.append(_flux_kustomization(
+                f"{addon.name}-config", f"{base}/config", [addon.name],
+                bool(self.plan.dependents.get(addon.name)), []))
+        return out
+
+    def argo_applications(self, ap: AddonPlan, chart: Chart | None) -> list[dict[str, Any]]:
+        addon = ap.addon
+        gitops = self.profile.gitops
+        root = gitops.path.strip("/")
+
+        def app(name: str, source: dict[str, Any], wave: int) -> dict[str, Any]:
+            return {
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "Application",
+                "metadata": {"name": name, "namespace": gitops.argocd_namespace,
+                             "labels": dict(MANAGED_BY),
+                             "annotations": {"argocd.argoproj.io/sync-wave": str(wave)}},
+                "spec": {
+                    "project": "default",
+                    "source": source,
+                    "destination": {"server": "https://kubernetes.default.svc",
+                                    "namespace": addon.namespace},
+                    "syncPolicy": {"automated": {"prune": True, "selfHeal": True},
+                                   "syncOptions": ["CreateNamespace=true",
+                                                   "ServerSideApply=true"],
+                                   "retry": {"limit": 5}},
+                },
+            }
+
+        wave = ap.wave * 10
+        out = [app(f"{addon.name}-app", {"repoURL": gitops.repo_url,
+                                         "path": f"{root}/{addon.namespace}/{addon.name}/app",
+                                         "targetRevision": "HEAD"}, wave)]
+        if chart is not None:
+            # Argo CD installs the chart itself; the app/ folder keeps only the wiring objects.
+            repo = chart.repository.removeprefix("oci://")
+            source: dict[str, Any] = {
+                "repoURL": repo, "targetRevision": chart.version,
+                "helm": {"releaseName": addon.release_for(self.profile),
+                         "valuesObject": ap.values},
+            }
+            if chart.source_kind == "OCIRepository":
+                source["repoURL"], _, chart_name = repo.rpartition("/")
+                source["chart"] = chart_name
+            elif chart.git_path:
+                source["path"] = chart.git_path
+            else:
+                source["chart"] = chart.name
+            out.insert(0, app(addon.name, source, wave))
+        if self.resources[addon.name].config:
+            out.append(app(f"{addon.name}-config", {
+                "repoURL": gitops.repo_url, "targetRevision": "HEAD",
+                "path": f"{root}/{addon.namespace}/{addon.name}/config"}, wave + 1))
+        return out
+
+
+def render_tree(plan: Plan) -> Files:
+    return FluxRenderer(plan).render()

@@ -1,0 +1,1 @@
+"""Validation: schemas (built-in kinds and CRDs), chart values, references, lint."""

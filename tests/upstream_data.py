@@ -1,0 +1,53 @@
+"""Where the upstream reference data lives (charts, CRDs, schemas), for tests only.
+
+It sits beside the repository in ../shared/upstream (OUTFITTER_UPSTREAM overrides). Tests that
+need it skip when it is absent, e.g. outside this repository's CI.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+from outfitter.addons.base import Chart
+from outfitter.validate.chart_values import ChartFolder
+from outfitter.validate.crd_schema import CrdIndex
+
+REPO = Path(__file__).resolve().parents[1]
+UPSTREAM = Path(os.environ.get("OUTFITTER_UPSTREAM", REPO.parent / "shared" / "upstream"))
+
+# Chart name -> folder in upstream/charts, where they differ.
+CHART_FOLDERS = {
+    ("loki", "https://grafana-community.github.io/helm-charts"): "loki-community",
+    ("tempo", "https://grafana-community.github.io/helm-charts"): "tempo-community",
+}
+# cert-manager's Chart.yaml in git says v0.0.0; the release tool sets the version. The copy is
+# of tag v1.21.1 (SOURCES.md note CM), so that is the published version it stands for.
+PUBLISHED_VERSION = {"cert-manager": "v1.21.1"}
+
+
+def available() -> bool:
+    return (UPSTREAM / "charts").is_dir() and (UPSTREAM / "crds").is_dir()
+
+
+def chart_folder(chart: Chart) -> ChartFolder:
+    name = CHART_FOLDERS.get((chart.name, chart.repository), chart.name)
+    return _folder(name)
+
+
+@cache
+def _folder(name: str) -> ChartFolder:
+    return ChartFolder(UPSTREAM / "charts" / name)
+
+
+def published_version(chart: Chart) -> str:
+    folder = chart_folder(chart)
+    return PUBLISHED_VERSION.get(folder.folder.name, folder.version)
+
+
+@cache
+def crd_index() -> CrdIndex:
+    index = CrdIndex(strict=True)
+    index.add_path(UPSTREAM / "crds")
+    return index
