@@ -119,6 +119,10 @@ class Addon(ABC):
     release_name: ClassVar[str | None] = None
     """Helm release name, when it is not the add-on name."""
     workloads: ClassVar[tuple[Workload, ...]] = ()
+    mesh: ClassVar[Literal["enabled", "disabled"] | None] = None
+    """Linkerd injection for the add-on's namespace when the cluster runs Linkerd: `enabled`
+    for plain services, `disabled` where a proxy breaks things (node agents, host network,
+    webhooks that must answer before the mesh is up). None leaves the namespace alone."""
     documented_in_comments: ClassVar[dict[str, tuple[str, ...]]] = {}
     """Per chart name: value paths its values.yaml documents only as commented examples."""
 

@@ -29,6 +29,7 @@ class CertManager(Addon):
     name = "cert-manager"
     title = "cert-manager"
     namespace = "cert-manager"
+    mesh = "disabled"
     priority = Priority.HIGH
     roadmap_names = ("cert-manager", "certmanager", "cert manager")
     crds = ("cert-manager.io", "acme.cert-manager.io")

@@ -134,6 +134,7 @@ class Kyverno(Addon):
     name = "kyverno"
     title = "Kyverno"
     namespace = "kyverno"
+    mesh = "disabled"
     priority = Priority.HIGH
     roadmap_names = ("kyverno",)
     crds = ("kyverno.io", "policies.kyverno.io", "reports.kyverno.io", "wgpolicyk8s.io")

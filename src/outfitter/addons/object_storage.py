@@ -56,6 +56,7 @@ class ObjectStorage(Addon):
     name = "object-storage"
     title = "Object storage (S3)"
     namespace = "object-storage"
+    mesh = "enabled"
     priority = Priority.HIGH
     roadmap_names = ("minio", "object storage", "s3", "seaweedfs", "garage")
     Options = ObjectStorageOptions

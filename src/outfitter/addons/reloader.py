@@ -17,6 +17,7 @@ class Reloader(Addon):
     name = "reloader"
     title = "Reloader"
     namespace = "reloader"
+    mesh = "enabled"
     priority = Priority.MEDIUM
     roadmap_names = ("reloader",)
     chart = Chart("reloader", "2.2.16", "https://stakater.github.io/stakater-charts")

@@ -51,6 +51,7 @@ class Velero(Addon):
     name = "velero"
     title = "Velero"
     namespace = "velero"
+    mesh = "disabled"
     priority = Priority.HIGH
     roadmap_names = ("velero",)
     depends_on = ("object-storage",)

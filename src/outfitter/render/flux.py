@@ -161,7 +161,7 @@ class FluxRenderer:
         for ns, aps in sorted(by_ns.items()):
             entries = []
             if ns not in SYSTEM_NAMESPACES:
-                files[f"{ns}/namespace.yaml"] = _doc([self.namespace(ns)])
+                files[f"{ns}/namespace.yaml"] = _doc([self.namespace(ns, aps)])
                 entries.append("./namespace.yaml")
             for ap in sorted(aps, key=lambda a: a.addon.name):
                 files.update(self.addon_files(ap))
@@ -172,9 +172,14 @@ class FluxRenderer:
         files["kustomization.yaml"] = _kustomization([f"./{ns}" for ns in sorted(by_ns)])
         return dict(sorted(files.items()))
 
-    def namespace(self, ns: str) -> dict[str, Any]:
-        return {"apiVersion": "v1", "kind": "Namespace",
-                "metadata": {"name": ns, "labels": dict(MANAGED_BY)}}
+    def namespace(self, ns: str, aps: list[AddonPlan]) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"name": ns, "labels": dict(MANAGED_BY)}
+        wishes = {ap.addon.mesh for ap in aps} - {None}
+        if self.profile.has("linkerd") and wishes:
+            # One add-on that cannot live in the mesh keeps the whole namespace out of it.
+            inject = "disabled" if "disabled" in wishes else "enabled"
+            metadata["annotations"] = {"linkerd.io/inject": inject}
+        return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
 
     def addon_files(self, ap: AddonPlan) -> Files:
         addon = ap.addon
