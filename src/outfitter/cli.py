@@ -93,7 +93,10 @@ def init(
     atomic_write(out, text.encode())
     console = _err()
     if mapping is not None:
-        console.print(f"enabled from the roadmap: {', '.join(sorted(mapping.addons))}")
+        listed = sorted(set(mapping.addons) - set(mapping.added))
+        console.print(f"enabled from the roadmap: {', '.join(listed)}")
+        for dep, needed_by in sorted(mapping.added.items()):
+            console.print(f"also enabled: {dep} ({needed_by} needs it)")
         for unknown in mapping.unmapped:
             console.print(f"[yellow]not mapped[/]: {unknown!r} (no add-on or existing component "
                           f"by that name; left out)")
@@ -112,8 +115,9 @@ def plan(profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
 
 @app.command()
 def render(
-    out: Annotated[Path, typer.Option("--out", "-o", help="root folder of the Flux tree",
-                                      file_okay=False)],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="the Git repository's root; the tree goes to its gitops.path",
+        file_okay=False)],
     profile: ProfileOpt = None,
     force: Annotated[bool, typer.Option(
         help="overwrite files outfitter wrote that were edited since")] = False,

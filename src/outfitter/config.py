@@ -187,17 +187,14 @@ def parse_profile(data: Any) -> Profile:
         profile = Profile.model_validate(data)
     except ValidationError as err:
         # Errors inside `addons` arrive wrapped by the before-validator; unwrap them.
-        problems = []
-        for e in err.errors():
-            inner = e.get("ctx", {}).get("error")
-            if isinstance(inner, ValidationError):
-                problems += _pydantic_problems(inner, ("addons",))
-        if not problems and isinstance(addons_data, dict):
+        problems = [p for p in _pydantic_problems(err) if not p.startswith("addons")]
+        if isinstance(addons_data, dict):
             try:
                 addons_model().model_validate(addons_data)
             except ValidationError as inner_err:
                 problems += _pydantic_problems(inner_err, ("addons",))
-        problems += [p for p in _pydantic_problems(err) if not p.startswith("addons")]
+        elif "addons" in data:
+            problems.append("addons: must be a mapping of add-on names to options")
         raise ProfileError(problems) from None
     problems = cross_checks(profile)
     if problems:

@@ -12,13 +12,22 @@ from graphlib import TopologicalSorter
 from typing import Any
 
 from outfitter.addons import registry
-from outfitter.addons.base import Addon, Workload
+from outfitter.addons.base import Addon, Rendered, Workload
 from outfitter.addons.context import Context
 from outfitter.addons.storage_contract import ObjectStore
-from outfitter.config import Profile
+from outfitter.config import Profile, ProfileError
 from outfitter.quantity import cpu_millis, memory_mib
 
 OBJECT_STORAGE = "object-storage"
+# API groups the existing stack serves, so add-ons may use them from the first wave.
+EXISTING_GROUPS = {
+    "monitoring.coreos.com": "kube-prometheus-stack",
+    "external-secrets.io": "external-secrets",
+    "traefik.io": "traefik",
+    "argoproj.io": "argocd",
+}
+BUILT_IN_GROUPS = {"", "apps", "batch", "policy", "rbac.authorization.k8s.io",
+                   "networking.k8s.io", "autoscaling", "scheduling.k8s.io", "storage.k8s.io"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class AddonPlan:
     addon: Addon
     wave: int
     depends_on: list[str]
+    rendered: Rendered
     values: dict[str, Any]
     workloads: list[WorkloadCost]
     buckets: tuple[str, ...]
@@ -169,17 +179,53 @@ def make_context(profile: Profile) -> Context:
     return Context(profile, base.object_store, tuple(buckets))
 
 
+def api_groups(rendered: Rendered) -> set[str]:
+    return {str(o.get("apiVersion", "")).rpartition("/")[0] for o in rendered.app + rendered.config}
+
+
+def crd_needs(
+    addon: Addon, rendered: Rendered, providers: dict[str, str], profile: Profile
+) -> tuple[set[str], list[str]]:
+    """(add-ons whose CRDs this one's objects use, problems for groups nobody serves)."""
+    needs, problems = set(), []
+    for group in sorted(api_groups(rendered) - BUILT_IN_GROUPS):
+        if group in addon.crds:
+            continue
+        if group in providers:
+            needs.add(providers[group])
+        elif group in EXISTING_GROUPS:
+            if not profile.has(EXISTING_GROUPS[group]):
+                problems.append(f"addons.{addon.name}: renders {group} objects, but "
+                                f"{EXISTING_GROUPS[group]} is not in existing")
+        else:
+            problems.append(f"addons.{addon.name}: renders {group} objects, and no enabled "
+                            f"add-on or existing component serves that API group")
+    return needs, problems
+
+
 def build_plan(profile: Profile) -> Plan:
-    """Order the enabled add-ons into waves and cost them. The profile is already valid."""
+    """Order the enabled add-ons into waves and cost them. The profile is already valid.
+
+    Dependencies are the add-ons' declared ones plus what their objects show: an add-on that
+    renders a Certificate comes after cert-manager, one that needs buckets after object
+    storage. An object whose API group nobody serves is a problem, raised as ProfileError.
+    """
     addons = enabled_addons(profile)
     enabled = {a.name for a in addons}
     ctx = make_context(profile)
+    providers = {g: a.name for a in addons for g in a.crds}
+    rendered = {a.name: a.resources(ctx) for a in addons}
     edges: dict[str, list[str]] = {}
+    problems: list[str] = []
     for a in addons:
         deps = set(a.requires(profile)) | {d for d in a.after if d in enabled}
         if a.buckets(ctx) and OBJECT_STORAGE in enabled and a.name != OBJECT_STORAGE:
             deps.add(OBJECT_STORAGE)
-        edges[a.name] = sorted(deps & enabled)
+        needs, unserved = crd_needs(a, rendered[a.name], providers, profile)
+        problems += unserved
+        edges[a.name] = sorted((deps | needs) & enabled - {a.name})
+    if problems:
+        raise ProfileError(problems)
     sorter = TopologicalSorter(edges)
     wave_of: dict[str, int] = {}
     for name in sorter.static_order():  # raises CycleError on a cycle: a bug in an add-on
@@ -190,12 +236,12 @@ def build_plan(profile: Profile) -> Plan:
         values = a.values(ctx)
         costs = [c for w in a.workloads_for(profile)
                  if (c := workload_cost(w, values, nodes)) is not None]
-        plans.append(AddonPlan(a, wave_of[a.name], edges[a.name], values, costs,
-                               a.buckets(ctx), a.notes(ctx)))
+        plans.append(AddonPlan(a, wave_of[a.name], edges[a.name], rendered[a.name], values,
+                               costs, a.buckets(ctx), a.notes(ctx)))
     plans.sort(key=lambda p: (p.wave, p.addon.priority_for(profile), p.addon.name))
     dependents: dict[str, list[str]] = {a.name: [] for a in addons}
-    for name, needs in edges.items():
-        for d in needs:
+    for name, upstream in edges.items():
+        for d in upstream:
             dependents[d].append(name)
     return Plan(profile, ctx, plans, {k: sorted(v) for k, v in dependents.items()})
 

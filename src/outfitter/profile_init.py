@@ -8,6 +8,7 @@ from typing import Any
 from outfitter import yamlio
 from outfitter.addons import registry
 from outfitter.config import EXISTING_STACK, Profile, parse_profile
+from outfitter.plan import build_plan
 from outfitter.roadmap import Roadmap, map_existing
 
 PROFILE_HEADER = """\
@@ -22,6 +23,8 @@ class RoadmapMapping:
     """add-on name -> roadmap priority"""
     existing: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
+    added: dict[str, str] = field(default_factory=dict)
+    """add-on enabled because another needs it -> the one that needs it"""
 
 
 def map_roadmap(roadmap: Roadmap) -> RoadmapMapping:
@@ -33,6 +36,15 @@ def map_roadmap(roadmap: Roadmap) -> RoadmapMapping:
             out.unmapped.append(section.name)
         elif name not in out.addons:
             out.addons[name] = section.priority or "low"
+    # A listed add-on brings what it cannot work without (Velero needs object storage).
+    pending = list(out.addons)
+    while pending:
+        addon = registry.get(pending.pop())
+        for dep in addon.depends_on:
+            if dep not in out.addons:
+                out.addons[dep] = out.addons[addon.name]
+                out.added[dep] = addon.name
+                pending.append(dep)
     for item in roadmap.existing:
         key = map_existing(item)
         if key is None:
@@ -55,6 +67,7 @@ def profile_data(mapping: RoadmapMapping | None = None, **cluster: Any) -> dict[
             for a in registry.all_addons()
         }
     profile = parse_profile(data)  # raises ProfileError on a combination that cannot work
+    build_plan(profile)  # and on objects the existing stack cannot serve
     return dump_profile(profile)
 
 

@@ -93,12 +93,14 @@ class Rendered:
     `app` objects are applied with the HelmRelease (they only use CRDs that exist before the
     add-on: External Secrets, prometheus-operator, Traefik). `config` objects use the CRDs
     the add-on itself brings, so they go in a second Flux Kustomization that dependsOn the
-    first. `files` are extra non-Kubernetes files (path relative to the add-on folder).
+    first. `files` are extra non-Kubernetes files (path relative to the add-on folder);
+    `repository_files` belong at the Git repository's root (e.g. renovate.json).
     """
 
     app: list[dict[str, Any]] = field(default_factory=list)
     config: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
+    repository_files: dict[str, str] = field(default_factory=dict)
 
 
 class Addon(ABC):

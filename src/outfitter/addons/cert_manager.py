@@ -48,7 +48,7 @@ class CertManager(Addon):
             "cainjector": {"resources": _small("10m", "64Mi", "100m", "256Mi")},
             "prometheus": {
                 "enabled": True,
-                "servicemonitor": {"enabled": True, "labels": ctx.monitoring_labels},
+                "servicemonitor": {"enabled": ctx.monitoring, "labels": ctx.monitoring_labels},
             },
         }
 
@@ -89,6 +89,8 @@ class CertManager(Addon):
             domain = ctx.profile.cluster.domain
             out.config.append(ctx.certificate(
                 "wildcard-tls", self.namespace, [domain, f"*.{domain}"]))
+        if not ctx.monitoring:
+            return out
         out.app.append(ctx.prometheus_rule("cert-manager", self.namespace, [
             ctx.alert(
                 "CertificateExpiresSoon",

@@ -97,6 +97,12 @@ class Context:
 
     # --- prometheus-operator (kube-prometheus-stack) ----------------------------------------
     @property
+    def monitoring(self) -> bool:
+        """The cluster runs kube-prometheus-stack: ServiceMonitors, rules and dashboards have
+        somewhere to go. Without it add-ons render none (their CRDs would be missing)."""
+        return self.profile.has("kube-prometheus-stack")
+
+    @property
     def monitoring_labels(self) -> dict[str, str]:
         """kube-prometheus-stack selects ServiceMonitors/Rules by `release: <its release>`."""
         return {"release": self.profile.monitoring.prometheus_release}

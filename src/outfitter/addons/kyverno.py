@@ -164,7 +164,7 @@ class Kyverno(Addon):
             return {"replicas": 1,
                     **({"container": {"resources": resources}} if in_container
                        else {"resources": resources}),
-                    "serviceMonitor": {"enabled": True, "additionalLabels": labels}}
+                    "serviceMonitor": {"enabled": ctx.monitoring, "additionalLabels": labels}}
 
         return {
             # One replica each: a homelab trades HA for memory. Policies in Audit use
@@ -174,7 +174,7 @@ class Kyverno(Addon):
             "backgroundController": controller(_controller_resources("50m", "64Mi", "128Mi")),
             "cleanupController": controller(_controller_resources("50m", "64Mi", "128Mi")),
             "reportsController": controller(_controller_resources("50m", "64Mi", "256Mi")),
-            "grafana": {"enabled": True},
+            "grafana": {"enabled": ctx.monitoring},
         }
 
     def policies(self, ctx: Context) -> list[dict[str, Any]]:

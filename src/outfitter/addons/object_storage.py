@@ -145,7 +145,7 @@ class ObjectStorage(Addon):
                 "resources": {"requests": {"cpu": "100m", "memory": "512Mi"},
                               "limits": {"cpu": "1", "memory": "1Gi"}},
                 "buckets": [{"name": b, "policy": "none", "purge": False} for b in ctx.buckets],
-                "metrics": {"serviceMonitor": {"enabled": True,
+                "metrics": {"serviceMonitor": {"enabled": ctx.monitoring,
                                                "additionalLabels": ctx.monitoring_labels}},
             }
         if opts.provider == "garage":

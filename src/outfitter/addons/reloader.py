@@ -34,7 +34,7 @@ class Reloader(Addon):
                     "resources": {"requests": {"cpu": "10m", "memory": "64Mi"},
                                   "limits": {"cpu": "100m", "memory": "256Mi"}},
                 },
-                "serviceMonitor": {"enabled": True, "labels": ctx.monitoring_labels},
+                "serviceMonitor": {"enabled": ctx.monitoring, "labels": ctx.monitoring_labels},
             },
         }
 

@@ -99,9 +99,9 @@ class Velero(Addon):
             "deployNodeAgent": opts.file_system_backup,
             "metrics": {
                 "enabled": True,
-                "serviceMonitor": {"enabled": True, "additionalLabels": labels},
+                "serviceMonitor": {"enabled": ctx.monitoring, "additionalLabels": labels},
                 "prometheusRule": {
-                    "enabled": True,
+                    "enabled": ctx.monitoring,
                     "additionalLabels": labels,
                     "spec": [
                         ctx.alert(

@@ -147,17 +147,24 @@ class FluxRenderer:
         self.plan = plan
         self.profile = plan.profile
         self.ctx = plan.context
-        self.resources = {ap.addon.name: ap.addon.resources(self.ctx) for ap in plan.addons}
+        self.resources = {ap.addon.name: ap.rendered for ap in plan.addons}
 
     def last_kustomization(self, name: str) -> str:
         """The Kustomization that says an add-on is fully there (config if it has one)."""
         return f"{name}-config" if self.resources[name].config else name
 
+    def in_cluster(self, ap: AddonPlan) -> bool:
+        """Whether the add-on puts anything in the cluster (Renovate, an external S3 do not)."""
+        r = self.resources[ap.addon.name]
+        return ap.addon.chart_for(self.ctx) is not None or bool(r.app or r.config)
+
     def render(self) -> Files:
+        """The tree's files, by path relative to the tree's root (gitops.path)."""
         files: Files = {}
         by_ns: dict[str, list[AddonPlan]] = defaultdict(list)
         for ap in self.plan.addons:
-            by_ns[ap.addon.namespace].append(ap)
+            if self.in_cluster(ap):
+                by_ns[ap.addon.namespace].append(ap)
         for ns, aps in sorted(by_ns.items()):
             entries = []
             if ns not in SYSTEM_NAMESPACES:
@@ -187,8 +194,9 @@ class FluxRenderer:
         rendered = self.resources[addon.name]
         chart = addon.chart_for(self.ctx)
         files: Files = {}
+        owner = self.profile.addon_options(addon.name).owner
         app_objs: dict[str, list[dict[str, Any]]] = {}
-        if chart is not None:
+        if chart is not None and owner == "flux":
             source_file, source = chart_source(addon, chart)
             app_objs["helmrelease.yaml"] = [helm_release(ap, self.plan, chart)]
             app_objs[source_file] = [source]
@@ -196,8 +204,9 @@ class FluxRenderer:
             app_objs.setdefault(fname, []).extend(objs)
         for fname, objs in sorted(app_objs.items()):
             files[f"{base}/app/{fname}"] = _doc(objs)
-        files[f"{base}/app/kustomization.yaml"] = _kustomization(
-            [f"./{f}" for f in sorted(app_objs)])
+        if app_objs:
+            files[f"{base}/app/kustomization.yaml"] = _kustomization(
+                [f"./{f}" for f in sorted(app_objs)])
         if rendered.config:
             config = _by_kind(rendered.config)
             for fname, objs in config.items():
@@ -206,7 +215,6 @@ class FluxRenderer:
                 [f"./{f}" for f in config])
         for rel, text in sorted(rendered.files.items()):
             files[f"{base}/{rel}"] = text
-        owner = self.profile.addon_options(addon.name).owner
         if owner == "flux":
             files[f"{base}/ks.yaml"] = _doc(self.flux_kustomizations(ap, bool(chart)))
         else:
@@ -224,10 +232,14 @@ class FluxRenderer:
         depended_on = bool(self.plan.dependents.get(addon.name)) or has_config
         release_check = [{"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
                           "name": addon.name, "namespace": addon.namespace}] if has_chart else []
-        out = [_flux_kustomization(addon.name, f"{base}/app", deps, depended_on, release_check)]
+        out = []
+        has_app = has_chart or bool(self.resources[addon.name].app)
+        if has_app:
+            out.append(_flux_kustomization(
+                addon.name, f"{base}/app", deps, depended_on, release_check))
         if has_config:
             out.append(_flux_kustomization(
-                f"{addon.name}-config", f"{base}/config", [addon.name],
+                f"{addon.name}-config", f"{base}/config", [addon.name] if has_app else deps,
                 bool(self.plan.dependents.get(addon.name)), []))
         return out
 
@@ -256,9 +268,11 @@ class FluxRenderer:
             }
 
         wave = ap.wave * 10
-        out = [app(f"{addon.name}-app", {"repoURL": gitops.repo_url,
-                                         "path": f"{root}/{addon.namespace}/{addon.name}/app",
-                                         "targetRevision": "HEAD"}, wave)]
+        out = []
+        if self.resources[addon.name].app:
+            out.append(app(f"{addon.name}-app", {
+                "repoURL": gitops.repo_url, "targetRevision": "HEAD",
+                "path": f"{root}/{addon.namespace}/{addon.name}/app"}, wave))
         if chart is not None:
             # Argo CD installs the chart itself; the app/ folder keeps only the wiring objects.
             repo = chart.repository.removeprefix("oci://")
@@ -283,4 +297,14 @@ class FluxRenderer:
 
 
 def render_tree(plan: Plan) -> Files:
-    return FluxRenderer(plan).render()
+    """Every file outfitter writes, by path relative to the Git repository's root: the tree
+    under gitops.path, and the add-ons' repository files (e.g. renovate.json)."""
+    renderer = FluxRenderer(plan)
+    root = plan.profile.gitops.path.strip("/")
+    files = {f"{root}/{rel}": text for rel, text in renderer.render().items()}
+    for ap in plan.addons:
+        for rel, text in renderer.resources[ap.addon.name].repository_files.items():
+            if rel in files:
+                raise ValueError(f"{ap.addon.name}: {rel} is rendered twice")
+            files[rel] = text
+    return dict(sorted(files.items()))

@@ -1,0 +1,83 @@
+"""The command line, in-process: exit codes, outputs, and nothing written on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from outfitter import yamlio
+from outfitter.cli import main
+from outfitter.config import load_profile
+
+
+def test_init_writes_a_profile_that_loads(tmp_path: Path) -> None:
+    out = tmp_path / "outfitter.yaml"
+    assert main(["init", "--out", str(out), "--name", "lab", "--nodes", "4"]) == 0
+    profile = load_profile(out)
+    assert profile.cluster.name == "lab" and profile.cluster.nodes.count == 4
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "outfitter.yaml"
+    out.write_text("# mine\n")
+    assert main(["init", "--out", str(out)]) == 2
+    assert out.read_text() == "# mine\n"
+    assert "exists; use --force" in capsys.readouterr().err
+
+
+def test_init_from_roadmap_reports_unmapped_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = tmp_path / "ROADMAP.md"
+    doc.write_text("## Priority: High\n\n### Velero - x\n\n### Vault - y\n\n"
+                   "## Already Implemented\n\n- [x] **Traefik** - z\n"
+                   "- [x] **kube-prometheus-stack** - m\n- [x] **External Secrets** - s\n")
+    out = tmp_path / "p.yaml"
+    assert main(["init", "--from-roadmap", str(doc), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "not mapped: 'Vault'" in err
+    assert "also enabled: object-storage (velero needs it)" in err
+    data = yamlio.load(out.read_text())
+    assert data["existing"] == ["kube-prometheus-stack", "traefik", "external-secrets"]
+    assert data["addons"]["velero"]["enabled"] is True
+    assert data["addons"]["kyverno"]["enabled"] is False
+    assert data["addons"]["object-storage"]["enabled"] is True
+
+
+def test_init_from_roadmap_refuses_an_impossible_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = tmp_path / "ROADMAP.md"
+    # Velero's credentials come through External Secrets, which this cluster does not list:
+    # a profile that cannot be rendered is not written.
+    doc.write_text("## Priority: High\n\n### Velero - x\n\n## Already Implemented\n\n"
+                   "- [x] **Traefik** - t\n")
+    out = tmp_path / "p.yaml"
+    assert main(["init", "--from-roadmap", str(doc), "--out", str(out)]) == 2
+    assert "external-secrets is not in existing" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_plan_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert "velero" in [a["name"] for a in data["addons"]]
+
+
+def test_plan_table_shows_total_against_allocatable(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan"]) == 0
+    out = capsys.readouterr().out
+    assert "total" in out and "allocatable" in out and "wave 1" in out
+
+
+def test_bad_profile_one_line_per_problem_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = tmp_path / "p.yaml"
+    profile.write_text("cluster:\n  nodez: 1\naddons:\n  vault: {}\n")
+    assert main(["plan", "--profile", str(profile)]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert len(lines) == 2
+    assert lines[0].startswith("error: cluster.nodez: unknown key")
