@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ctypes
 import datetime as dt
 import ipaddress
 import os
@@ -36,7 +37,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from lightkube import ApiError, Client, KubeConfig
 from lightkube.models.core_v1 import NodeStatus
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Node
+from lightkube.resources.core_v1 import Node, ServiceAccount
 
 # What a control plane needs; the stage file sits next to bin/, the rest inside it.
 STAGES_FILE = "kwok-stages.yaml"
@@ -246,17 +247,27 @@ def _b64(path: Path) -> str:
 # Processes
 
 
-def _die_with_parent() -> None:
-    # Linux only: the kernel SIGTERMs the child when the process that started it dies, so a
-    # crashed test run leaves no orphaned apiserver behind. (It follows the starting *thread*,
-    # which is why ControlPlane must be started from a thread that outlives it.)
-    if sys.platform != "linux":
-        return
-    import ctypes
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A preexec hook (Linux only) asking the kernel to SIGKILL the child when the process
+    that started it dies, so a crashed test run leaves no orphaned apiserver behind. SIGKILL,
+    not SIGTERM: orphans all shutting down gracefully at once linger for up to a minute (the
+    apiserver keeps retrying an etcd that is already gone).
 
-    pr_set_pdeathsig = 1
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    libc is resolved here, in the parent: the hook runs between fork and exec, where importing
+    or loading anything could deadlock. (The signal follows the *thread* that forked, so start
+    a ControlPlane from a thread that outlives it — the main thread, in pytest.)"""
+    if sys.platform != "linux":
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig, sigkill = 1, int(signal.SIGKILL)
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, sigkill)
+
+    return hook
 
 
 @dataclass
@@ -282,6 +293,10 @@ class ControlPlane:
     >>> with ControlPlane(nodes=3) as cp:
     ...     client = cp.client()
 
+    KWOK's stock pod stages wait 1-5s at each step (and until the grace period ends on
+    delete), so a rollout takes ~10s; unless ``pod_delays`` is true those delays are removed
+    (per-pod ``pod-*.stage.kwok.x-k8s.io/delay`` annotations still apply).
+
     Attributes set once started: ``kubeconfig`` (admin, certs embedded), ``server`` (the
     apiserver URL), ``workdir``, ``ca_file`` and ``nodes`` (the node names).
     """
@@ -297,6 +312,7 @@ class ControlPlane:
         keep: bool | None = None,
         startup_timeout: float = 120.0,
         verbosity: int = 1,
+        pod_delays: bool = False,
     ) -> None:
         if nodes < 0:
             raise ValueError("nodes must be >= 0")
@@ -310,6 +326,7 @@ class ControlPlane:
         self.keep = keep if keep is not None else workdir is not None
         self.startup_timeout = startup_timeout
         self.verbosity = verbosity
+        self.pod_delays = pod_delays
         self.bin_dir = tools_bin_dir()
         self.stages_file = tools_base_dir() / STAGES_FILE
 
@@ -320,7 +337,6 @@ class ControlPlane:
         self.ports: dict[str, int] = {}
         self.startup_seconds: float | None = None
         self._procs: list[_Proc] = []
-        self._pki: _Pki | None = None
         self._started = False
 
     # -- context manager --------------------------------------------------------------------
@@ -391,9 +407,11 @@ class ControlPlane:
         if self._given_workdir is not None:
             self._given_workdir.mkdir(parents=True, exist_ok=True)
             self.workdir = self._given_workdir.resolve()
+            # A reused workdir still holds the last cluster's store, signed by an old CA.
+            shutil.rmtree(self.workdir / "etcd", ignore_errors=True)
         else:
             self.workdir = Path(tempfile.mkdtemp(prefix="outfitter-cp-"))
-        self._pki = pki = _make_pki(self.workdir / "pki")
+        pki = _make_pki(self.workdir / "pki")
         self.ca_file = pki.ca_cert
         for name in ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok"):
             self.ports[name] = free_port()
@@ -419,17 +437,18 @@ class ControlPlane:
                         deadline, verify=False)
         self._wait_http(kwok, f"http://127.0.0.1:{self.ports['kwok']}/healthz", deadline)
         self._create_nodes(deadline)
+        self._wait_controllers(kcm, deadline)
 
     def _spawn(self, name: str, args: Sequence[str], tier: int = 2) -> _Proc:
         log = self.log(name)
-        log_file = log.open("ab")
+        log_file = log.open("wb")
         log_file.write(f"+ {' '.join(args)}\n".encode())
         log_file.flush()
         popen = subprocess.Popen(
             list(args), stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
             cwd=self.workdir,
             # Own session: a terminal Ctrl-C reaches only us, and we stop them in order.
-            start_new_session=True, preexec_fn=_die_with_parent,
+            start_new_session=True, preexec_fn=_parent_death_signal(),
         )
         proc = _Proc(name, popen, log, log_file, tier)
         self._procs.append(proc)
@@ -502,6 +521,10 @@ class ControlPlane:
             "--use-service-account-credentials",
             "--leader-elect=false",
             f"--controllers={controllers}",
+            # The default client rate limit (20 qps) makes setting up ~50 controllers with
+            # their own service-account credentials take ~5s; a local apiserver takes more.
+            "--kube-api-qps=200",
+            "--kube-api-burst=400",
             f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
             "--bind-address=127.0.0.1",
             f"--secure-port={self.ports['controller-manager']}",
@@ -527,6 +550,27 @@ class ControlPlane:
             f"--v={self.verbosity}",
         ])
 
+    def _write_stages(self) -> Path:
+        """The stage file kwok runs with: the built one, or a copy whose pod stages have
+        no default delay (node stages untouched — the heartbeat needs its interval)."""
+        if self.pod_delays:
+            return self.stages_file
+        docs = [d for d in yaml.safe_load_all(self.stages_file.read_text()) if d]
+        for doc in docs:
+            spec = doc.get("spec") or {}
+            delay = spec.get("delay")
+            if spec.get("resourceRef", {}).get("kind") != "Pod" or not delay:
+                continue
+            delay["durationMilliseconds"] = 0
+            delay.pop("jitterDurationMilliseconds", None)
+            # pod-delete otherwise waits out the grace period (deletionTimestamp).
+            jitter_from = delay.get("jitterDurationFrom", {}).get("expressionFrom", "")
+            if "deletionTimestamp" in jitter_from:
+                delay.pop("jitterDurationFrom")
+        path = self.workdir / STAGES_FILE
+        path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+        return path
+
     def _start_kwok(self) -> _Proc:
         return self._spawn("kwok", [
             self._bin("kwok"),
@@ -534,7 +578,7 @@ class ControlPlane:
             # Only our annotated nodes: kwok must never touch a node it did not create.
             "--manage-all-nodes=false",
             f"--manage-nodes-with-annotation-selector={FAKE_NODE_ANNOTATION}=fake",
-            f"--config={self.stages_file}",
+            f"--config={self._write_stages()}",
             f"--server-address=127.0.0.1:{self.ports['kwok']}",
             "--node-ip=127.0.0.1",
             # Nodes advertise kwok's own server as their kubelet endpoint (logs, exec).
@@ -608,6 +652,25 @@ class ControlPlane:
             ),
             status=NodeStatus(capacity=dict(resources), allocatable=dict(resources)),
         )
+
+    def _wait_controllers(self, kcm: _Proc, deadline: float) -> None:
+        """Its /healthz answers long before the controllers run; they are all started
+        together, so the `default` ServiceAccount in `default` (made by one of them) marks
+        the moment a Deployment or a namespace deletion would actually be acted on."""
+        with self.client() as client:
+            while True:
+                kcm.check_alive()
+                try:
+                    client.get(ServiceAccount, "default", namespace="default")
+                    return
+                except ApiError as exc:
+                    if exc.status.code != 404:
+                        raise
+                if time.monotonic() > deadline:
+                    raise ControlPlaneError(
+                        f"controllers not running after {self.startup_timeout:.0f}s (no default "
+                        f"ServiceAccount); last lines of {kcm.log}:\n{_tail(kcm.log)}")
+                time.sleep(0.2)
 
     def _create_nodes(self, deadline: float) -> None:
         kwok = next(p for p in self._procs if p.name == "kwok")
