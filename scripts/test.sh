@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Lint, type-check and run every test (unit and integration against the real control plane).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+.venv/bin/ruff check src tests bench
+.venv/bin/mypy
+.venv/bin/pytest "$@"

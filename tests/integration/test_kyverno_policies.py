@@ -1,0 +1,145 @@
+"""outfitter's Kyverno policies evaluated by the real engine (the Kyverno CLI, built from its
+Go module by tools/build.sh): each policy flags what it should and passes what it should."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from outfitter import yamlio
+from outfitter.addons.kyverno import ADDON as KYVERNO
+from outfitter.addons.kyverno import POLICY_NAMES
+from outfitter.config import parse_profile
+from outfitter.plan import make_context
+from outfitter.testcluster import tools_bin_dir
+
+pytestmark = pytest.mark.integration
+
+GOOD: dict[str, Any] = {
+    "apiVersion": "v1", "kind": "Pod",
+    "metadata": {"name": "good", "namespace": "apps",
+                 "labels": {"app.kubernetes.io/name": "good"}},
+    "spec": {
+        "securityContext": {"runAsNonRoot": True},
+        "containers": [{
+            "name": "app", "image": "nginx:1.27",
+            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"},
+                          "limits": {"memory": "32Mi"}},
+        }],
+    },
+}
+
+
+def variant(name: str, namespace: str = "apps", **changes: Any) -> dict[str, Any]:
+    pod = copy.deepcopy(GOOD)
+    pod["metadata"]["name"] = name
+    pod["metadata"]["namespace"] = namespace
+    for path, value in changes.items():
+        node = pod
+        keys = path.split("__")
+        for key in keys[:-1]:
+            node = node[int(key)] if key.isdigit() else node[key]
+        if value is None:
+            del node[keys[-1]]
+        else:
+            node[keys[-1]] = value
+    return pod
+
+
+BAD = {
+    "privileged": (
+        variant("privileged", spec__containers__0__securityContext={"privileged": True}),
+        "disallow-privileged-containers"),
+    "host-path": (
+        variant("host-path", spec__volumes=[{"name": "etc", "hostPath": {"path": "/etc"}}]),
+        "disallow-host-path"),
+    "no-limits": (variant("no-limits", spec__containers__0__resources=None),
+                  "require-requests-limits"),
+    "no-labels": (variant("no-labels", metadata__labels=None), "require-labels"),
+    "host-network": (variant("host-network", spec__hostNetwork=True), "disallow-host-namespaces"),
+    "as-root": (variant("as-root", spec__securityContext=None), "require-run-as-non-root"),
+}
+
+
+@pytest.fixture(scope="module")
+def kyverno() -> Path:
+    binary = tools_bin_dir() / "kubectl-kyverno"
+    if not binary.exists():
+        msg = f"{binary} missing; run tools/build.sh"
+        if os.environ.get("CI"):
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    return binary
+
+
+def evaluate(kyverno: Path, tmp_path: Path, resources: list[dict[str, Any]],
+             profile: dict[str, Any] | None = None) -> dict[tuple[str, str], str]:
+    """(policy, resource name) -> pass/fail, from the CLI's policy report."""
+    policies = KYVERNO.policies(make_context(parse_profile(profile or {})))
+    (tmp_path / "policies.yaml").write_text(yamlio.dump_all(policies))
+    (tmp_path / "resources.yaml").write_text(yamlio.dump_all(resources))
+    result = subprocess.run(
+        [str(kyverno), "apply", str(tmp_path / "policies.yaml"),
+         "--resource", str(tmp_path / "resources.yaml"),
+         "--policy-report", "--output-format", "json"],
+        capture_output=True, text=True, check=False, timeout=120)
+    start = result.stdout.find("{")
+    assert start >= 0, result.stdout + result.stderr
+    report = json.loads(result.stdout[start:])
+    return {(r["policy"], res["name"]): r["result"]
+            for r in report["results"] for res in r["resources"]}
+
+
+def test_good_workload_passes_every_policy(kyverno: Path, tmp_path: Path) -> None:
+    results = evaluate(kyverno, tmp_path, [GOOD])
+    assert {p: results[(p, "good")] for p in POLICY_NAMES} == dict.fromkeys(POLICY_NAMES, "pass")
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_each_bad_workload_fails_exactly_its_policy(
+    case: str, kyverno: Path, tmp_path: Path
+) -> None:
+    pod, policy = BAD[case]
+    results = evaluate(kyverno, tmp_path, [pod])
+    failing = sorted(p for (p, name), r in results.items() if name == pod["metadata"]["name"]
+                     and r == "fail")
+    assert failing == [policy]
+
+
+def test_a_deployment_is_checked_through_autogen(kyverno: Path, tmp_path: Path) -> None:
+    pod = BAD["privileged"][0]
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "apps"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {**pod["metadata"]["labels"], "app": "web"}},
+                              "spec": pod["spec"]}},
+    }
+    results = evaluate(kyverno, tmp_path, [deployment])
+    assert results[("disallow-privileged-containers", "web")] == "fail"
+    assert results[("require-labels", "web")] == "pass"
+
+
+def test_system_and_node_agent_namespaces_are_left_alone(kyverno: Path, tmp_path: Path) -> None:
+    in_kube_system = variant("sys", namespace="kube-system",
+                             spec__containers__0__securityContext={"privileged": True})
+    agent = variant("agent", namespace="velero",
+                    spec__volumes=[{"name": "pods", "hostPath": {"path": "/var/lib/kubelet"}}])
+    results = evaluate(kyverno, tmp_path, [in_kube_system, agent])
+    assert not [k for k in results if k[1] == "sys"]
+    assert ("disallow-host-path", "agent") not in results
+    assert results[("require-labels", "agent")] == "pass"
+
+
+def test_policies_switched_off_are_not_rendered(kyverno: Path, tmp_path: Path) -> None:
+    pod, _ = BAD["host-path"]
+    results = evaluate(kyverno, tmp_path, [pod],
+                       {"addons": {"kyverno": {"policies": {"disallow-host-path": "off"}}}})
+    assert ("disallow-host-path", "host-path") not in results
+    assert results[("disallow-privileged-containers", "host-path")] == "pass"
