@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from outfitter.addons import registry
 from outfitter.addons.base import AddonOptions
+from outfitter.errors import InputError
 from outfitter.quantity import cpu_millis, memory_mib
 
 EXISTING_STACK = (
@@ -142,12 +143,8 @@ class Profile(_Strict):
         return component in self.existing
 
 
-class ProfileError(Exception):
+class ProfileError(InputError):
     """A profile that cannot be used; `problems` holds one line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

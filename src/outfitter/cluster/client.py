@@ -10,5 +10,5 @@ from lightkube import Client, KubeConfig
 def connect(kubeconfig: Path | None = None, context: str | None = None,
             field_manager: str = "outfitter") -> Client:
     config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
-    return Client(config=config, context=context if context else None,
-                  field_manager=field_manager)
+    chosen = config.get(context_name=context) if context else config
+    return Client(config=chosen, field_manager=field_manager)

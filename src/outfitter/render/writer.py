@@ -17,13 +17,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from outfitter.errors import InputError
+
 RECORD = ".outfitter.json"
 
 
-class WriteConflict(Exception):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+class WriteConflict(InputError):
+    """Files in the way of a render; nothing was written."""
 
 
 @dataclass

@@ -1,8 +1,4 @@
-"""The command line: parse, call the core, print. No logic lives here.
-
-Exit codes: 0 done, 1 findings (a check that found problems), 2 bad input (an unusable
-profile, a conflict with the user's files, a usage error) — and then nothing is written.
-"""
+"""Commands of the core: init, plan, render."""
 
 from __future__ import annotations
 
@@ -12,49 +8,23 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from typer.exceptions import TyperException
 
 from outfitter import roadmap
-from outfitter.config import ProfileError, load_profile
+from outfitter.cli.app import (
+    DEFAULT_PROFILE,
+    JsonOpt,
+    ProfileOpt,
+    UsageProblem,
+    app,
+    err_console,
+    out_console,
+    profile_from,
+)
 from outfitter.plan import build_plan, plan_json
 from outfitter.profile_init import map_roadmap, profile_data, profile_text
 from outfitter.render.flux import render_tree
-from outfitter.render.writer import WriteConflict, atomic_write, write_tree
+from outfitter.render.writer import atomic_write, write_tree
 from outfitter.report import print_plan
-
-app = typer.Typer(
-    help="Fit out a Kubernetes cluster from a roadmap: plan, render to Flux, validate, verify.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-)
-DEFAULT_PROFILE = Path("outfitter.yaml")
-
-ProfileOpt = Annotated[Path | None, typer.Option(
-    "--profile", "-p", help="cluster profile (default: ./outfitter.yaml, else built-in)",
-    dir_okay=False)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-
-
-class UsageProblem(Exception):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-def _out() -> Console:
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 140)
-
-
-def _err() -> Console:
-    return Console(stderr=True, highlight=False)
-
-
-def _profile(path: Path | None):  # type: ignore[no-untyped-def]
-    if path is None and DEFAULT_PROFILE.exists():
-        path = DEFAULT_PROFILE
-    if path is None:
-        _err().print("[dim]using the built-in default profile (outfitter init writes one)[/]")
-    return load_profile(path)
 
 
 @app.command()
@@ -91,7 +61,7 @@ def init(
                                 f"(expected '### Name - …' under '## Priority: …')"])
     text = profile_text(profile_data(mapping, **cluster))
     atomic_write(out, text.encode())
-    console = _err()
+    console = err_console()
     if mapping is not None:
         listed = sorted(set(mapping.addons) - set(mapping.added))
         console.print(f"enabled from the roadmap: {', '.join(listed)}")
@@ -106,11 +76,11 @@ def init(
 @app.command()
 def plan(profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
     """Show the add-ons in dependency waves, what they need, and what they cost."""
-    the_plan = build_plan(_profile(profile))
+    the_plan = build_plan(profile_from(profile))
     if as_json:
         sys.stdout.write(json.dumps(plan_json(the_plan), indent=2) + "\n")
     else:
-        print_plan(the_plan, _out())
+        print_plan(the_plan, out_console())
 
 
 @app.command()
@@ -123,9 +93,9 @@ def render(
         help="overwrite files outfitter wrote that were edited since")] = False,
 ) -> None:
     """Write the Flux tree: one folder per add-on, same input, same bytes."""
-    files = render_tree(build_plan(_profile(profile)))
+    files = render_tree(build_plan(profile_from(profile)))
     report = write_tree(out, files, force=force)
-    console = _err()
+    console = err_console()
     console.print(f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, "
                   f"{len(report.removed)} removed")
     for rel in report.kept:
@@ -133,32 +103,3 @@ def render(
                       f"outfitter wrote it; remove it yourself if it should go")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (tests call it in-process)."""
-    try:
-        app(args=argv, standalone_mode=False)
-    except (ProfileError, WriteConflict, UsageProblem) as err:
-        console = _err()
-        for problem in err.problems:
-            console.print(f"[red]error[/]: {problem}", soft_wrap=True)
-        return 2
-    except typer.Exit as exit_:
-        return int(exit_.exit_code)
-    except TyperException as err:
-        show = getattr(err, "show", None)
-        if callable(show):
-            show()
-        else:
-            _err().print(f"[red]error[/]: {err.format_message()}")
-        return 2
-    except typer.Abort:
-        return 130
-    return 0
-
-
-def run() -> None:
-    sys.exit(main())
-
-
-if __name__ == "__main__":
-    run()
