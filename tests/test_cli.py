@@ -38,7 +38,7 @@ def test_init_from_roadmap_reports_unmapped_names(
     assert main(["init", "--from-roadmap", str(doc), "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "not mapped: 'Vault'" in err
-    assert "also enabled: object-storage (velero needs it)" in err
+    assert "also enabled: object-storage (comes with velero)" in err
     data = yamlio.load(out.read_text())
     assert data["existing"] == ["kube-prometheus-stack", "traefik", "external-secrets"]
     assert data["addons"]["velero"]["enabled"] is True

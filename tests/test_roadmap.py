@@ -44,6 +44,7 @@ SAMPLE = """\
 def test_sections_status_and_checklists_keep_their_lines() -> None:
     doc = roadmap.parse(SAMPLE)
     velero, vault, minio = doc.sections
+    assert vault.name == "Vault"
     assert (velero.name, velero.priority, velero.status) == ("Velero", "high", "In Progress")
     assert [(i.checked, i.text) for i in velero.items] == [
         (True, "Install Velero"), (False, "Test restore procedure")]

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from outfitter.addons.base import Chart
-from outfitter.validate.chart_values import ChartFolder
+from outfitter.validate.chart_values import ChartFolder, merged
 from outfitter.validate.crd_schema import CrdIndex
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,6 +25,9 @@ CHART_FOLDERS = {
 # cert-manager's Chart.yaml in git says v0.0.0; the release tool sets the version. The copy is
 # of tag v1.21.1 (SOURCES.md note CM), so that is the published version it stands for.
 PUBLISHED_VERSION = {"cert-manager": "v1.21.1"}
+# Parent folder -> {values key: folder} for subcharts copied beside their parent: Helm reads a
+# subchart's values under its name in the parent's values, so its keys are known there too.
+SUBCHARTS = {"falco": {"falcosidekick": "falcosidekick"}}
 
 
 def available() -> bool:
@@ -38,7 +41,10 @@ def chart_folder(chart: Chart) -> ChartFolder:
 
 @cache
 def _folder(name: str) -> ChartFolder:
-    return ChartFolder(UPSTREAM / "charts" / name)
+    folder = ChartFolder(UPSTREAM / "charts" / name)
+    for key, sub in SUBCHARTS.get(name, {}).items():
+        folder.defaults[key] = merged(_folder(sub).defaults, folder.defaults.get(key) or {})
+    return folder
 
 
 def published_version(chart: Chart) -> str:

@@ -68,6 +68,8 @@ class AddonPlan:
     workloads: list[WorkloadCost]
     buckets: tuple[str, ...]
     notes: list[str]
+    in_cluster: bool = True
+    """Whether it puts anything in the cluster (Renovate and an external S3 do not)."""
 
     @property
     def cost(self) -> Cost:
@@ -237,7 +239,7 @@ def build_plan(profile: Profile) -> Plan:
         costs = [c for w in a.workloads_for(profile)
                  if (c := workload_cost(w, values, nodes)) is not None]
         plans.append(AddonPlan(a, wave_of[a.name], edges[a.name], rendered[a.name], values,
-                               costs, a.buckets(ctx), a.notes(ctx)))
+                               costs, a.buckets(ctx), a.notes(ctx), a.in_cluster(ctx)))
     plans.sort(key=lambda p: (p.wave, p.addon.priority_for(profile), p.addon.name))
     dependents: dict[str, list[str]] = {a.name: [] for a in addons}
     for name, upstream in edges.items():

@@ -36,15 +36,18 @@ def map_roadmap(roadmap: Roadmap) -> RoadmapMapping:
             out.unmapped.append(section.name)
         elif name not in out.addons:
             out.addons[name] = section.priority or "low"
-    # A listed add-on brings what it cannot work without (Velero needs object storage).
+    # A listed add-on brings what it cannot work without (Velero needs object storage) and
+    # its companions (Loki its log shipper).
     pending = list(out.addons)
     while pending:
         addon = registry.get(pending.pop())
-        for dep in addon.depends_on:
-            if dep not in out.addons:
-                out.addons[dep] = out.addons[addon.name]
-                out.added[dep] = addon.name
-                pending.append(dep)
+        brings = list(addon.depends_on) + [
+            c.name for c in registry.all_addons() if c.companion and addon.name in c.depends_on]
+        for other in brings:
+            if other not in out.addons:
+                out.addons[other] = out.addons[addon.name]
+                out.added[other] = addon.name
+                pending.append(other)
     for item in roadmap.existing:
         key = map_existing(item)
         if key is None:
@@ -61,10 +64,11 @@ def profile_data(mapping: RoadmapMapping | None = None, **cluster: Any) -> dict[
         data["cluster"] = cluster
     if mapping is not None:
         data["existing"] = [e for e in EXISTING_STACK if e in mapping.existing]
+        # An add-on a roadmap cannot name (outfitter's own status reader) keeps its default.
         data["addons"] = {
             a.name: ({"enabled": True, "priority": mapping.addons[a.name]}
                      if a.name in mapping.addons else {"enabled": False})
-            for a in registry.all_addons()
+            for a in registry.all_addons() if a.roadmap_names
         }
     profile = parse_profile(data)  # raises ProfileError on a combination that cannot work
     build_plan(profile)  # and on objects the existing stack cannot serve

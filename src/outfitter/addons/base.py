@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 if TYPE_CHECKING:
     from outfitter.addons.context import Context
     from outfitter.config import Profile
+    from outfitter.status.checks import Check
 
 
 class Priority(IntEnum):
@@ -114,6 +115,8 @@ class Addon(ABC):
     """Add-ons that must be enabled and installed first."""
     after: ClassVar[tuple[str, ...]] = ()
     """Add-ons that, when enabled, go first (no requirement)."""
+    companion: ClassVar[bool] = False
+    """Comes with what it depends on: a roadmap listing that brings this one too."""
     crds: ClassVar[tuple[str, ...]] = ()
     """API groups of the CRDs the add-on brings (shown in the plan)."""
     Options: ClassVar[type[AddonOptions]] = AddonOptions
@@ -150,6 +153,11 @@ class Addon(ABC):
         """The chart to install; an add-on whose chart depends on options overrides this."""
         return self.chart
 
+    def in_cluster(self, ctx: Context) -> bool:
+        """Whether it puts anything in the cluster (Renovate and an external S3 do not)."""
+        rendered = self.resources(ctx)
+        return self.chart_for(ctx) is not None or bool(rendered.app or rendered.config)
+
     def requires(self, profile: Profile) -> tuple[str, ...]:
         """Hard dependencies for this profile (default: the class's `depends_on`)."""
         return self.depends_on
@@ -170,4 +178,9 @@ class Addon(ABC):
 
     def notes(self, ctx: Context) -> list[str]:
         """Advice shown by `plan`: upstream changes, choices made and why."""
+        return []
+
+    def checks(self, ctx: Context) -> list[Check]:
+        """Live checks beyond "installed and healthy" (which the engine runs for every
+        add-on), each naming the roadmap checklist items it settles."""
         return []

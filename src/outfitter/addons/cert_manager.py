@@ -12,12 +12,29 @@ from typing import Any
 
 from outfitter.addons.base import Addon, Chart, Priority, Rendered, Workload
 from outfitter.addons.context import PRODUCTION_ISSUER, STAGING_ISSUER, Context, meta
+from outfitter.cluster.reader import ClusterReader, Kind
+from outfitter.status.checks import (
+    Check,
+    Read,
+    Result,
+    is_ready,
+    items,
+    name_of,
+    now,
+    parse_time,
+    summarize,
+)
 
 ACME_SERVERS = {
     STAGING_ISSUER: "https://acme-staging-v02.api.letsencrypt.org/directory",
     PRODUCTION_ISSUER: "https://acme-v02.api.letsencrypt.org/directory",
 }
 DNS_TOKEN_SECRET = "acme-dns01-token"
+CLUSTER_ISSUERS = Kind("cert-manager.io", "v1", "clusterissuers", "ClusterIssuer",
+                       namespaced=False)
+CERTIFICATES = Kind("cert-manager.io", "v1", "certificates", "Certificate")
+INGRESS_ROUTES = (Kind("traefik.io", "v1alpha1", "ingressroutes", "IngressRoute"),
+                  Kind("traefik.containo.us", "v1alpha1", "ingressroutes", "IngressRoute"))
 
 
 def _small(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:
@@ -104,6 +121,60 @@ class CertManager(Addon):
                 "Certificate {{ $labels.namespace }}/{{ $labels.name }} is not Ready"),
         ]))
         return out
+
+    def checks(self, ctx: Context) -> list[Check]:
+        issuers, certs = Read(CLUSTER_ISSUERS), Read(CERTIFICATES)
+
+        def issuers_ready(reader: ClusterReader) -> Result:
+            live = {o["metadata"]["name"]: o for o in items(reader, issuers)}
+            want = [STAGING_ISSUER, PRODUCTION_ISSUER]
+            missing = [n for n in want if n not in live]
+            if missing:
+                return Result("fail", f"missing ClusterIssuer {', '.join(missing)}",
+                              "commit cert-manager-config")
+            down = [n for n in want if not is_ready(live[n])]
+            if down:
+                return Result("fail", f"not Ready: {', '.join(down)}",
+                              "kubectl describe clusterissuer NAME (ACME account)")
+            return Result("pass", f"{', '.join(want)} Ready")
+
+        def certificates(reader: ClusterReader) -> Result:
+            all_certs = items(reader, certs)
+            if not all_certs:
+                return Result("fail", "no Certificates yet", "outfitter certs migrate PATH")
+            down = [name_of(c) for c in all_certs if not is_ready(c)]
+            expiries = [(parse_time(c["status"]["notAfter"]), name_of(c)) for c in all_certs
+                        if (c.get("status") or {}).get("notAfter")]
+            soonest = ""
+            if expiries:
+                when, who = min(expiries)
+                soonest = f"; soonest expiry {who} in {(when - now()).days}d"
+            if down:
+                return Result("fail", f"not Ready: {summarize(down)}{soonest}")
+            return Result("pass", f"{len(all_certs)} Certificates Ready{soonest}")
+
+        routes = tuple(Read(k) for k in INGRESS_ROUTES)
+
+        def routes_migrated(reader: ClusterReader) -> Result:
+            usable = [items(reader, r) for r in routes if reader.list(r.kind).state == "ok"]
+            if not usable:
+                return Result("unknown", "no IngressRoute API is served (is Traefik installed?)")
+            on_resolver = [name_of(r) for rs in usable for r in rs
+                           if ((r.get("spec") or {}).get("tls") or {}).get("certResolver")]
+            total = sum(len(rs) for rs in usable)
+            if on_resolver:
+                return Result("fail", f"{len(on_resolver)} of {total} IngressRoutes still on a "
+                              f"Traefik certResolver: {summarize(on_resolver)}",
+                              "outfitter certs migrate PATH --write")
+            return Result("pass", f"none of {total} IngressRoutes uses a certResolver")
+
+        return [
+            Check("cert-manager.issuers", "ClusterIssuers Ready", (issuers,), issuers_ready,
+                  roadmap=("clusterissuer",)),
+            Check("cert-manager.certificates", "Certificates Ready", (certs,), certificates),
+            Check("cert-manager.ingressroutes", "IngressRoutes on cert-manager", routes,
+                  routes_migrated, roadmap=("migrate ingressroutes",), absent_ok=True),
+        ]
 
     def notes(self, ctx: Context) -> list[str]:
         acme = ctx.profile.acme

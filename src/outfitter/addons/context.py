@@ -163,7 +163,11 @@ class Context:
         host = self.host(sub or name)
         tls_secret = f"{name}-tls"
         auth_secret = f"{name}-basic-auth"
-        return [
+        # Without cert-manager the route keeps the Traefik resolver the cluster uses today.
+        with_cert_manager = self.enabled("cert-manager")
+        tls = ({"secretName": tls_secret} if with_cert_manager
+               else {"certResolver": self.profile.traefik.cert_resolver})
+        objects = [
             self.external_secret(
                 auth_secret, namespace,
                 {"users": (f"{name}-basic-auth", "htpasswd")},
@@ -175,7 +179,6 @@ class Context:
                 "metadata": meta(f"{name}-auth", namespace),
                 "spec": {"basicAuth": {"secret": auth_secret, "removeHeader": True}},
             },
-            self.certificate(tls_secret, namespace, [host]),
             {
                 "apiVersion": "traefik.io/v1alpha1",
                 "kind": "IngressRoute",
@@ -188,10 +191,13 @@ class Context:
                         "middlewares": [{"name": f"{name}-auth"}],
                         "services": [{"name": service, "port": port}],
                     }],
-                    "tls": {"secretName": tls_secret},
+                    "tls": tls,
                 },
             },
         ]
+        if with_cert_manager:
+            objects.insert(2, self.certificate(tls_secret, namespace, [host]))
+        return objects
 
     def certificate(self, secret: str, namespace: str, hosts: list[str]) -> dict[str, Any]:
         return {

@@ -23,7 +23,9 @@ from outfitter.addons.base import (
     Workload,
 )
 from outfitter.addons.context import Context, meta
+from outfitter.cluster.reader import ClusterReader, Kind
 from outfitter.config import Profile
+from outfitter.status.checks import Check, Read, Result, items, summarize
 
 Mode = Literal["audit", "deny", "off"]
 
@@ -34,6 +36,10 @@ HOST_ACCESS_NAMESPACES = (
     "velero", "longhorn-system", "falco", "linkerd", "linkerd-cni", "monitoring", "logging",
     "observability", "security",
 )
+VALIDATING_POLICIES = Kind("policies.kyverno.io", "v1", "validatingpolicies", "ValidatingPolicy",
+                           namespaced=False)
+# Kyverno 1.19 writes wgpolicyk8s.io reports unless openreports.enabled (default false).
+POLICY_REPORTS = Kind("wgpolicyk8s.io", "v1alpha2", "policyreports", "PolicyReport")
 POD_CONTROLLERS = ["deployments", "statefulsets", "daemonsets", "jobs", "cronjobs", "replicasets"]
 
 ALL_CONTAINERS = (
@@ -225,6 +231,40 @@ class Kyverno(Addon):
     def resources(self, ctx: Context) -> Rendered:
         return Rendered(config=self.policies(ctx))
 
+    def checks(self, ctx: Context) -> list[Check]:
+        policies = _policies(options(ctx.profile).required_labels)
+        vpol, reports = Read(VALIDATING_POLICIES), Read(POLICY_REPORTS)
+
+        def category_check(category: str) -> Check:
+            wanted = [p.name for p in policies if p.category == category
+                      and options(ctx.profile).policies.get(p.name) != "off"]
+
+            def decide(reader: ClusterReader) -> Result:
+                live = {o["metadata"]["name"]: o for o in items(reader, vpol)}
+                failing = open_violations(items(reader, reports))
+                missing = [n for n in wanted if n not in live]
+                if missing:
+                    return Result("fail", f"missing: {', '.join(missing)}",
+                                  "commit kyverno-config")
+                lines, not_ready = [], []
+                for name in wanted:
+                    spec = live[name].get("spec") or {}
+                    mode = "/".join(spec.get("validationActions") or ["?"])
+                    ready = ((live[name].get("status") or {}).get("conditionStatus")
+                             or {}).get("ready")
+                    if ready is not True:
+                        not_ready.append(name)
+                    lines.append(f"{name} {mode} ({failing.get(name, 0)} open violations)")
+                if not_ready:
+                    return Result("fail", f"not ready: {', '.join(not_ready)}",
+                                  "kubectl describe validatingpolicy NAME")
+                return Result("pass", summarize(lines, limit=6))
+
+            return Check(f"kyverno.{category}", f"{category.capitalize()} policies ready",
+                         (vpol, reports), decide, roadmap=(f"{category} policies",))
+
+        return [category_check("baseline"), category_check("security")]
+
     def notes(self, ctx: Context) -> list[str]:
         opts = options(ctx.profile)
         deny = sorted(n for n, m in opts.policies.items() if m == "deny")
@@ -232,6 +272,16 @@ class Kyverno(Addon):
         if deny:
             line += f"; in deny: {', '.join(deny)}"
         return [line + ". `outfitter policy readiness` says when one can move to deny."]
+
+
+def open_violations(reports: list[dict[str, Any]]) -> dict[str, int]:
+    """Failing results per policy across policy reports."""
+    counts: dict[str, int] = {}
+    for report in reports:
+        for result in report.get("results") or []:
+            if result.get("result") == "fail":
+                counts[result.get("policy", "?")] = counts.get(result.get("policy", "?"), 0) + 1
+    return counts
 
 
 ADDON = Kyverno()

@@ -15,6 +15,18 @@ MODULES = (
     "cert_manager",
     "kyverno",
     "reloader",
+    "trivy_operator",
+    "falco",
+    "longhorn",
+    "renovate",
+    "descheduler",
+    "keda",
+    "cost",
+    "loki",
+    "log_shipper",
+    "tempo",
+    "otel_collector",
+    "status_reader",
 )
 
 

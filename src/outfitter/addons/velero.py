@@ -21,10 +21,20 @@ from outfitter.addons.base import (
     Workload,
 )
 from outfitter.addons.context import Context, meta
+from outfitter.cluster.reader import ClusterReader, Kind
 from outfitter.config import Profile
+from outfitter.status import kinds
+from outfitter.status.checks import Check, Read, Result, age, items, now, parse_time
 
 CREDENTIALS_SECRET = "velero-s3-credentials"
 LOCATION = "default"
+DRILL_RECORD = "outfitter-restore-drill"
+"""ConfigMap in Velero's namespace where `outfitter drill backup` records its last result."""
+BACKUP_STORAGE_LOCATIONS = Kind("velero.io", "v1", "backupstoragelocations",
+                                "BackupStorageLocation")
+SCHEDULES = Kind("velero.io", "v1", "schedules", "Schedule")
+BACKUPS = Kind("velero.io", "v1", "backups", "Backup")
+RECENT_BACKUP_HOURS = 25
 
 
 class VeleroOptions(AddonOptions):
@@ -178,6 +188,63 @@ class Velero(Addon):
                 },
             },
         }
+
+    def checks(self, ctx: Context) -> list[Check]:
+        ns = self.namespace
+        bsl, schedules, backups = (Read(BACKUP_STORAGE_LOCATIONS, ns), Read(SCHEDULES, ns),
+                                   Read(BACKUPS, ns))
+        drill = Read(kinds.CONFIGMAPS, ns)
+
+        def storage(reader: ClusterReader) -> Result:
+            locations = items(reader, bsl)
+            if not locations:
+                return Result("fail", "no BackupStorageLocation", "commit velero-config")
+            phases = {o["metadata"]["name"]: (o.get("status") or {}).get("phase", "Unknown")
+                      for o in locations}
+            text = ", ".join(f"{n} {p}" for n, p in sorted(phases.items()))
+            if all(p == "Available" for p in phases.values()):
+                return Result("pass", f"BackupStorageLocation {text}")
+            return Result("fail", f"BackupStorageLocation {text}",
+                          "check the bucket, endpoint and credentials")
+
+        def scheduled(reader: ClusterReader) -> Result:
+            if not items(reader, schedules):
+                return Result("fail", "no Velero Schedule", "commit velero-config")
+            done = [b for b in items(reader, backups)
+                    if "velero.io/schedule-name" in (b["metadata"].get("labels") or {})
+                    and (b.get("status") or {}).get("phase") == "Completed"
+                    and (b.get("status") or {}).get("completionTimestamp")]
+            if not done:
+                return Result("fail", f"{len(items(reader, schedules))} schedules, no completed "
+                              "scheduled backup yet", "wait for the first run or check Velero")
+            newest = max(done, key=lambda b: parse_time(b["status"]["completionTimestamp"]))
+            when = newest["status"]["completionTimestamp"]
+            hours = (now() - parse_time(when)).total_seconds() / 3600
+            evidence = f"last scheduled backup {newest['metadata']['name']} completed {age(when)}"
+            if hours > RECENT_BACKUP_HOURS:
+                return Result("fail", evidence, f"no completed backup for {RECENT_BACKUP_HOURS}h")
+            return Result("pass", evidence)
+
+        def drilled(reader: ClusterReader) -> Result:
+            record = next((c for c in items(reader, drill)
+                           if c["metadata"]["name"] == DRILL_RECORD), None)
+            if record is None:
+                return Result("fail", "no restore drill recorded",
+                              "outfitter drill backup --namespace NS --yes")
+            data = record.get("data") or {}
+            evidence = (f"drill of {data.get('namespace')} {data.get('verdict')} "
+                        f"{age(data['finishedAt']) if data.get('finishedAt') else ''}: "
+                        f"{data.get('summary', '')}").strip()
+            return Result("pass" if data.get("verdict") == "pass" else "fail", evidence)
+
+        return [
+            Check("velero.storage", "Backup storage reachable", (bsl,), storage,
+                  roadmap=("s3", "backend")),
+            Check("velero.schedules", "Scheduled backups recent", (schedules, backups),
+                  scheduled, roadmap=("scheduled backups",)),
+            Check("velero.drill", "Restore tested", (drill,), drilled,
+                  roadmap=("restore",)),
+        ]
 
     def notes(self, ctx: Context) -> list[str]:
         opts = _options(ctx.profile)

@@ -66,7 +66,7 @@ def init(
         listed = sorted(set(mapping.addons) - set(mapping.added))
         console.print(f"enabled from the roadmap: {', '.join(listed)}")
         for dep, needed_by in sorted(mapping.added.items()):
-            console.print(f"also enabled: {dep} ({needed_by} needs it)")
+            console.print(f"also enabled: {dep} (comes with {needed_by})")
         for unknown in mapping.unmapped:
             console.print(f"[yellow]not mapped[/]: {unknown!r} (no add-on or existing component "
                           f"by that name; left out)")

@@ -153,18 +153,16 @@ class FluxRenderer:
         """The Kustomization that says an add-on is fully there (config if it has one)."""
         return f"{name}-config" if self.resources[name].config else name
 
-    def in_cluster(self, ap: AddonPlan) -> bool:
-        """Whether the add-on puts anything in the cluster (Renovate, an external S3 do not)."""
-        r = self.resources[ap.addon.name]
-        return ap.addon.chart_for(self.ctx) is not None or bool(r.app or r.config)
-
     def render(self) -> Files:
         """The tree's files, by path relative to the tree's root (gitops.path)."""
         files: Files = {}
         by_ns: dict[str, list[AddonPlan]] = defaultdict(list)
         for ap in self.plan.addons:
-            if self.in_cluster(ap):
+            if ap.in_cluster:
                 by_ns[ap.addon.namespace].append(ap)
+            elif ap.rendered.files:
+                raise ValueError(f"{ap.addon.name}: files beside nothing in the cluster would be "
+                                 f"lost; use Rendered.repository_files")
         for ns, aps in sorted(by_ns.items()):
             entries = []
             if ns not in SYSTEM_NAMESPACES:
@@ -225,8 +223,8 @@ class FluxRenderer:
         addon = ap.addon
         root = self.profile.gitops.path.strip("/")
         base = f"./{root}/{addon.namespace}/{addon.name}"
-        flux_deps = [d for d in ap.depends_on
-                     if self.profile.addon_options(d).owner == "flux"]
+        flux_deps = [d for d in ap.depends_on if self.plan.get(d).in_cluster
+                     and self.profile.addon_options(d).owner == "flux"]
         deps = [self.last_kustomization(d) for d in flux_deps]
         has_config = bool(self.resources[addon.name].config)
         depended_on = bool(self.plan.dependents.get(addon.name)) or has_config

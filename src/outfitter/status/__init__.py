@@ -1,0 +1,1 @@
+"""`status`: every roadmap checklist item checked on the live cluster."""

@@ -1,0 +1,141 @@
+"""Run every check on the live cluster: for each enabled add-on "installed and healthy" plus
+its own checks, and the existing stack the roadmap lists as already there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from outfitter.addons.base import Addon
+from outfitter.cluster.reader import ClusterReader
+from outfitter.config import Profile
+from outfitter.plan import enabled_addons, make_context
+from outfitter.status import kinds
+from outfitter.status.checks import (
+    Check,
+    Read,
+    Result,
+    is_ready,
+    items,
+    name_of,
+    summarize,
+    workload_available,
+)
+from outfitter.status.existing import existing_checks
+
+
+@dataclass
+class AddonStatus:
+    addon: str
+    title: str
+    results: list[tuple[Check, Result]] = field(default_factory=list)
+
+    @property
+    def installed(self) -> bool:
+        return any(c.key.endswith(".installed") and r.state == "pass" for c, r in self.results)
+
+
+@dataclass
+class StatusReport:
+    addons: list[AddonStatus]
+    existing: list[tuple[Check, Result]]
+    requests: int = 0
+
+    def all_results(self) -> list[tuple[Check, Result]]:
+        return [cr for a in self.addons for cr in a.results] + self.existing
+
+    @property
+    def failed(self) -> bool:
+        return any(r.state == "fail" for _, r in self.all_results())
+
+    @property
+    def unknown(self) -> bool:
+        return any(r.state == "unknown" for _, r in self.all_results())
+
+
+def installed_check(addon: Addon, profile: Profile) -> Check:
+    """Flux Kustomization(s) and HelmRelease Ready and the namespace's workloads available
+    (for an Argo CD-owned add-on: its Applications Healthy and Synced)."""
+    ns = addon.namespace
+    owner = profile.addon_options(addon.name).owner
+    workloads = tuple(Read(k, ns) for k in kinds.WORKLOADS)
+    if owner == "argocd":
+        argo_ns = profile.gitops.argocd_namespace
+        reads = (Read(kinds.APPLICATIONS, argo_ns), *workloads)
+    else:
+        reads = (Read(kinds.KUSTOMIZATIONS, "flux-system"), Read(kinds.HELMRELEASES, ns),
+                 *workloads)
+
+    def decide(reader: ClusterReader) -> Result:
+        problems, seen = [], []
+        if owner == "argocd":
+            apps = [a for a in items(reader, reads[0])
+                    if a["metadata"]["name"] in (addon.name, f"{addon.name}-config")]
+            for app in apps:
+                status = app.get("status") or {}
+                health = (status.get("health") or {}).get("status")
+                sync = (status.get("sync") or {}).get("status")
+                seen.append(f"Application {app['metadata']['name']} {health}/{sync}")
+                if health != "Healthy" or sync != "Synced":
+                    problems.append(f"Application {app['metadata']['name']} is {health}/{sync}")
+            if not apps:
+                return Result("fail", f"no Argo CD Application {addon.name}",
+                              "sync the rendered application.yaml")
+        else:
+            kss = [k for k in items(reader, reads[0])
+                   if k["metadata"]["name"] in (addon.name, f"{addon.name}-config")]
+            if not kss:
+                return Result("fail", f"no Flux Kustomization {addon.name} in flux-system",
+                              "commit the rendered tree and let Flux reconcile")
+            for ks in kss:
+                seen.append(f"Kustomization {ks['metadata']['name']}")
+                if not is_ready(ks):
+                    problems.append(f"Kustomization {ks['metadata']['name']} not Ready")
+            for hr in items(reader, reads[1]):
+                if hr["metadata"]["name"] == addon.name:
+                    seen.append(f"HelmRelease {name_of(hr)}")
+                    if not is_ready(hr):
+                        problems.append(f"HelmRelease {name_of(hr)} not Ready")
+        down = [f"{w['kind']} {name_of(w)}" for read in workloads for w in items(reader, read)
+                if not workload_available(w)]
+        count = sum(len(items(reader, read)) for read in workloads)
+        problems += [f"{d} unavailable" for d in down]
+        if problems:
+            return Result("fail", summarize(problems), "kubectl describe the objects named")
+        return Result("pass", f"{', '.join(seen)} Ready; {count} workloads available")
+
+    return Check(f"{addon.name}.installed", f"{addon.title} installed and healthy", reads,
+                 decide, roadmap=("install",))
+
+
+def all_checks(profile: Profile) -> list[tuple[str, str, list[Check]]]:
+    """(add-on name, title, checks) for every enabled add-on; "installed" only for those
+    that put something in the cluster."""
+    ctx = make_context(profile)
+    return [(a.name, a.title, [installed_check(a, profile)] * a.in_cluster(ctx) + a.checks(ctx))
+            for a in enabled_addons(profile)]
+
+
+def run_status(profile: Profile, reader: ClusterReader) -> StatusReport:
+    checks = all_checks(profile)
+    existing = existing_checks(profile)
+    reader.cluster_wide |= {r.kind for r in needed_reads(checks, existing) if r.namespace is None}
+    statuses = []
+    for name, title, addon_checks in checks:
+        status = AddonStatus(name, title)
+        status.results = [(check, check.run(reader)) for check in addon_checks]
+        statuses.append(status)
+    return StatusReport(statuses, [(c, c.run(reader)) for c in existing], reader.requests)
+
+
+def needed_reads(checks: list[tuple[str, str, list[Check]]], existing: list[Check]) -> list[Read]:
+    """Every listing the checks make: a kind read cluster-wide covers its namespaced reads."""
+    reads = {r for _, _, cs in checks for c in cs for r in c.reads}
+    reads |= {r for c in existing for r in c.reads}
+    cluster_wide = {r.kind for r in reads if r.namespace is None}
+    kept = {r for r in reads if r.namespace is None or r.kind not in cluster_wide}
+    return sorted(kept, key=lambda r: (str(r.kind), r.namespace or ""))
+
+
+def all_reads(profile: Profile) -> list[Read]:
+    """Every listing status makes for this profile (what its ClusterRole must grant)."""
+    return needed_reads(all_checks(profile), existing_checks(profile))

@@ -1,0 +1,58 @@
+"""The stack the roadmap lists as "Already Implemented", detected from what runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from outfitter.cluster.reader import ClusterReader
+from outfitter.config import Profile
+from outfitter.status import kinds
+from outfitter.status.checks import Check, Read, Result, items, name_of, workload_available
+
+# component -> (title, test on a workload (kind, namespace, name))
+Matcher = Callable[[str, str, str], bool]
+SIGNATURES: dict[str, tuple[str, Matcher]] = {
+    "flux": ("Flux CD", lambda k, ns, n: n in ("source-controller", "kustomize-controller")),
+    "argocd": ("Argo CD", lambda k, ns, n: n in ("argocd-server",
+                                                  "argocd-application-controller")),
+    "kube-prometheus-stack": ("kube-prometheus-stack",
+                              lambda k, ns, n: n.endswith("-operator") and "prometheus" in n),
+    "traefik": ("Traefik", lambda k, ns, n: n == "traefik" or n.endswith("-traefik")),
+    "external-secrets": ("External Secrets Operator",
+                         lambda k, ns, n: n in ("external-secrets",)
+                         or n.endswith("-external-secrets")),
+    "goldilocks": ("Goldilocks/VPA", lambda k, ns, n: n.startswith("goldilocks-")),
+    "graylog": ("Graylog/OpenSearch", lambda k, ns, n: "graylog" in n),
+    "fluent-bit": ("Fluent Bit", lambda k, ns, n: k == "DaemonSet" and "fluent-bit" in n),
+    "linkerd": ("Linkerd", lambda k, ns, n: n == "linkerd-destination"),
+    "headlamp": ("Headlamp", lambda k, ns, n: n == "headlamp" or n.endswith("-headlamp")),
+}
+
+
+def _workloads(reader: ClusterReader) -> list[dict[str, Any]]:
+    return [w for kind in kinds.WORKLOADS for w in items(reader, Read(kind))]
+
+
+def existing_checks(profile: Profile) -> list[Check]:
+    reads = tuple(Read(k) for k in kinds.WORKLOADS)
+
+    def check(component: str) -> Check:
+        title, matches = SIGNATURES[component]
+
+        def decide(reader: ClusterReader) -> Result:
+            found = [w for w in _workloads(reader)
+                     if matches(w["kind"], w["metadata"].get("namespace", ""),
+                                w["metadata"]["name"])]
+            if not found:
+                return Result("fail", "no matching workload found",
+                              f"the roadmap lists {title} as implemented")
+            down = [name_of(w) for w in found if not workload_available(w)]
+            names = ", ".join(sorted(f"{w['kind']} {name_of(w)}" for w in found)[:3])
+            if down:
+                return Result("fail", f"found {names}; unavailable: {', '.join(down)}")
+            return Result("pass", f"found {names}")
+
+        return Check(f"existing.{component}", title, reads, decide)
+
+    return [check(c) for c in profile.existing if c in SIGNATURES]
