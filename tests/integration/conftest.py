@@ -7,8 +7,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from lightkube import Client
+from lightkube import Client, codecs
+from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 
+import upstream_data
+from outfitter import yamlio
+from outfitter.cluster.apply import load_cluster_kinds
 from outfitter.testcluster import ControlPlane, ControlPlaneError, missing_tools, tools_base_dir
 
 _STARTUP_KEY = pytest.StashKey[float]()
@@ -52,6 +56,56 @@ def kube_client(control_plane: ControlPlane) -> Iterator[Client]:
         yield client
     finally:
         client.close()
+
+
+def install_upstream_crds(client: Client) -> int:
+    """Every upstream CRD (../shared/upstream/crds) installed and Established; how many."""
+    if not upstream_data.available():
+        pytest.skip(f"upstream reference data not found at {upstream_data.UPSTREAM}")
+    names = []
+    for path in sorted((upstream_data.UPSTREAM / "crds").rglob("*.yaml")):
+        # outfitter's loader: PyYAML's own would misread a bare `=` in the Kyverno CRDs.
+        for doc in yamlio.load_all(path.read_text()):
+            crd = codecs.from_dict(doc)
+            if isinstance(crd, CustomResourceDefinition):
+                client.apply(crd, field_manager="outfitter-tests", force=True)
+                assert crd.metadata is not None and crd.metadata.name
+                names.append(crd.metadata.name)
+    deadline = time.monotonic() + 60
+    for name in names:
+        while True:
+            got = client.get(CustomResourceDefinition, name)
+            conditions = (got.status.conditions or []) if got.status else []
+            if any(c.type == "Established" and c.status == "True" for c in conditions):
+                break
+            assert time.monotonic() < deadline, f"CRD {name} not Established"
+            time.sleep(0.2)
+    load_cluster_kinds(client)
+    return len(names)
+
+
+@pytest.fixture(scope="session")
+def crds_installed(kube_client: Client) -> Iterator[int]:
+    """The shared control plane with every upstream CRD installed; yields how many."""
+    yield install_upstream_crds(kube_client)
+
+
+def start_control_plane(nodes: int = 3) -> ControlPlane:
+    """A control plane of a test module's own (fails in CI, skips elsewhere, when the tools
+    are missing), for tests whose cluster-wide reads must not see other tests' objects."""
+    missing = missing_tools()
+    if missing:
+        msg = (f"control-plane binaries missing in {tools_base_dir()}: {', '.join(missing)}; "
+               "run tools/build.sh")
+        if _in_ci():
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    cp = ControlPlane(nodes=nodes)
+    try:
+        cp.start()
+    except ControlPlaneError as exc:
+        pytest.fail(f"control plane failed to start: {exc}", pytrace=False)
+    return cp
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

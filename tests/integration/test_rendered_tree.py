@@ -4,48 +4,18 @@ run, with the upstream CRDs installed: every object is accepted, and a failure n
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from lightkube import Client, codecs
-from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 
-import upstream_data
 from outfitter import yamlio
-from outfitter.cluster.apply import Located, apply_all, load_cluster_kinds
+from outfitter.cluster.apply import Located, apply_all
 from outfitter.plan import build_plan
 from outfitter.render.flux import render_tree
 from profiles import VARIANTS, variant
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="session")
-def crds_installed(kube_client: Client) -> Iterator[int]:
-    if not upstream_data.available():
-        pytest.skip(f"upstream reference data not found at {upstream_data.UPSTREAM}")
-    names = []
-    for path in sorted((upstream_data.UPSTREAM / "crds").rglob("*.yaml")):
-        # outfitter's loader: PyYAML's own would misread a bare `=` in the Kyverno CRDs.
-        for doc in yamlio.load_all(path.read_text()):
-            crd = codecs.from_dict(doc)
-            if isinstance(crd, CustomResourceDefinition):
-                kube_client.apply(crd, field_manager="outfitter-tests", force=True)
-                assert crd.metadata is not None and crd.metadata.name
-                names.append(crd.metadata.name)
-    deadline = time.monotonic() + 60
-    for name in names:
-        while True:
-            got = kube_client.get(CustomResourceDefinition, name)
-            conditions = (got.status.conditions or []) if got.status else []
-            if any(c.type == "Established" and c.status == "True" for c in conditions):
-                break
-            assert time.monotonic() < deadline, f"CRD {name} not Established"
-            time.sleep(0.2)
-    load_cluster_kinds(kube_client)
-    yield len(names)
 
 
 def located(files: dict[str, str]) -> list[Located]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field
@@ -30,7 +31,10 @@ from outfitter.addons.base import (
     Workload,
 )
 from outfitter.addons.context import Context
+from outfitter.cluster.reader import ClusterReader
 from outfitter.config import Profile
+from outfitter.status import kinds
+from outfitter.status.checks import Check, Read, Result, is_ready, items
 
 NAMESPACE = "observability"
 RELEASE = "loki"
@@ -334,6 +338,62 @@ class Loki(Addon):
             "editable": False,
             "jsonData": json_data,
         }
+
+    def checks(self, ctx: Context) -> list[Check]:
+        opts = options(ctx.profile)
+        grafana_ns = ctx.profile.monitoring.namespace
+        datasources, dashboards = Read(kinds.CONFIGMAPS, grafana_ns), Read(kinds.CONFIGMAPS,
+                                                                              self.namespace)
+        releases, daemonsets, nodes = (Read(kinds.HELMRELEASES, self.namespace),
+                                       Read(kinds.DAEMONSETS), Read(kinds.NODES))
+
+        def labelled(read: Read, name: str, label: str, what: str
+                     ) -> Callable[[ClusterReader], Result]:
+            def decide(reader: ClusterReader) -> Result:
+                found = next((c for c in items(reader, read) if c["metadata"]["name"] == name),
+                             None)
+                if found is None:
+                    return Result("fail", f"no ConfigMap {read.namespace}/{name}",
+                                  "commit the rendered loki app folder")
+                if (found["metadata"].get("labels") or {}).get(label) != "1":
+                    return Result("fail", f"{read.namespace}/{name} lacks label {label}=1",
+                                  "Grafana's sidecar only loads labelled ConfigMaps")
+                return Result("pass", f"{what} {read.namespace}/{name} present for Grafana")
+            return decide
+
+        def shipping(reader: ClusterReader) -> Result:
+            loki = next((r for r in items(reader, releases)
+                         if r["metadata"]["name"] == self.name), None)
+            if loki is None or not is_ready(loki):
+                return Result("fail", "Loki's HelmRelease is not Ready")
+            if opts.shipper == "alloy":
+                mine = [d for d in items(reader, daemonsets)
+                        if d["metadata"].get("namespace") == self.namespace
+                        and "alloy" in d["metadata"]["name"]]
+            else:
+                mine = [d for d in items(reader, daemonsets)
+                        if d["metadata"].get("namespace") == opts.fluent_bit_namespace
+                        and "fluent-bit" in d["metadata"]["name"]]
+            if not mine:
+                return Result("fail", f"no {opts.shipper} DaemonSet found")
+            count = len(items(reader, nodes))
+            status = mine[0].get("status") or {}
+            ready = status.get("numberReady", 0)
+            evidence = f"{opts.shipper} ready on {ready} of {count} nodes"
+            return Result("pass" if ready >= count else "fail", evidence)
+
+        return [
+            # Before the generic install check: the roadmap's "Install Loki + Promtail"
+            # means Loki and a shipper (Promtail itself is end of life).
+            Check("loki.shipper", "Loki and its shipper on every node",
+                  (releases, daemonsets, nodes), shipping, roadmap=("promtail", "shipper")),
+            Check("loki.datasource", "Grafana datasource", (datasources,),
+                  labelled(datasources, "loki-datasource", "grafana_datasource", "datasource"),
+                  roadmap=("datasource",)),
+            Check("loki.dashboards", "Log dashboards", (dashboards,),
+                  labelled(dashboards, "logs-dashboard", "grafana_dashboard", "dashboard"),
+                  roadmap=("dashboard",)),
+        ]
 
     def notes(self, ctx: Context) -> list[str]:
         opts = options(ctx.profile)

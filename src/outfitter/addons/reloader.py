@@ -11,6 +11,12 @@ from typing import Any
 
 from outfitter.addons.base import Addon, Chart, Priority, Workload
 from outfitter.addons.context import Context
+from outfitter.cluster.reader import ClusterReader
+from outfitter.status import kinds
+from outfitter.status.checks import Check, Read, Result, name_of, summarize
+
+# Namespaces whose workloads are the platform's own, not the user's apps.
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "flux-system"})
 
 
 class Reloader(Addon):
@@ -37,6 +43,35 @@ class Reloader(Addon):
                 "serviceMonitor": {"enabled": ctx.monitoring, "labels": ctx.monitoring_labels},
             },
         }
+
+    def checks(self, ctx: Context) -> list[Check]:
+        reads = tuple(Read(k) for k in kinds.WORKLOADS)
+
+        def annotated(reader: ClusterReader) -> Result:
+            from outfitter.ops.reloader import coverage, pod_refs
+
+            lacking, consumers = [], 0
+            for read in reads:
+                for w in reader.list(read.kind).items:
+                    if w["metadata"].get("namespace") in SYSTEM_NAMESPACES:
+                        continue
+                    refs = pod_refs(((w.get("spec") or {}).get("template") or {}).get("spec"))
+                    if not refs:
+                        continue
+                    consumers += 1
+                    state, _ = coverage(w["metadata"].get("annotations") or {}, refs)
+                    if state in ("none", "partial"):
+                        lacking.append(f"{w['kind']} {name_of(w)}")
+            if lacking:
+                return Result("fail", f"{len(lacking)} of {consumers} workloads that use "
+                              f"ConfigMaps or Secrets lack Reloader annotations: "
+                              f"{summarize(sorted(lacking))}",
+                              "outfitter reloader plan PATH --write")
+            return Result("pass", f"all {consumers} workloads that use ConfigMaps or Secrets "
+                          "are annotated (or opted out)")
+
+        return [Check("reloader.annotations", "Workloads annotated for reload", reads,
+                      annotated, roadmap=("annotate",))]
 
     def notes(self, ctx: Context) -> list[str]:
         return ["Workloads opt in with `reloader.stakater.com/auto: \"true\"`: "

@@ -31,7 +31,13 @@ from outfitter.addons.base import (
     Workload,
 )
 from outfitter.addons.context import Context
+from outfitter.cluster.reader import ClusterReader, Kind
 from outfitter.config import Profile
+from outfitter.status import kinds
+from outfitter.status.checks import Check, Read, Result, items, name_of, summarize
+
+VULNERABILITY_REPORTS = Kind("aquasecurity.github.io", "v1alpha1", "vulnerabilityreports",
+                             "VulnerabilityReport")
 
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 # A Go duration as the operator parses it: 24h, 90m, 1h30m.
@@ -197,6 +203,39 @@ class TrivyOperator(Addon):
                 "15m", "warning",
                 "Trivy Operator is not running: no new scans, reports expire unreplaced"),
         ])])
+
+    def checks(self, ctx: Context) -> list[Check]:
+        reports, rules = Read(VULNERABILITY_REPORTS), Read(kinds.PROMETHEUSRULES, self.namespace)
+
+        def scanning(reader: ClusterReader) -> Result:
+            found = items(reader, reports)
+            if not found:
+                return Result("fail", "no VulnerabilityReports yet",
+                              "scans take a while after install; check the operator's logs")
+            critical = {name_of(r): int(((r.get("report") or {}).get("summary") or {})
+                                        .get("criticalCount", 0)) for r in found}
+            worst = sorted((n for n, c in critical.items() if c), key=lambda n: -critical[n])
+            evidence = (f"{len(found)} VulnerabilityReports, {sum(critical.values())} critical "
+                        f"vulnerabilities" + (f" (most in {summarize(worst)})" if worst else ""))
+            return Result("pass", evidence)
+
+        def alerting(reader: ClusterReader) -> Result:
+            rule = next((r for r in items(reader, rules)
+                         if r["metadata"]["name"] == "trivy-operator"), None)
+            alerts = [a.get("alert") for g in ((rule or {}).get("spec") or {}).get("groups", [])
+                      for a in g.get("rules", [])]
+            if "TrivyCriticalVulnerabilities" not in alerts:
+                return Result("fail", "no TrivyCriticalVulnerabilities alert rule",
+                              "needs kube-prometheus-stack; commit the trivy-operator app folder")
+            return Result("pass", f"PrometheusRule {self.namespace}/trivy-operator: "
+                          f"{', '.join(a for a in alerts if a)}")
+
+        return [
+            Check("trivy-operator.reports", "Scans running, reports present", (reports,),
+                  scanning, roadmap=("scan policies",)),
+            Check("trivy-operator.alerts", "Alert for critical vulnerabilities", (rules,),
+                  alerting, roadmap=("alerts",)),
+        ]
 
     def notes(self, ctx: Context) -> list[str]:
         opts = _options(ctx.profile)

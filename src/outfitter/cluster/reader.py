@@ -9,6 +9,7 @@ keeps 10,000 objects cheap: no model classes are built.
 
 from __future__ import annotations
 
+import builtins
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,17 @@ class ClusterReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def ping(self) -> str | None:
+        """None when the API server answers /version, else why not (one line)."""
+        self.requests += 1
+        try:
+            response = self._http.get("/version")
+        except Exception as err:  # connection refused, TLS, DNS: all mean "cannot reach"
+            return f"cannot reach the API server at {self._http.base_url}: {err}"
+        if response.status_code == 401:
+            return f"the API server at {self._http.base_url} refused the credentials (401)"
+        return None
+
     def list(self, kind: Kind, namespace: str | None = None) -> Listing:
         """Every object of the kind (in one namespace when given), listed once per run.
         A kind also needed cluster-wide is listed once and filtered for a namespace."""
@@ -98,6 +110,10 @@ class ClusterReader:
         if key not in self._cache:
             self._cache[key] = self._list(kind, namespace)
         return self._cache[key]
+
+    def listings(self) -> builtins.list[Listing]:
+        """Every listing made so far (each kind once, per namespace where asked)."""
+        return list(self._cache.values())
 
     def get(self, kind: Kind, namespace: str | None, name: str) -> dict[str, Any] | None:
         """One object, from the namespace's listing (no request per object)."""
@@ -119,7 +135,11 @@ class ClusterReader:
             if outcome is RESTART:  # the continue token expired: list again from the start
                 items, token = [], None
                 continue
-            items.extend(outcome.get("items") or [])
+            page = outcome.get("items") or []
+            for item in page:  # a list's items carry no kind of their own
+                item.setdefault("kind", kind.kind)
+                item.setdefault("apiVersion", kind.api_version)
+            items.extend(page)
             token = (outcome.get("metadata") or {}).get("continue")
             if not token:
                 return Listing(kind, "ok", items)

@@ -25,8 +25,11 @@ class ItemDecision:
 
 
 def _check_for(text: str, status: AddonStatus) -> tuple[Check, Result] | None:
+    """The check that settles a checklist item: an add-on's own check before the generic
+    "installed" one ("Install Loki + Promtail" is the shipper check, not just the install)."""
     lowered = text.lower()
-    for check, result in status.results:
+    ordered = sorted(status.results, key=lambda cr: cr[0].key.endswith(".installed"))
+    for check, result in ordered:
         if any(phrase in lowered for phrase in check.roadmap):
             return check, result
     return None

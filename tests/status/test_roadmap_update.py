@@ -1,0 +1,74 @@
+"""Rewriting the roadmap from check results: only checkboxes and Status lines change."""
+
+from __future__ import annotations
+
+from outfitter import roadmap
+from outfitter.status.checks import Check, Result
+from outfitter.status.engine import AddonStatus, StatusReport
+from outfitter.status.roadmap_update import diff, update
+
+DOC = """\
+## Priority: High\r
+\r
+### Velero - Backups\r
+\r
+**Status:** Not Started\r
+- [ ] Install Velero\r
+- [x] Configure S3-compatible backend\r
+- [ ] Set up scheduled backups\r
+- [x] Test restore procedure\r
+- [ ] Tell the family\r
+\r
+### Vault - not an add-on\r
+\r
+**Status:** Not Started\r
+- [ ] Install Vault\r
+"""
+
+
+def check(key: str, *phrases: str) -> Check:
+    return Check(key, key, (), lambda reader: Result("unknown", ""), roadmap=phrases)
+
+
+def report(**states: str) -> StatusReport:
+    checks = {"velero.installed": ("install",), "velero.storage": ("s3",),
+              "velero.schedules": ("scheduled backups",), "velero.drill": ("restore",)}
+    results = [(check(k, *checks[k]), Result(state, "e")) for k, state in states.items()]  # type: ignore[arg-type]
+    return StatusReport([AddonStatus("velero", "Velero", results)], [])
+
+
+def test_ticks_unticks_and_sets_status_keeping_crlf_and_other_lines() -> None:
+    doc = roadmap.parse(DOC)
+    new, decisions = update(doc, report(**{
+        "velero.installed": "pass", "velero.storage": "fail", "velero.schedules": "pass",
+        "velero.drill": "unknown"}))
+    old_lines, new_lines = DOC.splitlines(keepends=True), new.splitlines(keepends=True)
+    changed = [i for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=True)) if a != b]
+    assert [new_lines[i] for i in changed] == [
+        "**Status:** In Progress (3 of 5)\r\n",
+        "- [x] Install Velero\r\n",
+        "- [ ] Configure S3-compatible backend\r\n",
+        "- [x] Set up scheduled backups\r\n",
+    ]
+    # unknown keeps the user's mark; an item with no check keeps it too
+    assert "- [x] Test restore procedure\r\n" in new_lines
+    assert "- [ ] Tell the family\r\n" in new_lines
+    assert new.endswith("- [ ] Install Vault\r\n")
+    assert {d.item: d.checked for d in decisions}["Configure S3-compatible backend"] is False
+
+
+def test_done_and_not_started() -> None:
+    doc = roadmap.parse(DOC.replace("- [ ] Tell the family\r\n", ""))
+    done, _ = update(doc, report(**dict.fromkeys(
+        ("velero.installed", "velero.storage", "velero.schedules", "velero.drill"), "pass")))
+    assert "**Status:** Done\r\n" in done
+    fresh = roadmap.parse(DOC.replace("[x]", "[ ]"))
+    none, _ = update(fresh, report(**dict.fromkeys(
+        ("velero.installed", "velero.storage", "velero.schedules", "velero.drill"), "fail")))
+    assert "**Status:** Not Started\r\n" in none
+    assert none == fresh.text
+
+
+def test_diff_is_a_unified_diff() -> None:
+    text = diff("a\nb\n", "a\nc\n", "R.md")
+    assert text.startswith("--- a/R.md\n+++ b/R.md\n") and "-b\n+c\n" in text
