@@ -230,12 +230,12 @@ class TrivyOperator(Addon):
             return Result("pass", f"PrometheusRule {self.namespace}/trivy-operator: "
                           f"{', '.join(a for a in alerts if a)}")
 
-        return [
-            Check("trivy-operator.reports", "Scans running, reports present", (reports,),
-                  scanning, roadmap=("scan policies",)),
-            Check("trivy-operator.alerts", "Alert for critical vulnerabilities", (rules,),
-                  alerting, roadmap=("alerts",)),
-        ]
+        checks = [Check("trivy-operator.reports", "Scans running, reports present", (reports,),
+                        scanning, roadmap=("scan policies",))]
+        if ctx.monitoring:  # without kube-prometheus-stack there is no rule to look for
+            checks.append(Check("trivy-operator.alerts", "Alert for critical vulnerabilities",
+                                (rules,), alerting, roadmap=("alerts",)))
+        return checks
 
     def notes(self, ctx: Context) -> list[str]:
         opts = _options(ctx.profile)

@@ -17,6 +17,7 @@ from outfitter.errors import InputError
 # Each module registers its commands on `app`.
 from outfitter.cli import core  # noqa: F401  isort: skip
 from outfitter.cli import status  # noqa: F401  isort: skip
+from outfitter.cli import certs, logs, reloader  # noqa: F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> int:

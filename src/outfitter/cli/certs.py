@@ -1,0 +1,96 @@
+"""`outfitter certs migrate`: Traefik IngressRoutes from a certResolver onto cert-manager."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from outfitter.addons.context import PRODUCTION_ISSUER, STAGING_ISSUER
+from outfitter.cli.app import (
+    JsonOpt,
+    ProfileOpt,
+    UsageProblem,
+    app,
+    err_console,
+    out_console,
+    profile_from,
+)
+from outfitter.ops import certs as ops
+from outfitter.ops.yaml_edit import NotEditable
+
+certs_app = typer.Typer(help="cert-manager: move Traefik IngressRoutes onto Certificates.",
+                        no_args_is_help=True)
+app.add_typer(certs_app, name="certs")
+
+_STYLE = {"migrate": "yellow", "done": "green", "left alone": "dim"}
+
+
+@certs_app.command("migrate")
+def migrate(
+    path: Annotated[Path, typer.Argument(help="a Flux repository (or a folder or file in it)")],
+    write: Annotated[bool, typer.Option(
+        "--write", help="apply the edits (default: preview only)")] = False,
+    staging: Annotated[bool, typer.Option(
+        "--staging", help=f"issue from {STAGING_ISSUER} (to try the migration first)")] = False,
+    profile: ProfileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Give each IngressRoute on a certResolver (or without TLS) a cert-manager Certificate."""
+    if not path.exists():
+        raise UsageProblem([f"{path}: no such file or folder"])
+    issuer = STAGING_ISSUER if staging else PRODUCTION_ISSUER
+    mig = ops.plan_migration(path, profile_from(profile), issuer)
+    root = path if path.is_dir() else path.parent
+    diffs = [yf.diff(root) for _, yf in sorted(mig.files.items()) if yf.changed]
+    written: list[Path] = []
+    if write:
+        try:
+            written = ops.write(mig)
+        except NotEditable as err:
+            raise UsageProblem([str(err)]) from None
+    if as_json:
+        data = mig.to_json()
+        data["issuer"] = issuer
+        data["diff"] = "".join(diffs)
+        data["written"] = [str(p) for p in written]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    console = out_console()
+    _print(mig, console, issuer)
+    if diffs:
+        console.print()
+        for diff in diffs:
+            console.print(diff, end="", markup=False, highlight=False)
+    status = err_console()
+    if write:
+        status.print(f"wrote {len(written)} file(s)")
+    elif diffs:
+        status.print(f"preview only: {len(diffs)} file(s) would change; --write applies it")
+
+
+def _print(mig: ops.Migration, console: Console, issuer: str) -> None:
+    table = Table(title=f"Traefik routes: {len(mig.to_migrate)} to move onto cert-manager "
+                        f"(ClusterIssuer {issuer})", title_justify="left")
+    for column in ("route", "where", "hosts", "status", "secret / why"):
+        table.add_column(column, overflow="fold")
+    for r in mig.routes:
+        why = [f"tls.secretName: {r.secret}"] if r.status == "migrate" and r.secret else []
+        if r.certificate is not None:
+            why.append(f"new Certificate {r.certificate['metadata']['name']}")
+        if r.reason:
+            why.append(r.reason)
+        why += r.notes
+        style = _STYLE.get(r.status, "")
+        table.add_row(r.ref, r.where, "\n".join(r.hosts), f"[{style}]{r.status}[/]",
+                      "\n".join(why))
+    console.print(table)
+    for note in mig.notes:
+        console.print(f"[dim]note[/]: {note}", soft_wrap=True)
+    for line in mig.skipped:
+        console.print(f"[yellow]skipped[/] {line}", soft_wrap=True)

@@ -1,0 +1,139 @@
+"""`outfitter reloader plan`: which workloads need a Reloader annotation; `--write` adds them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from outfitter.cli.app import (
+    ContextOpt,
+    JsonOpt,
+    KubeconfigOpt,
+    UsageProblem,
+    app,
+    err_console,
+    out_console,
+)
+from outfitter.ops import reloader as ops
+from outfitter.ops import reloader_live
+from outfitter.ops.yaml_edit import NotEditable
+
+reloader_app = typer.Typer(
+    help="Reloader: find workloads that read ConfigMaps/Secrets without a Reloader "
+         "annotation, and add it.", no_args_is_help=True)
+app.add_typer(reloader_app, name="reloader")
+
+_STYLE = {"needs annotation": "yellow", "partly annotated": "yellow", "helm": "yellow",
+          "annotated": "green", "needs none": "green", "opted out": "dim",
+          "managed by an operator": "dim"}
+
+
+@reloader_app.command("plan")
+def plan(
+    path: Annotated[Path | None, typer.Argument(
+        help="a Flux repository (or a folder or file in it)")] = None,
+    live: Annotated[bool, typer.Option(
+        "--live", help="read the workloads from the cluster instead of a repository")] = False,
+    write: Annotated[bool, typer.Option(
+        "--write", help="add the annotations to the files (default: preview only)")] = False,
+    as_json: JsonOpt = False,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+) -> None:
+    """List workloads that read a ConfigMap or Secret and lack a Reloader annotation."""
+    if live and path is not None:
+        raise UsageProblem(["give a PATH or --live, not both"])
+    if not live and path is None:
+        raise UsageProblem(["give a PATH (a Flux repository) or --live (the cluster)"])
+    if live and write:
+        raise UsageProblem(["--write edits a repository: run it with a PATH, not --live"])
+    if live:
+        the_plan = reloader_live.plan_objects(_live(kubeconfig, context))
+        the_plan.notes.append(
+            f"Namespaces Reloader ignores ({', '.join(ops.IGNORED_NAMESPACES)}) were left out.")
+    else:
+        assert path is not None
+        if not path.exists():
+            raise UsageProblem([f"{path}: no such file or folder"])
+        the_plan = ops.plan_repository(path)
+    root = path if path is not None and path.is_dir() else (path.parent if path else None)
+    diffs = [yf.diff(root) for _, yf in sorted(the_plan.files.items()) if yf.changed]
+    written: list[Path] = []
+    if write:
+        try:
+            written = ops.write(the_plan)
+        except NotEditable as err:
+            raise UsageProblem([str(err)]) from None
+    if as_json:
+        data = the_plan.to_json()
+        data["diff"] = "".join(diffs)
+        data["written"] = [str(p) for p in written]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    console = out_console()
+    _print(the_plan, console)
+    if diffs:
+        console.print()
+        for diff in diffs:
+            console.print(diff, end="", markup=False, highlight=False)
+    status = err_console()
+    if write:
+        status.print(f"wrote {len(written)} file(s)")
+    elif diffs:
+        status.print(f"preview only: {len(diffs)} file(s) would change; --write applies it")
+
+
+def _live(kubeconfig: Path | None, context: str | None) -> list[dict[str, Any]]:
+    from lightkube import ApiError
+    from lightkube.core.exceptions import ConfigError
+
+    from outfitter.cluster.client import connect
+
+    try:
+        client = connect(kubeconfig, context)
+    except (ConfigError, OSError) as err:
+        raise UsageProblem([f"kubeconfig: {err}"]) from None
+    try:
+        return reloader_live.live_objects(client)
+    except ApiError as err:
+        raise UsageProblem([f"API server: {err.status.message or err}"]) from None
+    except Exception as err:
+        # lightkube's HTTP client (httpx or its fork) failing to connect
+        if type(err).__module__.split(".")[0] not in ("httpx", "httpx2", "httpcore"):
+            raise
+        raise UsageProblem([f"API server: cannot connect: {err}"]) from None
+    finally:
+        client.close()
+
+
+def _print(the_plan: ops.Plan, console: Console) -> None:
+    table = Table(title=f"Reloader: {the_plan.scanned} workload(s) looked at", title_justify="left")
+    for column in ("workload", "where", "reads", "status", "action / why"):
+        table.add_column(column, overflow="fold")
+    for f in the_plan.findings:
+        reads = "\n".join(f"{r} ({r.via})" for r in f.refs)
+        why: list[str] = []
+        if f.add:
+            why.append(", ".join(f'{k}: "{v}"' for k, v in f.add.items()))
+        why += [f"{ref}: needs none, {reason}" for ref, reason in sorted(f.needs_none.items())]
+        why += f.notes
+        if f.edit_error:
+            why.append("not edited (see skipped)")
+        style = _STYLE.get(f.status, "")
+        table.add_row(f.workload, f.where, reads, f"[{style}]{f.status}[/]", "\n".join(why))
+    console.print(table)
+    for f in the_plan.findings:
+        if f.suggestion:
+            via = f"HelmRelease {f.helm_release}" if f.helm_release else f.workload
+            console.print(f"\n[bold]{via}[/] ({f.workload}) — add to the HelmRelease:")
+            console.print(f.suggestion.rstrip("\n"), markup=False, highlight=False)
+    for note in the_plan.notes:
+        console.print(f"[dim]note[/]: {note}", soft_wrap=True)
+    for line in the_plan.skipped:
+        console.print(f"[yellow]skipped[/] {line}", soft_wrap=True)

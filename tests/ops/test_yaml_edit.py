@@ -1,0 +1,157 @@
+"""Round-trip editing of multi-document YAML files: only the intended lines change."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml.comments import CommentedMap
+
+from outfitter.ops import yaml_edit
+
+TWO_DOCS = """\
+# leading comment, before any document
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: a  # first
+  # labels follow
+  labels:
+    app: a
+data:
+  long: "a line well past eighty characters that a default dumper would fold into two lines"
+  script: |
+    echo hi
+
+    echo there
+--- # the second one
+apiVersion: v1
+kind: Service
+metadata:
+    name: b
+spec:
+    ports:
+    -   port: 80
+"""
+
+
+def changes(old: str, new: str) -> tuple[list[str], list[str]]:
+    diff = list(difflib.ndiff(old.splitlines(), new.splitlines()))
+    return ([d[2:] for d in diff if d.startswith("- ")],
+            [d[2:] for d in diff if d.startswith("+ ")])
+
+
+def test_split_keeps_every_byte(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text(TWO_DOCS)
+    yf = yaml_edit.read(path)
+    assert [d.marker for d in yf.documents] == ["", "---\n", "--- # the second one\n"]
+    assert [d.line for d in yf.documents] == [1, 3, 17]
+    assert yf.documents[0].data is None
+    assert yf.render() == TWO_DOCS and not yf.changed
+    # Each document finds the style that writes it back byte for byte.
+    assert yf.documents[1].style() == (2, 4, 2)
+    assert yf.documents[2].style() == (4, 4, 0)
+
+
+def test_insert_avoids_splitting_a_comment_from_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text(TWO_DOCS)
+    yf = yaml_edit.read(path)
+    doc = yf.documents[1]
+
+    def value() -> Any:
+        return CommentedMap({"note": yaml_edit.quoted("x")})
+
+    new = yaml_edit.first_clean(doc, yaml_edit.insert_at(
+        lambda t: t["metadata"], "annotations", value, after=("name", "labels")))
+    # After `labels` would have been first choice, but the comment before `data` hangs on
+    # labels' last entry; after `name` the comment `# labels follow` would move. So: where
+    # no comment is split from its key.
+    removed, added = changes(doc.body, new)
+    assert removed == [] and added == ["  annotations:", '    note: "x"']
+    lines = new.splitlines()
+    assert lines[lines.index("  # labels follow") + 1] == "  labels:"
+    yf.set_body(doc.index, new)
+    yf.set_body(2, yf.documents[2].edit(lambda t: t["spec"]["ports"][0].update(
+        {"name": "http"})))
+    removed, added = changes(TWO_DOCS, yf.render())
+    assert removed == [] and added == ["  annotations:", '    note: "x"', "        name: http"]
+
+
+def test_delete_key_keeps_the_comments_of_what_follows() -> None:
+    body = ("spec:\n  tls:\n    certResolver: le\n    domains:\n      - main: a.example.com\n"
+            "        sans:\n          - b.example.com\n  # routes come next\n  routes: []\n")
+    doc = yaml_edit.Document(index=0, line=1, marker="", body=body)
+    new = yaml_edit.delete_key(doc, lambda t: t["spec"]["tls"], "domains")
+    assert new == ("spec:\n  tls:\n    certResolver: le\n  # routes come next\n"
+                   "  routes: []\n")
+
+
+def test_a_document_in_two_styles_is_not_editable(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("a:\n  - x\nb:\n- y\n")
+    [doc] = yaml_edit.read(path).documents
+    assert doc.style() is None
+    with pytest.raises(yaml_edit.NotEditable, match="round trip"):
+        doc.edit(lambda t: None)
+
+
+def test_crlf_files_are_not_editable(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_bytes(b"a: 1\r\nb:\r\n  c: 2\r\n")
+    [doc] = yaml_edit.read(path).documents
+    assert doc.style() is None
+
+
+def test_not_yaml_is_reported_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("---\na: 1\n---\nb: [1, 2\nc: 3\n")
+    with pytest.raises(yaml_edit.UnreadableFile, match=r"not valid YAML \(line \d+\)"):
+        yaml_edit.read(path)
+
+
+def test_appended_documents_and_save(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("a: 1")  # no newline at the end
+    yf = yaml_edit.read(path)
+    yf.append_document("b: 2\n")
+    assert yf.render() == "a: 1\n---\nb: 2\n"
+    yaml_edit.save(yf)
+    assert path.read_text() == "a: 1\n---\nb: 2\n"
+
+
+def test_save_refuses_an_edit_that_does_not_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("a: 1\n")
+    yf = yaml_edit.read(path)
+    yf.set_body(0, "a: [1\n")
+    with pytest.raises(yaml_edit.NotEditable, match="does not read back"):
+        yaml_edit.save(yf)
+    assert path.read_text() == "a: 1\n"
+
+
+def test_walk_skips_hidden_folders(tmp_path: Path) -> None:
+    for rel in ("a.yaml", "b/c.yml", ".git/x.yaml", "d/.hidden/y.yaml", "e.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("a: 1\n")
+    assert [str(p.relative_to(tmp_path)) for p in yaml_edit.walk(tmp_path)] == [
+        "a.yaml", "b/c.yml"]
+
+
+def test_a_crlf_file_is_never_rewritten_with_lf(tmp_path: Path) -> None:
+    from outfitter.ops import reloader
+
+    path = tmp_path / "app.yaml"
+    original = (b"apiVersion: apps/v1\r\nkind: Deployment\r\nmetadata:\r\n  name: app\r\n"
+                b"spec:\r\n  template:\r\n    spec:\r\n      containers:\r\n"
+                b"        - name: app\r\n          envFrom:\r\n"
+                b"            - secretRef: {name: app}\r\n")
+    path.write_bytes(original)
+    plan = reloader.plan_repository(tmp_path)
+    assert plan.findings[0].edit_error is not None
+    reloader.write(plan)
+    assert path.read_bytes() == original
