@@ -16,13 +16,17 @@ from outfitter.errors import InputError
 
 # Each module registers its commands on `app`.
 from outfitter.cli import core  # noqa: F401  isort: skip
+from outfitter.cli import validate  # noqa: F401  isort: skip
 from outfitter.cli import status  # noqa: F401  isort: skip
 from outfitter.cli import certs, logs, reloader  # noqa: F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        app(args=argv, standalone_mode=False)
+        # Outside standalone mode click returns a command's `typer.Exit(code)` as the result.
+        result = app(args=argv, standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool):
+            return result
     except InputError as err:
         console = err_console()
         for problem in err.problems:

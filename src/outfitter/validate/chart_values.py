@@ -98,3 +98,52 @@ class ChartFolder:
         text = (self.folder / "values.yaml").read_text()
         return any(line.strip().lstrip("#").strip().startswith(f"{leaf}:")
                    for line in text.splitlines() if line.strip().startswith("#"))
+
+
+class ChartLibrary:
+    """Local chart folders (`--charts DIR`): each sub-folder with a Chart.yaml is a chart.
+
+    A chart is found by its name (Chart.yaml `name`, else the folder's name) and, when several
+    folders hold the same chart, by the pinned version. Folders are read once.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._by_name: dict[str, list[Path]] = {}
+        for child in sorted(root.iterdir()) if root.is_dir() else []:
+            meta_file = child / "Chart.yaml"
+            if not (meta_file.is_file() and (child / "values.yaml").is_file()):
+                continue
+            try:
+                meta = yamlio.load(meta_file.read_text()) or {}
+            except Exception:  # a broken Chart.yaml: the folder is not a chart
+                continue
+            name = str(meta.get("name") or child.name)
+            self._by_name.setdefault(name, []).append(child)
+            if child.name != name:
+                self._by_name.setdefault(child.name, []).append(child)
+        self._loaded: dict[Path, ChartFolder] = {}
+
+    def find(self, name: str, version: str | None = None) -> ChartFolder | None:
+        folders = self._by_name.get(name) or []
+        charts = [self._load(f) for f in folders]
+        named = [c for c in charts if c.name == name] or charts
+        if version:
+            exact = [c for c in named if c.version.lstrip("v") == str(version).lstrip("v")]
+            if exact:
+                return exact[0]
+        return named[0] if named else None
+
+    def _load(self, folder: Path) -> ChartFolder:
+        if folder not in self._loaded:
+            self._loaded[folder] = ChartFolder(folder)
+        return self._loaded[folder]
+
+    def dependency_keys(self, chart: ChartFolder) -> set[str]:
+        """Values keys of the chart's subcharts (their name or alias), and `global`."""
+        meta = yamlio.load((chart.folder / "Chart.yaml").read_text()) or {}
+        keys = {"global"}
+        for dep in meta.get("dependencies") or []:
+            if isinstance(dep, dict):
+                keys.add(str(dep.get("alias") or dep.get("name")))
+        return keys

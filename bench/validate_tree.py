@@ -1,0 +1,266 @@
+"""Benchmark: `outfitter validate` against kubeconform on one large generated Flux tree.
+
+    .venv/bin/python bench/validate_tree.py [--apps 900] [--keep DIR]
+
+It generates a Flux repository in the homelab layout (namespaces, a Flux Kustomization per app,
+kustomization.yaml, HelmRelease, HelmRepository, Deployment, Service, ConfigMap; the Flux CRDs
+in flux-system/ as `flux bootstrap` leaves them) — 6 manifests per app — and a schema folder
+kubeconform reads, made from the same sources outfitter uses: the Kubernetes schemas of the
+kubernetes-validate package (made standalone) and the Flux CRDs (through outfitter's own
+CRD → JSON schema conversion). Both then validate the same tree, strict, in the same run:
+
+- kubeconform: wall time of the process (its default 4 workers, on this machine's cores);
+  best of three runs, alternating with outfitter's;
+- outfitter's schema pass: walk, Flux builds, parse and schema of every object, in-process
+  (Python start-up and imports excluded, and reported apart);
+- outfitter's full validate (schemas, references, lint) for scale.
+
+Memory: peak RSS of a fresh process validating the tree and a quarter of it; streaming keeps
+the two close (the small reference records per object are the only thing that grows).
+Needs kubeconform (tools/build.sh) and the Flux CRDs in ../shared/upstream/crds/flux.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from outfitter import yamlio  # noqa: E402
+from outfitter.testcluster import tools_bin_dir  # noqa: E402
+from outfitter.validate.crd_schema import to_json_schema  # noqa: E402
+from outfitter.validate.k8s_schema import schema_folder  # noqa: E402
+
+K8S = "1.36"
+UPSTREAM = Path(os.environ.get("OUTFITTER_UPSTREAM", REPO.parent / "shared" / "upstream"))
+FLUX_CRDS = UPSTREAM / "crds" / "flux"
+BUILTIN_KINDS = [("apps", "v1", "Deployment"), ("", "v1", "Service"), ("", "v1", "ConfigMap"),
+                 ("", "v1", "Namespace"),
+                 ("apiextensions.k8s.io", "v1", "CustomResourceDefinition")]
+
+
+def app_files(ns: str, app: str, i: int) -> dict[str, str]:
+    base = f"kubernetes/apps/{ns}/{app}"
+    labels = {"app.kubernetes.io/name": app}
+    ks: dict[str, Any] = {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+          "metadata": {"name": app, "namespace": "flux-system"},
+          "spec": {"interval": "1h", "path": f"./{base}/app", "prune": True, "wait": False,
+                   "timeout": "5m",
+                   "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+                   "dependsOn": [{"name": f"app-{i - 1:04d}"}] if i % 5 else []}}
+    hr = {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+          "metadata": {"name": app, "namespace": ns},
+          "spec": {"interval": "1h", "chart": {"spec": {
+              "chart": "app-template", "version": "4.2.0",
+              "sourceRef": {"kind": "HelmRepository", "name": app}}},
+              "install": {"remediation": {"retries": 3}},
+              "values": {"replicas": 1, "image": {"tag": f"1.{i}.0"},
+                         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}}}}
+    repo = {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
+            "metadata": {"name": app, "namespace": ns},
+            "spec": {"interval": "12h", "url": "https://bjw-s-labs.github.io/helm-charts"}}
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment",
+              "metadata": {"name": app, "namespace": ns, "labels": labels},
+              "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+                  "metadata": {"labels": labels},
+                  "spec": {"containers": [{
+                      "name": "main", "image": f"ghcr.io/example/{app}:1.{i}.0",
+                      "ports": [{"containerPort": 8080, "name": "http"}],
+                      "envFrom": [{"configMapRef": {"name": app}}],
+                      "resources": {"requests": {"cpu": "10m", "memory": "32Mi"},
+                                    "limits": {"memory": "128Mi"}},
+                      "securityContext": {"allowPrivilegeEscalation": False,
+                                          "readOnlyRootFilesystem": True}}]}}}}
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": app, "namespace": ns},
+           "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": "http"}]}}
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": app, "namespace": ns},
+          "data": {"LOG_LEVEL": "info", "config.yaml": f"listen: 8080\nname: {app}\n"}}
+    return {
+        f"{base}/ks.yaml": yamlio.dump(ks),
+        f"{base}/app/kustomization.yaml": yamlio.dump({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+            "resources": ["./helmrelease.yaml", "./helmrepository.yaml", "./deployment.yaml",
+                          "./service.yaml", "./configmap.yaml"]}),
+        f"{base}/app/helmrelease.yaml": yamlio.dump(hr),
+        f"{base}/app/helmrepository.yaml": yamlio.dump(repo),
+        f"{base}/app/deployment.yaml": yamlio.dump(deploy),
+        f"{base}/app/service.yaml": yamlio.dump(svc),
+        f"{base}/app/configmap.yaml": yamlio.dump(cm),
+    }
+
+
+def generate(root: Path, apps: int) -> int:
+    """The tree; returns the number of manifests (kustomization.yaml files not counted)."""
+    count = 0
+    per_ns = 10
+    flux = root / "kubernetes/flux-system/gotk-components.yaml"
+    flux.parent.mkdir(parents=True)
+    flux.write_text("".join("---\n" + p.read_text() for p in sorted(FLUX_CRDS.glob("*.yaml"))))
+    count += sum(1 for p in FLUX_CRDS.glob("*.yaml") for _ in yamlio.load_all(p.read_text()))
+    for n in range(0, apps, per_ns):
+        ns = f"ns-{n // per_ns:03d}"
+        folder = root / "kubernetes/apps" / ns
+        folder.mkdir(parents=True)
+        (folder / "namespace.yaml").write_text(yamlio.dump(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
+        count += 1
+        for i in range(n, min(n + per_ns, apps)):
+            for rel, text in app_files(ns, f"app-{i:04d}", i).items():
+                path = root / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+                count += 0 if rel.endswith("kustomization.yaml") else 1
+    return count
+
+
+def kubeconform_schemas(out: Path) -> None:
+    """Standalone schemas for kubeconform from the same sources outfitter reads."""
+    folder = schema_folder(K8S, strict=True)
+    definitions = json.loads((folder / "_definitions.json").read_text())["$defs"]
+    by_gvk = {}
+    for name, schema in definitions.items():
+        for gvk in schema.get("x-kubernetes-group-version-kind") or []:
+            by_gvk[(gvk["group"], gvk["version"], gvk["kind"])] = name
+    for group, version, kind in BUILTIN_KINDS:
+        defs: dict[str, Any] = {}
+
+        def inline(node: Any, defs: dict[str, Any] = defs) -> Any:
+            if isinstance(node, dict):
+                out_node = {}
+                for k, v in node.items():
+                    if k == "$ref" and isinstance(v, str):
+                        target = v.rsplit("/", 1)[-1]
+                        if target not in defs:
+                            defs[target] = {}
+                            defs[target] = inline(definitions[target])
+                        out_node[k] = f"#/definitions/{target}"
+                    else:
+                        out_node[k] = inline(v)
+                return out_node
+            if isinstance(node, list):
+                return [inline(v) for v in node]
+            return node
+
+        root_schema = inline(definitions[by_gvk[(group, version, kind)]])
+        root_schema["definitions"] = defs
+        suffix = f"-{group.split('.')[0]}-{version}" if group else f"-{version}"
+        (out / f"{kind.lower()}{suffix}.json").write_text(json.dumps(root_schema))
+    for path in sorted(FLUX_CRDS.glob("*.yaml")):
+        for crd in yamlio.load_all(path.read_text()):
+            spec = crd["spec"]
+            for v in spec["versions"]:
+                schema = (v.get("schema") or {}).get("openAPIV3Schema")
+                if not schema:
+                    continue
+                target = out / spec["group"] / f"{spec['names']['kind'].lower()}_{v['name']}.json"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(json.dumps(to_json_schema(schema, strict=True)))
+
+
+def run_kubeconform(tree: Path, schemas: Path) -> tuple[float, str]:
+    binary = tools_bin_dir() / "kubeconform"
+    cmd = [str(binary), "-strict", "-summary", "-ignore-filename-pattern", "kustomization.yaml",
+           "-schema-location", f"{schemas}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json",
+           "-schema-location",
+           f"{schemas}/{{{{ .Group }}}}/{{{{ .ResourceKind }}}}_{{{{ .ResourceAPIVersion }}}}.json",
+           str(tree)]
+    began = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - began
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
+    if done.returncode != 0:
+        raise SystemExit(f"kubeconform failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return elapsed, summary
+
+
+MEASURE = """
+import json, resource, sys, time
+began = time.perf_counter()
+from pathlib import Path
+from outfitter.validate.engine import Options, validate
+from outfitter.validate.k8s_schema import schemas_for
+imported = time.perf_counter()
+checks = frozenset(sys.argv[2].split(","))
+report = validate(Path(sys.argv[1]), Options(builtin=schemas_for(sys.argv[3], True),
+                                             checks=checks))
+done = time.perf_counter()
+print(json.dumps({"imports": imported - began, "seconds": done - imported,
+                  "objects": report.objects, "validated": report.validated,
+                  "findings": len([f for f in report.findings if f.severity != "info"]),
+                  "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def measure(tree: Path, checks: str) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-c", MEASURE, str(tree), checks, K8S],
+                          capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    return dict(json.loads(done.stdout))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--apps", type=int, default=900, help="apps (6 manifests each)")
+    parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
+    args = parser.parse_args()
+    if not FLUX_CRDS.is_dir():
+        raise SystemExit(f"Flux CRDs not found at {FLUX_CRDS}")
+    if not (tools_bin_dir() / "kubeconform").exists():
+        raise SystemExit("kubeconform not built: run tools/build.sh")
+    work = Path(tempfile.mkdtemp(prefix="outfitter-bench-"))
+    try:
+        tree = args.keep or work / "tree"
+        small = work / "small"
+        schemas = work / "schemas"
+        schemas.mkdir()
+        manifests = generate(tree, args.apps)
+        generate(small, args.apps // 4)
+        kubeconform_schemas(schemas)
+        print(f"tree: {manifests} manifests, {args.apps} apps; Kubernetes {K8S} schemas; "
+              f"{os.cpu_count()} cores")
+
+        # Best of three, alternating, so that neither side pays for a cold cache or a busy
+        # machine alone.
+        kc_runs, schema_runs = [], []
+        for _ in range(3):
+            kc_runs.append(run_kubeconform(tree, schemas))
+            schema_runs.append(measure(tree, "schema"))
+        kc_seconds, kc_summary = min(kc_runs)
+        schema_pass = min(schema_runs, key=lambda r: float(r["seconds"]))
+        full = measure(tree, "schema,flux,refs,values,lint")
+        small_pass = measure(small, "schema,flux,refs,values,lint")
+        found = re.search(r"(\d+) resources found", kc_summary)
+        print(f"kubeconform            {kc_seconds:7.2f} s   ({kc_summary})")
+        print(f"outfitter schema pass  {schema_pass['seconds']:7.2f} s   "
+              f"({schema_pass['validated']} of {schema_pass['objects']} objects checked "
+              f"against a schema; imports {schema_pass['imports']:.2f} s apart)")
+        print(f"outfitter full         {full['seconds']:7.2f} s   "
+              f"(schemas, Flux, references, lint; {full['findings']} findings)")
+        ratio = schema_pass["seconds"] / kc_seconds
+        print(f"ratio outfitter/kubeconform (schema pass): {ratio:.2f}x (target <= 2x)")
+        if found and int(found.group(1)) != schema_pass["objects"]:
+            print(f"note: kubeconform saw {found.group(1)} resources, outfitter "
+                  f"{schema_pass['objects']}")
+        print(f"peak RSS, full validate: {full['maxrss_mib']:.0f} MiB for "
+              f"{full['objects']} objects, {small_pass['maxrss_mib']:.0f} MiB for "
+              f"{small_pass['objects']} objects")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            shutil.rmtree(work / "small", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

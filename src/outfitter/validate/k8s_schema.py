@@ -1,0 +1,123 @@
+"""Schemas of Kubernetes' built-in kinds, for a chosen Kubernetes version.
+
+They come from the `kubernetes-validate` package, which ships the JSON schemas generated from
+each release's OpenAPI document (v1.25 onwards, plain and strict), in the layout kubeconform
+reads. Only its data is used: `_definitions.json` holds every definition with its
+`x-kubernetes-group-version-kind`, so a kind is found by its exact group, version and kind —
+a custom resource whose kind happens to be `Ingress` is never checked against the built-in
+one. The package is released with each Kubernetes minor version, so offline validation needs
+no download and no cache.
+
+Validation runs in jsonschema-rs (compiled once per kind): a schema pass over thousands of
+manifests costs about what parsing them does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+
+from outfitter.validate.crd_schema import Key, SchemaProblem, problems_of
+
+_BASE = "https://schemas.outfitter.local/kubernetes/_definitions.json"
+_PACKAGE = "kubernetes_validate"
+
+
+class VersionUnavailable(Exception):
+    pass
+
+
+def _package_root() -> Path | None:
+    try:
+        root = resources.files(_PACKAGE).joinpath("kubernetes-json-schema")
+    except ModuleNotFoundError:
+        return None
+    path = Path(str(root))
+    return path if path.is_dir() else None
+
+
+def _minor(version: str) -> tuple[int, int]:
+    match = re.match(r"v?(\d+)\.(\d+)", version)
+    if not match:
+        raise VersionUnavailable(f"not a Kubernetes version: {version!r} (expected e.g. 1.36)")
+    return int(match.group(1)), int(match.group(2))
+
+
+def available_versions() -> list[str]:
+    """Versions the package has schemas for, as "1.36"."""
+    found: set[tuple[int, int]] = set()
+    root = _package_root()
+    if root is not None:
+        for child in root.iterdir():
+            if child.name.endswith("-local") and child.name.startswith("v"):
+                found.add(_minor(child.name))
+    return [f"{a}.{b}" for a, b in sorted(found)]
+
+
+def schema_folder(version: str, strict: bool) -> Path:
+    """The package's folder with `_definitions.json` for a version (strict or not)."""
+    want = _minor(version)
+    root = _package_root()
+    if root is not None:
+        suffix = "-local-strict" if strict else "-local"
+        for child in sorted(root.iterdir()):
+            if child.name.endswith(suffix) and _minor(child.name) == want:
+                return child
+    raise VersionUnavailable(
+        f"no schemas for Kubernetes {version}: have {', '.join(available_versions()) or 'none'}"
+        f" (the kubernetes-validate package ships them)")
+
+
+class BuiltinSchemas:
+    """Built-in kinds by (group, version, kind), compiled on first use."""
+
+    def __init__(self, folder: Path, strict: bool = True) -> None:
+        self.folder = folder
+        self.strict = strict
+        definitions = json.loads((folder / "_definitions.json").read_text())
+        defs = definitions.get("$defs") or definitions.get("definitions") or {}
+        self._names: dict[Key, str] = {}
+        for name, schema in defs.items():
+            for gvk in schema.get("x-kubernetes-group-version-kind") or []:
+                key = (gvk.get("group", ""), gvk.get("version", ""), gvk.get("kind", ""))
+                self._names.setdefault(key, name)
+        self._registry = jsonschema_rs.Registry([(_BASE, definitions)])
+        self._compiled: dict[Key, jsonschema_rs.Validator] = {}
+        self.defs_key = "$defs" if "$defs" in definitions else "definitions"
+
+    def knows(self, key: Key) -> bool:
+        return key in self._names
+
+    def kinds(self) -> list[Key]:
+        return sorted(self._names)
+
+    def definition_name(self, key: Key) -> str | None:
+        return self._names.get(key)
+
+    def validator(self, key: Key) -> jsonschema_rs.Validator | None:
+        found = self._compiled.get(key)
+        if found is not None:
+            return found
+        name = self._names.get(key)
+        if name is None:
+            return None
+        schema = {"$ref": f"{_BASE}#/{self.defs_key}/{name}"}
+        compiled = jsonschema_rs.Draft7Validator(
+            schema, registry=self._registry, validate_formats=False)
+        self._compiled[key] = compiled
+        return compiled
+
+    def validate(self, obj: dict[str, Any], key: Key) -> list[SchemaProblem] | None:
+        validator = self.validator(key)
+        if validator is None:
+            return None
+        return problems_of(validator, obj)
+
+
+def schemas_for(version: str, strict: bool) -> BuiltinSchemas:
+    return BuiltinSchemas(schema_folder(version, strict), strict)

@@ -1,0 +1,397 @@
+"""References between objects: what each object provides and needs, kept as small records
+(never the objects), and checked once the whole tree is read.
+
+Provides: objects by kind/namespace/name, namespaces (Namespace objects, HelmReleases with
+`install.createNamespace`), Secrets (Secret, ExternalSecret target, cert-manager Certificate
+secretName), ConfigMap and Secret keys. Needs: Flux `dependsOn`, `sourceRef`/`chartRef`,
+`valuesFrom`/`substituteFrom`, Secrets named by pods and HelmReleases, IngressRoute and
+Ingress TLS Secrets, the namespace of every namespaced object. Something not in the tree may
+still be on the cluster: `lookup` (the live cluster, with --kubeconfig) is asked before a
+finding is made, and otherwise the message says it must exist there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from outfitter.validate.documents import is_sops
+from outfitter.validate.findings import Finding
+from outfitter.validate.lint import containers, pod_spec
+
+FLUX_KS = ("kustomize.toolkit.fluxcd.io", "Kustomization")
+HELM_RELEASE = ("helm.toolkit.fluxcd.io", "HelmRelease")
+SOURCE_GROUP = "source.toolkit.fluxcd.io"
+ARGO_APP = ("argoproj.io", "Application")
+TRAEFIK_GROUPS = ("traefik.io", "traefik.containo.us")
+
+# Namespaces every cluster has, and Flux's own (outfitter targets clusters that run Flux).
+BASE_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease",
+                             "flux-system"})
+# What `flux bootstrap` creates in flux-system: this repository's own source and root
+# Kustomization.
+BOOTSTRAP = frozenset({(SOURCE_GROUP, "GitRepository", "flux-system", "flux-system"),
+                       (*FLUX_KS, "flux-system", "flux-system")})
+CLUSTER_SCOPED = frozenset({
+    ("", "Namespace"), ("", "Node"), ("", "PersistentVolume"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("storage.k8s.io", "StorageClass"), ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "VolumeAttachment"), ("scheduling.k8s.io", "PriorityClass"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("apiregistration.k8s.io", "APIService"), ("node.k8s.io", "RuntimeClass"),
+    ("networking.k8s.io", "IngressClass"), ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+})
+
+ObjKey = tuple[str, str, str, str]  # group, kind, namespace, name
+Lookup = Callable[[str, str, str, str], bool | None]  # group, kind, ns, name -> exists?
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    file: str
+    doc: int | None
+    kind: str
+    name: str
+    namespace: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    rule: str
+    group: str
+    kind: str
+    namespace: str
+    name: str
+    where: Where
+    path: tuple[str | int, ...]
+    what: str  # how the need is named in the message, e.g. "dependsOn"
+    optional: bool = False
+    key: str | None = None  # a ConfigMap/Secret key that must be there
+
+
+@dataclass
+class RefIndex:
+    scoped: Callable[[str, str], bool | None] = lambda group, kind: None  # CRD scope
+    objects: dict[ObjKey, list[Where]] = field(default_factory=dict)
+    namespaces: set[str] = field(default_factory=set)
+    secrets: set[tuple[str, str]] = field(default_factory=set)
+    keys: dict[tuple[str, str, str], frozenset[str] | None] = field(default_factory=dict)
+    needs: list[Need] = field(default_factory=list)
+    charts: list[tuple[str, str, Where]] = field(default_factory=list)  # chart, ns, where
+    argo: list[tuple[str, str, Where]] = field(default_factory=list)
+    oci_charts: dict[tuple[str, str, str], str] = field(default_factory=dict)  # kind, ns, name
+    chart_refs: list[tuple[tuple[str, str, str], str, Where]] = field(default_factory=list)
+    known_namespaces: frozenset[str] = BASE_NAMESPACES
+
+    # -- reading ---------------------------------------------------------------------
+
+    def add(self, obj: dict[str, Any], group: str, where: Where) -> None:
+        kind, ns, name = where.kind, where.namespace, where.name
+        self.objects.setdefault((group, kind, ns, name), []).append(where)
+        if (group, kind) == ("", "Namespace"):
+            self.namespaces.add(name)
+        elif ns and not self._cluster_scoped(group, kind):
+            self.needs.append(Need("namespace", "", "Namespace", "", ns, where,
+                                   ("metadata", "namespace"), "namespace"))
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        assert isinstance(spec, dict)
+        if group == "" and kind in ("Secret", "ConfigMap"):
+            self._data_keys(obj, kind, ns, name)
+        if (group, kind) == FLUX_KS:
+            self._flux_kustomization(spec, where)
+        elif (group, kind) == HELM_RELEASE:
+            self._helmrelease(spec, where)
+        elif group == SOURCE_GROUP:
+            self._secret_ref(spec.get("secretRef"), where, ("spec", "secretRef"))
+            if kind == "OCIRepository" and isinstance(spec.get("url"), str):
+                self.oci_charts[(kind, ns, name)] = oci_chart_name(spec["url"])
+            elif kind == "HelmChart" and spec.get("chart"):
+                self.oci_charts[(kind, ns, name)] = str(spec["chart"])
+        elif group == "external-secrets.io" and kind == "ExternalSecret":
+            target = spec.get("target") if isinstance(spec.get("target"), dict) else {}
+            self.secrets.add((ns, str((target or {}).get("name") or name)))
+            data = spec.get("data") if isinstance(spec.get("data"), list) else []
+            found = {str(d.get("secretKey")) for d in data or [] if isinstance(d, dict)}
+            template = (target or {}).get("template")
+            if spec.get("dataFrom") or (isinstance(template, dict) and template.get("data")):
+                self.keys[("Secret", ns, str((target or {}).get("name") or name))] = None
+            else:
+                self.keys[("Secret", ns, str((target or {}).get("name") or name))] = \
+                    frozenset(found)
+        elif group == "cert-manager.io" and kind == "Certificate":
+            if spec.get("secretName"):
+                self.secrets.add((ns, str(spec["secretName"])))
+                self.keys.setdefault(("Secret", ns, str(spec["secretName"])), None)
+        elif group in TRAEFIK_GROUPS and kind in ("IngressRoute", "IngressRouteTCP"):
+            tls: dict[str, Any] = spec["tls"] if isinstance(spec.get("tls"), dict) else {}
+            if tls.get("secretName"):
+                self.needs.append(Need("tls-secret", "", "Secret", ns, str(tls["secretName"]),
+                                       where, ("spec", "tls", "secretName"), "tls.secretName"))
+        elif group == "networking.k8s.io" and kind == "Ingress":
+            for i, tls in enumerate(spec.get("tls") or []):
+                if isinstance(tls, dict) and tls.get("secretName"):
+                    self.needs.append(Need("tls-secret", "", "Secret", ns,
+                                           str(tls["secretName"]), where,
+                                           ("spec", "tls", i, "secretName"), "tls.secretName"))
+        elif (group, kind) == ARGO_APP:
+            self._argo(spec, where)
+        pod = pod_spec(obj) if group in ("", "apps", "batch") else None
+        if pod is not None:
+            self._pod(pod[0], pod[1], where)
+
+    def _cluster_scoped(self, group: str, kind: str) -> bool:
+        if (group, kind) in CLUSTER_SCOPED:
+            return True
+        return self.scoped(group, kind) is True
+
+    def _data_keys(self, obj: dict[str, Any], kind: str, ns: str, name: str) -> None:
+        keys: set[str] = set()
+        for fld in ("data", "stringData", "binaryData"):
+            if isinstance(obj.get(fld), dict):
+                keys |= {str(k) for k in obj[fld]}
+        if kind == "Secret":
+            self.secrets.add((ns, name))
+        self.keys[(kind, ns, name)] = frozenset(keys) if not (
+            kind == "Secret" and is_sops(obj) and not keys) else None
+
+    def _flux_kustomization(self, spec: dict[str, Any], where: Where) -> None:
+        ns = where.namespace
+        for i, dep in enumerate(spec.get("dependsOn") or []):
+            if isinstance(dep, dict) and dep.get("name"):
+                self.needs.append(Need("depends-on", *FLUX_KS, str(dep.get("namespace") or ns),
+                                       str(dep["name"]), where, ("spec", "dependsOn", i),
+                                       "dependsOn"))
+        self._source(spec.get("sourceRef"), where, ("spec", "sourceRef"), "sourceRef")
+        post = spec.get("postBuild") if isinstance(spec.get("postBuild"), dict) else {}
+        for i, ref in enumerate((post or {}).get("substituteFrom") or []):
+            if isinstance(ref, dict) and ref.get("name"):
+                self.needs.append(Need("values-from", "", str(ref.get("kind") or "ConfigMap"),
+                                       ns, str(ref["name"]), where,
+                                       ("spec", "postBuild", "substituteFrom", i),
+                                       "substituteFrom", bool(ref.get("optional"))))
+        decryption = spec.get("decryption") if isinstance(spec.get("decryption"), dict) else {}
+        self._secret_ref((decryption or {}).get("secretRef"), where,
+                         ("spec", "decryption", "secretRef"))
+
+    def _helmrelease(self, spec: dict[str, Any], where: Where) -> None:
+        ns = where.namespace
+        for i, dep in enumerate(spec.get("dependsOn") or []):
+            if isinstance(dep, dict) and dep.get("name"):
+                self.needs.append(Need("depends-on", *HELM_RELEASE,
+                                       str(dep.get("namespace") or ns), str(dep["name"]),
+                                       where, ("spec", "dependsOn", i), "dependsOn"))
+        chart = spec.get("chart") if isinstance(spec.get("chart"), dict) else {}
+        chart_spec = (chart or {}).get("spec") if isinstance((chart or {}).get("spec"),
+                                                             dict) else {}
+        self._source((chart_spec or {}).get("sourceRef"), where,
+                     ("spec", "chart", "spec", "sourceRef"), "chart.spec.sourceRef")
+        self._source(spec.get("chartRef"), where, ("spec", "chartRef"), "chartRef")
+        for i, ref in enumerate(spec.get("valuesFrom") or []):
+            if isinstance(ref, dict) and ref.get("name"):
+                self.needs.append(Need("values-from", "", str(ref.get("kind") or "ConfigMap"),
+                                       ns, str(ref["name"]), where, ("spec", "valuesFrom", i),
+                                       "valuesFrom", bool(ref.get("optional")),
+                                       str(ref.get("valuesKey") or "values.yaml")))
+        target = str(spec.get("targetNamespace") or ns)
+        install = spec.get("install") if isinstance(spec.get("install"), dict) else {}
+        if (install or {}).get("createNamespace"):
+            self.namespaces.add(target)
+        elif target != ns:
+            self.needs.append(Need("namespace", "", "Namespace", "", target, where,
+                                   ("spec", "targetNamespace"), "targetNamespace"))
+        kube = spec.get("kubeConfig") if isinstance(spec.get("kubeConfig"), dict) else {}
+        self._secret_ref((kube or {}).get("secretRef"), where, ("spec", "kubeConfig",
+                                                                 "secretRef"))
+        for path, secret in _existing_secrets(spec.get("values"), ("spec", "values")):
+            self.needs.append(Need("secret-ref", "", "Secret", target, secret, where, path,
+                                   "values " + ".".join(str(p) for p in path[2:])))
+        chart_name = _chart_name(spec)
+        if chart_name:
+            self.charts.append((chart_name, target, where))
+        ref = spec.get("chartRef")
+        if isinstance(ref, dict) and ref.get("name"):
+            self.chart_refs.append(((str(ref.get("kind") or "OCIRepository"),
+                                     str(ref.get("namespace") or ns), str(ref["name"])),
+                                    target, where))
+
+    def _source(self, ref: Any, where: Where, path: tuple[str | int, ...], what: str) -> None:
+        if isinstance(ref, dict) and ref.get("name") and ref.get("kind"):
+            self.needs.append(Need("source-ref", SOURCE_GROUP, str(ref["kind"]),
+                                   str(ref.get("namespace") or where.namespace),
+                                   str(ref["name"]), where, path, what))
+
+    def _secret_ref(self, ref: Any, where: Where, path: tuple[str | int, ...]) -> None:
+        if isinstance(ref, dict) and ref.get("name"):
+            self.needs.append(Need("secret-ref", "", "Secret", where.namespace,
+                                   str(ref["name"]), where, path, ".".join(map(str, path[1:]))))
+
+    def _pod(self, spec: dict[str, Any], base: tuple[str | int, ...], where: Where) -> None:
+        def need(name: Any, path: tuple[str | int, ...], what: str, optional: Any) -> None:
+            if isinstance(name, str) and name:
+                self.needs.append(Need("secret-ref", "", "Secret", where.namespace, name,
+                                       where, path, what, optional is True))
+
+        for i, volume in enumerate(spec.get("volumes") or []):
+            if not isinstance(volume, dict):
+                continue
+            secret = volume.get("secret")
+            if isinstance(secret, dict):
+                need(secret.get("secretName"), (*base, "volumes", i, "secret", "secretName"),
+                     f"volume {volume.get('name')!r}", secret.get("optional"))
+            projected = volume.get("projected")
+            for j, source in enumerate((projected or {}).get("sources") or []
+                                       if isinstance(projected, dict) else []):
+                if isinstance(source, dict) and isinstance(source.get("secret"), dict):
+                    need(source["secret"].get("name"),
+                         (*base, "volumes", i, "projected", "sources", j, "secret", "name"),
+                         f"volume {volume.get('name')!r}", source["secret"].get("optional"))
+        for i, pull in enumerate(spec.get("imagePullSecrets") or []):
+            if isinstance(pull, dict):
+                need(pull.get("name"), (*base, "imagePullSecrets", i), "imagePullSecrets", None)
+        for container, at in containers(spec, base):
+            label = f"container {container.get('name')!r}"
+            for i, env in enumerate(container.get("env") or []):
+                ref = ((env or {}).get("valueFrom") or {}).get("secretKeyRef") \
+                    if isinstance(env, dict) and isinstance(env.get("valueFrom"), dict) else None
+                if isinstance(ref, dict):
+                    need(ref.get("name"), (*at, "env", i, "valueFrom", "secretKeyRef"),
+                         f"{label} env {env.get('name')!r}", ref.get("optional"))
+            for i, src in enumerate(container.get("envFrom") or []):
+                ref = src.get("secretRef") if isinstance(src, dict) else None
+                if isinstance(ref, dict):
+                    need(ref.get("name"), (*at, "envFrom", i, "secretRef"), f"{label} envFrom",
+                         ref.get("optional"))
+
+    def _argo(self, spec: dict[str, Any], where: Where) -> None:
+        dest = spec.get("destination") if isinstance(spec.get("destination"), dict) else {}
+        ns = str((dest or {}).get("namespace") or "")
+        sources = list(spec.get("sources") or [])
+        if isinstance(spec.get("source"), dict):
+            sources.append(spec["source"])
+        for source in sources:
+            if isinstance(source, dict) and source.get("chart"):
+                self.argo.append((str(source["chart"]), ns, where))
+
+    # -- checking --------------------------------------------------------------------
+
+    def check(self, lookup: Lookup | None, ignored: Callable[[Where, str], bool]
+              ) -> Iterator[Finding]:
+        yield from self._duplicates(ignored)
+        yield from self._dual_owners(ignored)
+        for need in self.needs:
+            if ignored(need.where, need.rule):
+                continue
+            problem = self._unmet(need, lookup)
+            if problem is not None:
+                yield Finding(need.rule, need.where.file, problem, need.where.label,
+                              doc=need.where.doc, path=need.path,
+                              kind_name=(need.where.kind, need.where.name))
+
+    def _unmet(self, need: Need, lookup: Lookup | None) -> str | None:
+        target = f"{need.kind} {need.namespace + '/' if need.namespace else ''}{need.name}"
+        if need.rule == "namespace":
+            if need.name in self.namespaces or need.name in self.known_namespaces:
+                return None
+            what = f"namespace {need.name!r}"
+        elif need.kind == "Secret" and need.rule in ("secret-ref", "tls-secret"):
+            if (need.namespace, need.name) in self.secrets:
+                return None
+            what = f"Secret {need.namespace}/{need.name}"
+        else:
+            key = (need.group, need.kind, need.namespace, need.name)
+            if key in self.objects or key in BOOTSTRAP:
+                if need.key is None:
+                    return None
+                keys = self.keys.get((need.kind, need.namespace, need.name))
+                if keys is None or need.key in keys:
+                    return None
+                return f"{need.what}: {target} has no key {need.key!r}"
+            what = target
+        if need.optional:
+            return None
+        on_cluster = lookup(need.group, need.kind, need.namespace, need.name) \
+            if lookup is not None else None
+        if on_cluster:
+            return None
+        where = "in the tree or on the cluster" if on_cluster is False else \
+            "in the tree (it must exist on the cluster)"
+        if need.rule == "secret-ref":
+            return f"{need.what}: {what} is not {where}: no Secret, ExternalSecret or " \
+                   f"Certificate provides it"
+        if need.rule == "tls-secret":
+            return f"{need.what}: {what} is not produced in namespace {need.namespace!r} " \
+                   f"{where.replace('in the tree', 'by the tree')}; Traefik would serve " \
+                   f"its default certificate"
+        if need.rule == "namespace":
+            created = where.replace("in the tree", "created by the tree")
+            return f"{what} is not {created}"
+        return f"{need.what}: {what} is not {where}"
+
+    def _duplicates(self, ignored: Callable[[Where, str], bool]) -> Iterator[Finding]:
+        for key, places in self.objects.items():
+            if len(places) < 2:
+                continue
+            first = places[0]
+            for other in places[1:]:
+                if ignored(other, "duplicate"):
+                    continue
+                yield Finding("duplicate", other.file,
+                              f"{other.label} is also defined in {first.file}"
+                              + (f" (document {first.doc + 1})" if first.doc is not None
+                                 else ""),
+                              other.label, doc=other.doc, kind_name=(other.kind, other.name))
+            del key
+
+    def _dual_owners(self, ignored: Callable[[Where, str], bool]) -> Iterator[Finding]:
+        flux = {(chart, ns): where for chart, ns, where in self.charts}
+        for ref, ns, where in self.chart_refs:
+            if ref in self.oci_charts:
+                flux.setdefault((self.oci_charts[ref], ns), where)
+        for chart, ns, where in self.argo:
+            owner = flux.get((chart, ns))
+            if owner is None or ignored(where, "dual-owner"):
+                continue
+            yield Finding("dual-owner", where.file,
+                          f"chart {chart!r} in namespace {ns!r} is deployed by this Argo CD "
+                          f"Application and by the Flux {owner.label} ({owner.file}); give it "
+                          f"one owner", where.label, doc=where.doc,
+                          kind_name=(where.kind, where.name))
+
+
+def _existing_secrets(values: Any, path: tuple[str | int, ...]
+                      ) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Chart values named `existingSecret` (the charts' convention for a Secret's name)."""
+    if isinstance(values, dict):
+        for key, value in values.items():
+            if key == "existingSecret" and isinstance(value, str) and value \
+                    and "{{" not in value:
+                yield (*path, key), value
+            else:
+                yield from _existing_secrets(value, (*path, key))
+    elif isinstance(values, list):
+        for i, value in enumerate(values):
+            yield from _existing_secrets(value, (*path, i))
+
+
+def oci_chart_name(url: str) -> str:
+    """oci://quay.io/jetstack/charts/cert-manager -> cert-manager"""
+    return url.rstrip("/").rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+def _chart_name(spec: dict[str, Any]) -> str:
+    chart = spec.get("chart")
+    if isinstance(chart, dict) and isinstance(chart.get("spec"), dict):
+        return str(chart["spec"].get("chart") or "")
+    return ""

@@ -1,0 +1,305 @@
+"""The tree built as Flux builds it: Flux Kustomization paths (with and without a
+kustomization file), overlays, postBuild substitution, SOPS, kustomize builds through
+kubectl (traced back to their files), and files no kustomization lists."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from validate_trees import hits, run, where
+
+from outfitter.validate.findings import Finding, Report
+
+Tree = Callable[[dict[str, str]], Path]
+needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None,
+                                   reason="kubectl (kustomize) not on PATH")
+
+
+def failures(report: Report) -> list[Finding]:
+    return [f for f in report.findings if f.severity != "info"]
+
+
+def flux_ks(name: str, path: str, extra: str = "") -> str:
+    return f"""
+    apiVersion: kustomize.toolkit.fluxcd.io/v1
+    kind: Kustomization
+    metadata:
+      name: {name}
+      namespace: flux-system
+    spec:
+      interval: 1h
+      path: {path}
+      prune: true
+      sourceRef:
+        kind: GitRepository
+        name: flux-system
+    {extra}
+    """
+
+
+DEPLOY = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: apps
+spec:
+  replicas: ${REPLICAS}
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: "nginx:${TAG}"
+"""
+NAMESPACE = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n"
+
+
+def test_substitution_from_inline_values_and_a_configmap_in_the_tree(tree: Tree) -> None:
+    root = tree({
+        "clusters/ks.yaml": flux_ks("web", "./apps/web", """
+      postBuild:
+        substitute:
+          REPLICAS: "2"
+        substituteFrom:
+          - kind: ConfigMap
+            name: cluster-settings
+    """),
+        "clusters/settings.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: cluster-settings, namespace: flux-system}
+            data: {TAG: "1.27.3"}
+            """,
+        "apps/namespace.yaml": NAMESPACE,
+        "apps/web/deploy.yaml": DEPLOY,
+    })
+    report = run(root)
+    # `${REPLICAS}` became the number 2, as in Flux: no schema error, nothing undefined.
+    assert failures(report) == []
+    assert report.validated == 3  # namespace, ConfigMap, Deployment (no Flux CRDs here)
+
+
+def test_an_undefined_variable_is_reported_and_defaults_are_not(tree: Tree) -> None:
+    root = tree({
+        "ks.yaml": flux_ks("web", "./apps/web", """
+      postBuild:
+        substitute:
+          REPLICAS: "1"
+    """),
+        "apps/namespace.yaml": NAMESPACE,
+        "apps/web/deploy.yaml": DEPLOY,
+        "apps/web/cm.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: c, namespace: apps}
+            data:
+              level: ${LOG_LEVEL:=info}
+              literal: $${NOT_A_VAR}
+            """,
+    })
+    report = run(root)
+    [undefined] = hits(report, "substitute-undefined")
+    assert (undefined.file, undefined.line) == ("apps/web/deploy.yaml", 1)
+    assert "${TAG}" in undefined.message and "web" in undefined.message
+
+
+def test_no_postbuild_no_substitution_and_no_finding(tree: Tree) -> None:
+    root = tree({"apps/web/cm.yaml": """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: c, namespace: default}
+        data: {x: "${Y}"}
+        """, "ks.yaml": flux_ks("web", "./apps/web")})
+    assert hits(run(root), "substitute-undefined") == []
+
+
+def test_a_flux_path_that_is_not_there(tree: Tree) -> None:
+    root = tree({"ks.yaml": flux_ks("gone", "./apps/gone")})
+    assert where(run(root), "flux-path") == [("ks.yaml", 8)]
+
+
+def test_a_flux_path_on_another_source_is_not_checked(tree: Tree) -> None:
+    text = flux_ks("other", "./deploy").replace("name: flux-system\n",
+                                                "name: other-repo\n", 1)
+    text = text.replace("kind: GitRepository\n      name: flux-system",
+                        "kind: GitRepository\n      name: other-repo")
+    root = tree({"ks.yaml": text})
+    assert hits(run(root), "flux-path") == []
+
+
+def test_sops_secret_without_decryption(tree: Tree) -> None:
+    secret = """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: s, namespace: default}
+        stringData:
+          password: ENC[AES256_GCM,data:abc,type:str]
+        sops:
+          mac: ENC[AES256_GCM,data:xyz]
+          version: 3.9.0
+        """
+    root = tree({"ks.yaml": flux_ks("s", "./secret"), "secret/s.yaml": secret})
+    assert where(run(root), "sops-no-decryption") == [("secret/s.yaml", 1)]
+    decrypting = tree({"ks.yaml": flux_ks("s", "./secret", """
+      decryption:
+        provider: sops
+    """), "secret/s.yaml": secret})
+    assert hits(run(decrypting), "sops-no-decryption") == []
+
+
+def test_a_file_no_kustomization_lists_is_never_applied(tree: Tree) -> None:
+    root = tree({
+        "app/kustomization.yaml": "resources:\n  - ./cm.yaml\n",
+        "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: "
+                       "default}\n",
+        "app/forgotten.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, "
+                              "namespace: default}\n",
+    })
+    report = run(root)
+    assert where(report, "not-included") == [("app/forgotten.yaml", 1)]
+    assert report.objects == 1
+
+
+def test_a_generated_kustomization_takes_every_yaml_file_below(tree: Tree) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {}, namespace: default}}\n"
+    root = tree({"ks.yaml": flux_ks("all", "./apps"), "apps/a.yaml": cm.format("a"),
+                 "apps/deep/b.yaml": cm.format("b")})
+    report = run(root)
+    assert failures(report) == [] and report.objects == 3  # the Kustomization + 2 ConfigMaps
+
+
+def test_two_flux_kustomizations_on_one_folder_apply_its_objects_twice(tree: Tree) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\n"
+    root = tree({"ks.yaml": flux_ks("one", "./app") + "---\n" + flux_ks("two", "./app"),
+                 "app/cm.yaml": cm})
+    assert where(run(root), "duplicate") == [("app/cm.yaml", 1)]
+
+
+@needs_kubectl
+def test_kustomize_features_are_built_by_kubectl_and_traced_to_their_file(tree: Tree) -> None:
+    root = tree({
+        "app/kustomization.yaml": """
+            namePrefix: p-
+            namespace: default
+            resources: [deploy.yaml]
+            configMapGenerator:
+              - name: gen
+                literals: [a=b]
+            """,
+        "app/deploy.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: ok
+            ---
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: web
+            spec:
+              replicas: "x"
+              selector: {matchLabels: {app: web}}
+              template:
+                metadata: {labels: {app: web}}
+                spec:
+                  containers: [{name: web, image: "nginx:1.27.3"}]
+            """,
+    })
+    report = run(root)
+    [schema] = hits(report, "schema")
+    assert (schema.file, schema.line, schema.subject) == ("app/deploy.yaml", 11,
+                                                          "Deployment default/p-web")
+    assert report.objects == 3  # ok, web and the generated ConfigMap
+    assert hits(report, "not-included") == []
+
+
+@needs_kubectl
+def test_a_kustomization_that_does_not_build(tree: Tree) -> None:
+    root = tree({"app/kustomization.yaml": """
+        resources: [cm.yaml]
+        patches:
+          - path: missing-patch.yaml
+        """, "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"})
+    [failure] = hits(run(root), "kustomize-build")
+    assert failure.file == "app/kustomization.yaml"
+    assert "missing-patch.yaml" in failure.message
+
+
+@needs_kubectl
+def test_flux_target_namespace_is_applied(tree: Tree) -> None:
+    root = tree({
+        "ks.yaml": flux_ks("web", "./app", "  targetNamespace: apps\n"),
+        "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+    })
+    [missing] = hits(run(root), "namespace")
+    assert missing.file == "app/cm.yaml" and "'apps'" in missing.message
+    root2 = tree({"ns.yaml": NAMESPACE})
+    assert hits(run(root2), "namespace") == []
+
+
+def test_the_flux_bootstrap_layout_builds_each_object_once(tree: Tree) -> None:
+    sync = """
+        apiVersion: source.toolkit.fluxcd.io/v1
+        kind: GitRepository
+        metadata: {name: flux-system, namespace: flux-system}
+        spec: {interval: 1m, url: "ssh://git@github.com/me/home-ops", ref: {branch: main}}
+        ---
+        apiVersion: kustomize.toolkit.fluxcd.io/v1
+        kind: Kustomization
+        metadata: {name: flux-system, namespace: flux-system}
+        spec:
+          interval: 10m
+          path: ./clusters/home
+          prune: true
+          sourceRef: {kind: GitRepository, name: flux-system}
+        """
+    root = tree({
+        "clusters/home/flux-system/kustomization.yaml": "resources: [gotk-sync.yaml]\n",
+        "clusters/home/flux-system/gotk-sync.yaml": sync,
+        "clusters/home/apps.yaml": flux_ks("apps", "./apps"),
+        "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: "
+                        "default}\n",
+    })
+    report = run(root)
+    assert failures(report) == []
+    assert report.objects == 4  # GitRepository, two Kustomizations, the ConfigMap
+
+
+def test_substitute_from_a_missing_or_encrypted_source(tree: Tree) -> None:
+    post = """
+      postBuild:
+        substituteFrom:
+          - kind: {kind}
+            name: settings
+    """
+    files = {"apps/namespace.yaml": NAMESPACE, "apps/web/deploy.yaml": DEPLOY}
+    missing = tree({**files, "ks.yaml": flux_ks("web", "./apps/web",
+                                                 post.replace("{kind}", "ConfigMap"))})
+    report = run(missing)
+    [ref] = hits(report, "values-from")
+    assert "substituteFrom: ConfigMap flux-system/settings" in ref.message
+    # Its values are unknown, so no variable is called undefined.
+    assert hits(report, "substitute-undefined") == []
+    encrypted = tree({**files, "ks.yaml": flux_ks("web", "./apps/web",
+                                                   post.replace("{kind}", "Secret")),
+                      "settings.yaml": """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: settings, namespace: flux-system}
+        stringData:
+          TAG: ENC[AES256_GCM,data:abc,type:str]
+        sops:
+          mac: ENC[AES256_GCM,data:xyz]
+          version: 3.9.0
+        """})
+    report = run(encrypted)
+    assert hits(report, "values-from") == [] and hits(report, "substitute-undefined") == []
+    # `replicas: ${REPLICAS}` stays unresolved: not a schema error Flux would meet.
+    assert hits(report, "schema") == []

@@ -1,0 +1,271 @@
+"""References between objects: each broken tree gets its finding at the right place; the
+same tree with the reference satisfied gets none."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from validate_trees import hits, run, where
+
+Tree = Callable[[dict[str, str]], Path]
+
+NS = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n"
+
+
+def helmrelease(extra: str = "", name: str = "web", chart: str = "web") -> str:
+    return f"""
+    apiVersion: helm.toolkit.fluxcd.io/v2
+    kind: HelmRelease
+    metadata:
+      name: {name}
+      namespace: apps
+    spec:
+      interval: 1h
+      chart:
+        spec:
+          chart: {chart}
+          version: 1.2.3
+          sourceRef:
+            kind: HelmRepository
+            name: charts
+    {extra}
+    """
+
+
+REPO = """
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: charts, namespace: apps}
+spec: {url: "https://charts.example.com", interval: 1h}
+"""
+
+
+def pod(extra: str) -> str:
+    return f"""
+    apiVersion: v1
+    kind: Pod
+    metadata: {{name: p, namespace: apps}}
+    spec:
+      containers:
+        - name: main
+          image: busybox:1.37
+    {extra}
+    """
+
+
+def test_depends_on_a_missing_kustomization_and_helmrelease(tree: Tree) -> None:
+    root = tree({
+        "ns.yaml": NS, "repo.yaml": REPO,
+        "hr.yaml": helmrelease("  dependsOn:\n        - name: database\n"),
+        "ks.yaml": """
+            apiVersion: kustomize.toolkit.fluxcd.io/v1
+            kind: Kustomization
+            metadata: {name: app, namespace: flux-system}
+            spec:
+              dependsOn:
+                - name: infra
+                - name: flux-system
+              interval: 1h
+              path: ./
+              prune: true
+              sourceRef: {kind: GitRepository, name: flux-system}
+            """,
+    })
+    report = run(root)
+    assert where(report, "depends-on") == [("hr.yaml", 16), ("ks.yaml", 6)]
+    assert "HelmRelease apps/database" in hits(report, "depends-on")[0].message
+    fixed = tree({"db.yaml": helmrelease(name="database")})
+    assert [f for f in hits(run(fixed), "depends-on") if f.file == "hr.yaml"] == []
+
+
+def test_missing_sources(tree: Tree) -> None:
+    root = tree({"ns.yaml": NS, "hr.yaml": helmrelease(), "oci.yaml": """
+        apiVersion: helm.toolkit.fluxcd.io/v2
+        kind: HelmRelease
+        metadata: {name: other, namespace: apps}
+        spec:
+          interval: 1h
+          chartRef: {kind: OCIRepository, name: other}
+        """})
+    report = run(root)
+    assert where(report, "source-ref") == [("hr.yaml", 12), ("oci.yaml", 6)]
+    fixed = tree({"repo.yaml": REPO, "ocirepo.yaml": """
+        apiVersion: source.toolkit.fluxcd.io/v1
+        kind: OCIRepository
+        metadata: {name: other, namespace: apps}
+        spec: {url: "oci://ghcr.io/example/charts/other", interval: 1h, ref: {tag: 1.0.0}}
+        """})
+    assert hits(run(fixed), "source-ref") == []
+
+
+def test_values_from_missing_and_missing_key(tree: Tree) -> None:
+    root = tree({"ns.yaml": NS, "repo.yaml": REPO, "hr.yaml": helmrelease("""
+      valuesFrom:
+        - kind: ConfigMap
+          name: web-values
+        - kind: Secret
+          name: web-secret-values
+          valuesKey: secret.yaml
+        - kind: ConfigMap
+          name: maybe
+          optional: true
+    """), "cm.yaml": """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: web-values, namespace: apps}
+        data: {other.yaml: "a: 1"}
+        """})
+    report = run(root)
+    messages = [f.message for f in hits(report, "values-from")]
+    assert len(messages) == 2
+    assert "has no key 'values.yaml'" in messages[0]
+    assert "Secret apps/web-secret-values" in messages[1]
+
+
+def test_secrets_named_by_pods(tree: Tree) -> None:
+    root = tree({"ns.yaml": NS, "pod.yaml": pod("""
+      volumes:
+        - name: creds
+          secret: {secretName: creds}
+        - name: opt
+          secret: {secretName: optional-one, optional: true}
+      imagePullSecrets:
+        - name: regcred
+    """)})
+    report = run(root)
+    assert [f.message.split(":")[0] for f in hits(report, "secret-ref")] == [
+        "volume 'creds'", "imagePullSecrets"]
+
+
+def test_a_secret_produced_by_an_externalsecret_or_a_certificate_counts(tree: Tree) -> None:
+    root = tree({"ns.yaml": NS, "pod.yaml": pod("""
+      volumes:
+        - name: creds
+          secret: {secretName: creds}
+        - name: tls
+          secret: {secretName: web-tls}
+    """), "es.yaml": """
+        apiVersion: external-secrets.io/v1
+        kind: ExternalSecret
+        metadata: {name: creds-source, namespace: apps}
+        spec:
+          secretStoreRef: {kind: ClusterSecretStore, name: onepassword}
+          target: {name: creds}
+        """, "cert.yaml": """
+        apiVersion: cert-manager.io/v1
+        kind: Certificate
+        metadata: {name: web, namespace: apps}
+        spec:
+          secretName: web-tls
+          issuerRef: {kind: ClusterIssuer, name: letsencrypt}
+          dnsNames: [web.example.com]
+        """})
+    assert hits(run(root), "secret-ref") == []
+
+
+def test_a_helmrelease_existing_secret_value(tree: Tree) -> None:
+    root = tree({"ns.yaml": NS, "repo.yaml": REPO, "hr.yaml": helmrelease("""
+      values:
+        credentials:
+          existingSecret: s3-credentials
+    """)})
+    report = run(root)
+    assert where(report, "secret-ref") == [("hr.yaml", 18)]
+    assert "values credentials.existingSecret" in hits(report, "secret-ref")[0].message
+
+
+def test_an_object_in_a_namespace_nothing_creates(tree: Tree) -> None:
+    root = tree({"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+                            "  namespace: nowhere\n"})
+    assert where(run(root), "namespace") == [("cm.yaml", 5)]
+    assert hits(run(root, known_namespaces=frozenset({"nowhere"})), "namespace") == []
+
+
+def test_create_namespace_on_a_helmrelease_creates_it(tree: Tree) -> None:
+    root = tree({"ns.yaml": NS, "repo.yaml": REPO, "hr.yaml": helmrelease("""
+      targetNamespace: web
+      install:
+        createNamespace: true
+    """), "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+                     "  namespace: web\n"})
+    assert hits(run(root), "namespace") == []
+
+
+def test_cluster_scoped_objects_need_no_namespace(tree: Tree) -> None:
+    root = tree({"cr.yaml": """
+        apiVersion: rbac.authorization.k8s.io/v1
+        kind: ClusterRole
+        metadata: {name: reader, namespace: ignored}
+        rules: []
+        """})
+    assert hits(run(root), "namespace") == []
+
+
+INGRESSROUTE = """
+apiVersion: traefik.io/v1alpha1
+kind: IngressRoute
+metadata: {name: web, namespace: apps}
+spec:
+  routes:
+    - match: Host(`web.example.com`)
+      kind: Rule
+      services: [{name: web, port: 80}]
+  tls:
+    secretName: web-tls
+"""
+
+
+def test_an_ingressroute_tls_secret_nothing_produces(tree: Tree) -> None:
+    root = tree({"ns.yaml": NS, "ir.yaml": INGRESSROUTE})
+    assert where(run(root), "tls-secret") == [("ir.yaml", 10)]
+    elsewhere = tree({"cert.yaml": """
+        apiVersion: cert-manager.io/v1
+        kind: Certificate
+        metadata: {name: web, namespace: default}
+        spec: {secretName: web-tls, issuerRef: {name: x}, dnsNames: [a]}
+        """})
+    # A Certificate in another namespace does not help: Traefik reads the route's namespace.
+    assert len(hits(run(elsewhere), "tls-secret")) == 1
+    (elsewhere / "cert.yaml").write_text((elsewhere / "cert.yaml").read_text()
+                                         .replace("namespace: default", "namespace: apps"))
+    assert hits(run(elsewhere), "tls-secret") == []
+
+
+def test_the_same_object_from_two_files(tree: Tree) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: default\n"
+    root = tree({"a.yaml": cm, "b.yaml": cm,
+                 "c.yaml": cm.replace("kind: ConfigMap", "kind: Secret")})
+    report = run(root)
+    assert where(report, "duplicate") == [("b.yaml", 1)]
+    assert "also defined in a.yaml" in hits(report, "duplicate")[0].message
+
+
+def test_an_add_on_owned_by_flux_and_argo(tree: Tree) -> None:
+    argo = """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Application
+        metadata: {name: web, namespace: argocd}
+        spec:
+          project: default
+          source: {repoURL: "https://charts.example.com", chart: web, targetRevision: 1.2.3}
+          destination: {server: "https://kubernetes.default.svc", namespace: apps}
+        """
+    root = tree({"ns.yaml": NS, "repo.yaml": REPO, "hr.yaml": helmrelease(),
+                 "argo.yaml": argo})
+    report = run(root, known_namespaces=frozenset({"argocd"}))
+    assert where(report, "dual-owner") == [("argo.yaml", 1)]
+    assert "HelmRelease apps/web" in hits(report, "dual-owner")[0].message
+    other = tree({"argo.yaml": argo.replace("namespace: apps", "namespace: elsewhere")})
+    assert hits(run(other), "dual-owner") == []
+
+
+def test_a_reference_rule_can_be_silenced_on_its_object(tree: Tree) -> None:
+    root = tree({"ns.yaml": NS, "pod.yaml": pod("""
+      volumes:
+        - name: creds
+          secret: {secretName: creds}
+    """).replace("metadata: {name: p, namespace: apps}",
+                 "metadata:\n  name: p\n  namespace: apps\n  annotations:\n"
+                 "    outfitter.dev/ignore: secret-ref")})
+    assert hits(run(root), "secret-ref") == []

@@ -1,0 +1,66 @@
+"""The tree `outfitter render` writes, for every profile variant, validated with the upstream
+CRDs and charts: no errors, no warnings, and every object checked against a schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from validate_trees import builtin
+
+import upstream_data
+from outfitter.plan import build_plan
+from outfitter.render.flux import render_tree
+from outfitter.render.writer import write_tree
+from outfitter.validate.chart_values import ChartLibrary
+from outfitter.validate.engine import Options, validate
+from outfitter.validate.findings import Report
+from outfitter.validate.run import Request, run
+from profiles import VARIANTS, variant
+
+# Namespaces of the user's existing cluster that add-ons wire into (kube-prometheus-stack's
+# dashboards, Argo CD, applications that KEDA scales, the existing Fluent Bit).
+EXISTING = ["monitoring", "argocd", "apps", "immich", "paperless", "fluent-bit"]
+
+
+def with_upstream(root: Path) -> Report:
+    # The upstream CRDs parsed once for the module (the rendered tree adds none to the index).
+    options = Options(builtin=builtin(), crds=upstream_data.crd_index(),
+                      charts=ChartLibrary(upstream_data.UPSTREAM / "charts"),
+                      known_namespaces=frozenset(EXISTING))
+    return validate(root, options)
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_the_rendered_tree_is_clean(name: str, upstream: None, tmp_path: Path) -> None:
+    write_tree(tmp_path, render_tree(build_plan(variant(name))))
+    report = with_upstream(tmp_path)
+    assert [f"{f.file}:{f.line}: {f.rule}: {f.message}" for f in report.sorted()] == []
+    assert report.objects == report.validated > 100
+    assert report.exit_code == 0
+
+
+def test_the_rendered_tree_without_crds_says_what_it_did_not_validate(tmp_path: Path) -> None:
+    write_tree(tmp_path, render_tree(build_plan(variant("default"))))
+    report = run(Request(tmp_path, known_namespaces=EXISTING, kubernetes_version="1.36"))
+    not_validated = [f.message.split(":")[0] for f in report.findings
+                     if f.rule == "not-validated"]
+    assert "HelmRelease (helm.toolkit.fluxcd.io/v2)" in not_validated
+    assert all(f.severity == "info" for f in report.findings)
+    assert 0 < report.validated < report.objects
+    assert report.exit_code == 0
+
+
+def test_a_value_the_chart_does_not_define_is_found_in_the_rendered_tree(
+    upstream: None, tmp_path: Path
+) -> None:
+    write_tree(tmp_path, render_tree(build_plan(variant("default"))))
+    hr = tmp_path / "kubernetes/apps/velero/velero/app/helmrelease.yaml"
+    hr.write_text(hr.read_text().replace("    deployNodeAgent: true\n",
+                                         "    deployNodeAgent: true\n    deployNodeAgnet: true\n"))
+    report = with_upstream(tmp_path)
+    [finding] = report.findings
+    assert (finding.rule, finding.file) == ("values-unknown-key", hr.relative_to(tmp_path)
+                                            .as_posix())
+    assert finding.line is not None
+    assert hr.read_text().splitlines()[finding.line - 1].strip() == "deployNodeAgnet: true"
