@@ -5,10 +5,7 @@ existing Secret), comments and two indentation styles."""
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,28 +15,10 @@ from outfitter import yamlio
 from outfitter.cli import main
 from outfitter.config import default_profile, parse_profile
 from outfitter.ops import certs
+from repo_diff import line_changes, snapshot
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "flux-repo"
 ROUTES = "kubernetes/apps/network/routes"
 JELLYFIN = "kubernetes/apps/media/jellyfin/app/ingressroute.yaml"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "home-ops"
-    shutil.copytree(FIXTURE, root)
-    return root
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def line_changes(old: str, new: str) -> tuple[list[str], list[str]]:
-    diff = list(difflib.ndiff(old.splitlines(), new.splitlines()))
-    return ([d[2:] for d in diff if d.startswith("- ")],
-            [d[2:] for d in diff if d.startswith("+ ")])
 
 
 def routes(mig: certs.Migration) -> dict[str, certs.Route]:

@@ -5,10 +5,7 @@ a file whose layout a YAML round trip would change."""
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,28 +15,9 @@ import upstream_data
 from outfitter import yamlio
 from outfitter.cli import main
 from outfitter.ops import reloader, reloader_live
+from repo_diff import line_changes, snapshot
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "flux-repo"
 APPS = "kubernetes/apps"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "home-ops"
-    shutil.copytree(FIXTURE, root)
-    return root
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def line_changes(old: str, new: str) -> tuple[list[str], list[str]]:
-    """(removed, added) lines, from difflib's own line diff."""
-    diff = list(difflib.ndiff(old.splitlines(), new.splitlines()))
-    return ([d[2:] for d in diff if d.startswith("- ")],
-            [d[2:] for d in diff if d.startswith("+ ")])
 
 
 def by_name(plan: reloader.Plan) -> dict[str, reloader.Finding]:
