@@ -23,6 +23,7 @@ from outfitter.addons.base import (
 from outfitter.addons.context import Context, meta
 from outfitter.cluster.reader import ClusterReader, Kind
 from outfitter.config import Profile
+from outfitter.ops import drill as restore_drill  # noqa: F401  `outfitter drill backup`
 from outfitter.status import kinds
 from outfitter.status.checks import Check, Read, Result, age, items, now, parse_time
 

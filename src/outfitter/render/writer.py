@@ -113,6 +113,20 @@ def write_tree(root: Path, files: dict[str, str], force: bool = False) -> WriteR
     return report
 
 
+def record_edit(root: Path, rel: str, before: bytes | None = None) -> bool:
+    """Take a file outfitter wrote, as edited now by outfitter itself (`policy enforce`, which
+    changes the profile to match), as outfitter's: the next render then neither refuses it nor
+    sees a change. With `before`, only when the record still holds those bytes' hash, so a
+    user's own earlier edit is never passed off as outfitter's. Returns whether it did."""
+    record = read_record(root)
+    if rel not in record or (before is not None and record[rel] != sha256(before)):
+        return False
+    record[rel] = sha256((root / rel).read_bytes())
+    atomic_write(root / RECORD, (json.dumps(
+        {"version": 1, "files": dict(sorted(record.items()))}, indent=2) + "\n").encode())
+    return True
+
+
 def _remove_empty_parents(folder: Path, root: Path) -> None:
     while folder != root and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
