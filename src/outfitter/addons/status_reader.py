@@ -9,6 +9,7 @@ from typing import Any
 
 from outfitter.addons.base import Addon, Priority, Rendered
 from outfitter.addons.context import Context, meta
+from outfitter.cluster.reader import Kind
 from outfitter.config import Profile
 
 NAME = "outfitter-status"
@@ -22,11 +23,11 @@ class StatusReader(Addon):
     # No dependsOn: the namespaces its Roles go into come with the tree's namespace.yaml
     # files, and status must be deployable while an add-on is failing — that is when it helps.
 
-    def _grants(self, profile: Profile) -> tuple[list[Any], dict[str, list[Any]]]:
+    def _grants(self, profile: Profile) -> tuple[list[Kind], dict[str, list[Kind]]]:
         from outfitter.status.engine import all_reads  # the engine imports the registry
 
-        cluster: list[Any] = []
-        namespaced: dict[str, list[Any]] = defaultdict(list)
+        cluster: list[Kind] = []
+        namespaced: dict[str, list[Kind]] = defaultdict(list)
         for read in all_reads(profile):
             (namespaced[read.namespace] if read.namespace else cluster).append(read.kind)
         return cluster, dict(namespaced)
@@ -61,7 +62,7 @@ class StatusReader(Addon):
         return [f"ServiceAccount {self.namespace}/{NAME} may run `outfitter status` read-only."]
 
 
-def _rules(kinds: list[Any]) -> list[dict[str, Any]]:
+def _rules(kinds: list[Kind]) -> list[dict[str, Any]]:
     by_group: dict[str, set[str]] = defaultdict(set)
     for kind in kinds:
         by_group[kind.group].add(kind.plural)
