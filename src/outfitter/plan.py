@@ -18,7 +18,6 @@ from outfitter.addons.storage_contract import ObjectStore
 from outfitter.config import Profile, ProfileError
 from outfitter.quantity import cpu_millis, memory_mib
 
-OBJECT_STORAGE = "object-storage"
 # API groups the existing stack serves, so add-ons may use them from the first wave.
 EXISTING_GROUPS = {
     "monitoring.coreos.com": "kube-prometheus-stack",
@@ -167,16 +166,19 @@ def enabled_addons(profile: Profile) -> list[Addon]:
     return [a for a in registry.all_addons() if a.enabled(profile)]
 
 
-def _object_store(profile: Profile) -> ObjectStore | None:
-    if not profile.addon_options(OBJECT_STORAGE).enabled:
-        return None
-    contract = getattr(registry.get(OBJECT_STORAGE), "contract", None)
-    return contract(profile) if contract else None
+def object_storage_provider(profile: Profile) -> tuple[str, ObjectStore] | None:
+    """The enabled add-on that provides the S3 contract, and the contract."""
+    for addon in enabled_addons(profile):
+        store = addon.object_store(profile)
+        if store is not None:
+            return addon.name, store
+    return None
 
 
 def make_context(profile: Profile) -> Context:
     addons = enabled_addons(profile)
-    base = Context(profile, _object_store(profile))
+    provider = object_storage_provider(profile)
+    base = Context(profile, provider[1] if provider else None)
     buckets = sorted({b for a in addons for b in a.buckets(base)})
     return Context(profile, base.object_store, tuple(buckets))
 
@@ -216,13 +218,14 @@ def build_plan(profile: Profile) -> Plan:
     enabled = {a.name for a in addons}
     ctx = make_context(profile)
     providers = {g: a.name for a in addons for g in a.crds}
+    storage = (object_storage_provider(profile) or (None,))[0]
     rendered = {a.name: a.resources(ctx) for a in addons}
     edges: dict[str, list[str]] = {}
     problems: list[str] = []
     for a in addons:
         deps = set(a.requires(profile)) | {d for d in a.after if d in enabled}
-        if a.buckets(ctx) and OBJECT_STORAGE in enabled and a.name != OBJECT_STORAGE:
-            deps.add(OBJECT_STORAGE)
+        if a.buckets(ctx) and storage is not None and a.name != storage:
+            deps.add(storage)
         needs, unserved = crd_needs(a, rendered[a.name], providers, profile)
         problems += unserved
         edges[a.name] = sorted((deps | needs) & enabled - {a.name})

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from outfitter.addons.context import Context
+    from outfitter.addons.storage_contract import ObjectStore
     from outfitter.config import Profile
     from outfitter.status.checks import Check
 
@@ -171,6 +172,10 @@ class Addon(ABC):
 
     def resources(self, ctx: Context) -> Rendered:
         return Rendered()
+
+    def object_store(self, profile: Profile) -> ObjectStore | None:
+        """The S3 contract, when this add-on provides object storage to the others."""
+        return None
 
     def buckets(self, ctx: Context) -> tuple[str, ...]:
         """Object storage buckets this add-on needs (created by the object storage add-on)."""

@@ -87,7 +87,7 @@ class ObjectStorage(Addon):
                              replicas_path="deployment.replicaCount"),)
         return ()
 
-    def contract(self, profile: Profile) -> ObjectStore:
+    def object_store(self, profile: Profile) -> ObjectStore:
         opts = _options(profile)
         default_endpoint = {
             "seaweedfs": f"http://seaweedfs-all-in-one.{self.namespace}.svc:8333",
