@@ -35,7 +35,7 @@ pytestmark = pytest.mark.integration
 
 ENHANCEMENTS = Path(__file__).resolve().parents[3] / "shared" / "roadmap" / "ENHANCEMENTS.md"
 ENABLED = ("object-storage", "velero", "cert-manager", "kyverno", "reloader", "trivy-operator",
-           "outfitter")
+           "descheduler", "outfitter")
 PROFILE = {"addons": {a.name: {"enabled": a.name in ENABLED} for a in registry.all_addons()}}
 
 
@@ -111,6 +111,14 @@ def seed(s: Seeder) -> None:
                   "object-storage", "apps", "monitoring", "security", "outfitter", "traefik"]
     s.apply([obj("v1", "Namespace", n) for n in namespaces])
     s.apply([deployment("traefik", "traefik")])  # the existing stack: Traefik, nothing else
+    s.apply([obj("v1", "Namespace", "descheduler")])
+    # The CronJob controller would run it; the stand-in writes a last run that failed.
+    s.with_status(obj("batch/v1", "CronJob", "descheduler", "descheduler", spec={
+        "schedule": "*/30 * * * *", "suspend": True, "jobTemplate": {"spec": {"template": {
+            "spec": {"restartPolicy": "Never",
+                     "containers": [{"name": "d", "image": "descheduler:0.36.0"}]}}}}}),
+        {"lastScheduleTime": stamp(-timedelta(minutes=10)),
+         "lastSuccessfulTime": stamp(-timedelta(hours=3))})
     flux = "kustomize.toolkit.fluxcd.io/v1"
     for name, is_ready in (("velero", True), ("velero-config", True), ("cert-manager", True),
                            ("cert-manager-config", True), ("kyverno", True),
@@ -206,11 +214,13 @@ def test_each_check_reads_the_cluster(cluster: ControlPlane, capsys: pytest.Capt
     assert got["reloader.installed"] == "fail"
     assert got["reloader.annotations"] == "fail"
     assert got["trivy-operator.reports"] == "fail"
+    assert got["descheduler.runs"] == "fail"
     evidence = {c["check"]: c["evidence"] for a in data["addons"] for c in a["checks"]}
     assert "require-labels Audit (1 open violations)" in evidence["kyverno.baseline"]
     assert "Deployment apps/web" in evidence["reloader.annotations"]
     assert "apps/legacy" in evidence["cert-manager.ingressroutes"]
     assert "soonest expiry apps/web-tls in 59d" in evidence["cert-manager.certificates"]
+    assert evidence["descheduler.runs"] == "last run 10m ago has not succeeded (last success 3h ago)"
     assert code == 1
     existing = {c["check"]: c for c in data["existing"]}
     assert existing["existing.traefik"]["state"] == "pass"

@@ -27,7 +27,10 @@ from outfitter.addons.base import (
     Workload,
 )
 from outfitter.addons.context import Context
+from outfitter.cluster.reader import ClusterReader
 from outfitter.config import Profile
+from outfitter.status import kinds
+from outfitter.status.checks import Check, Read, Result, age, items, parse_time
 
 Resource = Literal["cpu", "memory", "pods"]
 Percent = Annotated[int, Field(ge=0, le=100)]
@@ -161,6 +164,28 @@ class Descheduler(Addon):
             "deschedulerPolicyAPIVersion": POLICY_API,
             "deschedulerPolicy": self.policy(ctx.profile),
         }
+
+    def checks(self, ctx: Context) -> list[Check]:
+        cronjobs = Read(kinds.CRONJOBS, self.namespace)
+
+        def runs(reader: ClusterReader) -> Result:
+            found = items(reader, cronjobs)
+            if not found:
+                return Result("fail", "no descheduler CronJob", "commit the descheduler folder")
+            status = found[0].get("status") or {}
+            scheduled, succeeded = status.get("lastScheduleTime"), status.get(
+                "lastSuccessfulTime")
+            if not scheduled:
+                return Result("pass", "CronJob present, not run yet")
+            if status.get("active"):
+                return Result("pass", f"running now (scheduled {age(scheduled)})")
+            if succeeded and parse_time(succeeded) >= parse_time(scheduled):
+                return Result("pass", f"last run succeeded {age(succeeded)}")
+            return Result("fail", f"last run {age(scheduled)} has not succeeded"
+                          + (f" (last success {age(succeeded)})" if succeeded else ""),
+                          "kubectl -n descheduler logs job/<latest>")
+
+        return [Check("descheduler.runs", "Descheduler runs succeed", (cronjobs,), runs)]
 
     def notes(self, ctx: Context) -> list[str]:
         opts = _options(ctx.profile)
