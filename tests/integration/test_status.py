@@ -220,7 +220,8 @@ def test_each_check_reads_the_cluster(cluster: ControlPlane, capsys: pytest.Capt
     assert "Deployment apps/web" in evidence["reloader.annotations"]
     assert "apps/legacy" in evidence["cert-manager.ingressroutes"]
     assert "soonest expiry apps/web-tls in 59d" in evidence["cert-manager.certificates"]
-    assert evidence["descheduler.runs"] == "last run 10m ago has not succeeded (last success 3h ago)"
+    assert evidence["descheduler.runs"] == (
+        "last run 10m ago has not succeeded (last success 3h ago)")
     assert code == 1
     existing = {c["check"]: c for c in data["existing"]}
     assert existing["existing.traefik"]["state"] == "pass"
