@@ -31,7 +31,7 @@ from outfitter.status.roadmap_update import diff, update
 STYLE = {"pass": "green", "fail": "red", "unknown": "yellow"}
 
 
-@app.command()
+@app.command(short_help="Check every roadmap item on the live cluster (read-only).")
 def status(
     profile: ProfileOpt = None,
     kubeconfig: KubeconfigOpt = None,

@@ -29,7 +29,7 @@ def _cluster(kubeconfig: Path | None, context: str | None, needed: bool) -> Live
         raise UsageProblem([f"{where}: cannot use this kubeconfig: {err}"]) from None
 
 
-@app.command()
+@app.command(short_help="Check a Flux tree before Flux does (offline, or --server).")
 def validate(
     path: Annotated[Path, typer.Argument(help="a Flux repository, a folder in it, or a file")],
     strict: Annotated[bool, typer.Option(
