@@ -11,12 +11,15 @@ CRD → JSON schema conversion). Both then validate the same tree, strict, in th
 
 - kubeconform: wall time of the process (its default 4 workers, on this machine's cores);
   best of three runs, alternating with outfitter's;
-- outfitter's schema pass: walk, Flux builds, parse and schema of every object, in-process
-  (Python start-up and imports excluded, and reported apart);
+- outfitter's schema pass: walk, Flux builds, parse and schema of every object, timed in the
+  validating process (Python start-up and imports excluded, and reported apart); a tree this
+  large is read and parsed ahead by worker processes, one per core, as kubeconform uses its
+  goroutines;
 - outfitter's full validate (schemas, references, lint) for scale.
 
 Memory: peak RSS of a fresh process validating the tree and a quarter of it; streaming keeps
-the two close (the small reference records per object are the only thing that grows).
+the two close (the small reference records per object are the only thing that grows). The
+workers' peak (the largest one) is shown beside it.
 Needs kubeconform (tools/build.sh) and the Flux CRDs in ../shared/upstream/crds/flux.
 """
 
@@ -198,7 +201,9 @@ done = time.perf_counter()
 print(json.dumps({"imports": imported - began, "seconds": done - imported,
                   "objects": report.objects, "validated": report.validated,
                   "findings": len([f for f in report.findings if f.severity != "info"]),
-                  "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "workers_maxrss_mib":
+                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
 
 
@@ -207,6 +212,11 @@ def measure(tree: Path, checks: str) -> dict[str, Any]:
                           capture_output=True, text=True, check=True,
                           env={**os.environ, "PYTHONPATH": str(REPO / "src")})
     return dict(json.loads(done.stdout))
+
+
+def worker_rss(run: dict[str, Any]) -> str:
+    mib = float(run["workers_maxrss_mib"])
+    return f"{mib:.0f} MiB" if mib else "none (one process)"
 
 
 def main() -> None:
@@ -254,7 +264,8 @@ def main() -> None:
                   f"{schema_pass['objects']}")
         print(f"peak RSS, full validate: {full['maxrss_mib']:.0f} MiB for "
               f"{full['objects']} objects, {small_pass['maxrss_mib']:.0f} MiB for "
-              f"{small_pass['objects']} objects")
+              f"{small_pass['objects']} objects; largest worker: "
+              f"{worker_rss(full)} and {worker_rss(small_pass)}")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -9,9 +9,9 @@ node-level parse, so it is done only for files that have findings.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -52,9 +52,40 @@ class InputProblem:
     line: int | None = None
 
 
-def read_text(path: Path) -> str | InputProblem:
+DocItem = tuple[int, Any] | InputProblem  # (index, document), or the problem that ends a file
+
+
+def read_text(path: str | os.PathLike[str]) -> str | InputProblem:
+    """The file's text as `open(path, encoding="utf-8").read()` gives it (universal
+    newlines), with one open and read and no text layer."""
     try:
-        return path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        return InputProblem("unreadable", f"cannot read: {err}")
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except OSError:
+        return _read_text_io(path)  # e.g. a directory: the error as open() words it
+    finally:
+        os.close(fd)
+    try:
+        text = (chunks[0] if len(chunks) == 1 else b"".join(chunks)).decode("utf-8")
+    except UnicodeDecodeError as err:
+        return InputProblem("unreadable", f"cannot read: {err}")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _read_text_io(path: str | os.PathLike[str]) -> str | InputProblem:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
     except (OSError, UnicodeDecodeError) as err:
         return InputProblem("unreadable", f"cannot read: {err}")
 
@@ -112,13 +143,18 @@ def iter_docs(text: str) -> Iterator[tuple[int, Any] | InputProblem]:
         loader.dispose()
 
 
-def load_docs(path: Path) -> tuple[list[Any], InputProblem | None]:
+def load_docs(path: str) -> tuple[list[Any], InputProblem | None]:
     """All documents of a small file (kustomization files, Flux objects) and its problem."""
     text = read_text(path)
     if isinstance(text, InputProblem):
         return [], text
+    return docs_of(iter_docs(text))
+
+
+def docs_of(items: Iterable[DocItem]) -> tuple[list[Any], InputProblem | None]:
+    """The documents before the first problem, and the problem."""
     docs: list[Any] = []
-    for item in iter_docs(text):
+    for item in items:
         if isinstance(item, InputProblem):
             return docs, item
         docs.append(item[1])

@@ -7,6 +7,10 @@ reference record (validate.refs); the object itself is then dropped, so memory f
 number of objects, not their size. References, HelmRelease values (the chart's source may
 come later in the tree) and line numbers (a node-level parse of files with findings only)
 are resolved at the end.
+
+The pass is planned before it runs (which files each build reads), so that on a large tree
+worker processes can read and parse the files ahead of it (validate.parallel); all the
+checks stay in this process, and the findings and their order are the same either way.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import yaml
 
@@ -26,30 +30,29 @@ from outfitter.validate import lint as lint_
 from outfitter.validate.chart_values import ChartLibrary
 from outfitter.validate.crd_schema import CrdIndex, Key
 from outfitter.validate.documents import (
+    DocItem,
     InputProblem,
     LineFinder,
     ManifestLoader,
+    docs_of,
     is_sops,
     iter_docs,
     kind_name,
-    load_docs,
     read_text,
 )
 from outfitter.validate.findings import Finding, Report, ignored_rules
+from outfitter.validate.fstree import KUSTOMIZATION_FILES, is_yaml, join
 from outfitter.validate.helmrelease import ChartSpec, chart_of, check_values
 from outfitter.validate.k8s_schema import BuiltinSchemas
 from outfitter.validate.kustomize import (
     FLUX_KS_API,
-    KUSTOMIZATION_FILES,
     KUSTOMIZE_API,
     Builder,
     Built,
-    DocItem,
     Overlay,
     has_vars,
-    is_yaml,
-    norm,
 )
+from outfitter.validate.parallel import Workers, parse_file, worker_count
 from outfitter.validate.refs import HELM_RELEASE, RefIndex, Where, oci_chart_name
 from outfitter.validate.substitute import disabled, substitute
 
@@ -72,20 +75,36 @@ class Options:
     cluster: Cluster | None = None  # references looked up there
     server: bool = False  # every object dry-run applied to `cluster`
     checks: frozenset[str] = ALL_CHECKS
+    # Processes that read and parse files ahead of the pass: None chooses (one per core for
+    # a large tree, none against a live cluster), 1 reads in-process.
+    workers: int | None = None
 
 
 @dataclass
 class _FluxKs:
     overlay: Overlay
-    folder: Path | None
+    folder: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One step of the pass, planned before any of them runs: a file of a native build
+    ("build"), objects kustomize builds ("kubectl"), a file outside every kustomization
+    ("plain"), or one a kustomization should list ("not-included", with its owner)."""
+
+    kind: Literal["build", "kubectl", "plain", "not-included"]
+    path: str = ""
+    ks: _FluxKs | None = None
+    objects: Iterator[Built] | None = None
+    owner: str = ""
 
 
 class Validator:
     def __init__(self, root: Path, options: Options) -> None:
-        self.root = root.resolve()
-        self.base = self.root if self.root.is_dir() else self.root.parent
-        self._prefix = str(self.base).rstrip(os.sep) + os.sep
-        self._rels: dict[Path, str] = {}
+        self.root = os.path.realpath(root)
+        self.base = self.root if os.path.isdir(self.root) else os.path.dirname(self.root)
+        self._prefix = self.base.rstrip(os.sep) + os.sep
+        self._rels: dict[str, str] = {}
         self.opts = options
         self.report = Report(root=str(root))
         self.builder = Builder()
@@ -104,73 +123,122 @@ class Validator:
     def run(self) -> Report:
         files = self._files()
         self.report.files = len(files)
-        flux_ks = self._prescan(files)
-        units = self._units(files, flux_ks)
-        for folder, ks in units:
-            overlay = ks.overlay if ks is not None else None
-            for built in self.builder.build(folder, overlay):
-                self._object(built, ks)
-        for path in files:
-            if path in self.builder.consumed or path.name in KUSTOMIZATION_FILES:
-                continue
-            owner = self._kustomize_owner(path)
-            if owner is not None:
-                self._not_included(path, owner)
-                continue
-            for built in self._plain(path):
-                self._object(built, None)
+        workers = self._workers(len(files))
+        try:
+            flux_ks = self._prescan(files, workers)
+            units = self._units(files, flux_ks)
+            steps = self._steps(files, units)
+            if workers is not None:
+                self.builder.prefetch = workers.reader(parse_file, self._to_parse(steps))
+            for step in steps:
+                if step.kind == "build":
+                    for built in self.builder.file_objects(step.path):
+                        self._object(built, step.ks)
+                elif step.kind == "kubectl":
+                    assert step.objects is not None
+                    for built in step.objects:
+                        self._object(built, step.ks)
+                elif step.kind == "plain":
+                    for built in self._plain(step.path):
+                        self._object(built, None)
+                else:
+                    self._not_included(step.path, step.owner)
+        finally:
+            self.builder.prefetch = None
+            if workers is not None:
+                workers.close()
         for problem in self.builder.problems:
             self._add(Finding(problem.rule, self._rel(problem.file), problem.message,
                               line=problem.line))
         self._finish()
         return self.report
 
-    def _files(self) -> list[Path]:
-        if self.root.is_file():
-            return [self.root]
-        out = []
-        for current, dirs, names in os.walk(self.root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            out += [Path(current) / n for n in sorted(names) if is_yaml(Path(n))
-                    or n == "Kustomization"]
-        return out
+    def _steps(self, files: list[str], units: list[tuple[str, _FluxKs | None]]
+               ) -> list[_Step]:
+        """The pass in order: the builds of the units, then every file no build consumed
+        (the builds decide what they consume when planned, before anything is parsed)."""
+        steps: list[_Step] = []
+        for folder, ks in units:
+            overlay = ks.overlay if ks is not None else None
+            for step in self.builder.plan(folder, overlay):
+                steps.append(_Step("build", step, ks) if isinstance(step, str)
+                             else _Step("kubectl", ks=ks, objects=step))
+        for path in files:
+            if path in self.builder.consumed or \
+                    os.path.basename(path) in KUSTOMIZATION_FILES:
+                continue
+            owner = self._kustomize_owner(path)
+            steps.append(_Step("plain", path) if owner is None
+                         else _Step("not-included", path, owner=owner))
+        return steps
 
-    def _rel(self, path: Path) -> str:
+    def _workers(self, files: int) -> Workers | None:
+        """Processes to read and parse ahead of the pass, for a large tree."""
+        requested = self.opts.workers
+        if requested is None and (self.opts.cluster is not None or self.opts.server):
+            requested = 1  # a live cluster's client is not to be forked
+        count = worker_count(requested, files)
+        return Workers(count) if count > 1 else None
+
+    def _to_parse(self, steps: list[_Step]) -> list[str]:
+        """The files the steps will parse, in order (those parsed already taken once)."""
+        preparsed = set(self.builder.preparsed)
+        paths = []
+        for step in steps:
+            if step.kind in ("build", "plain"):
+                if step.path in preparsed:
+                    preparsed.discard(step.path)
+                else:
+                    paths.append(step.path)
+        return paths
+
+    def _files(self) -> list[str]:
+        if os.path.isfile(self.root):
+            return [self.root]
+        return [os.path.join(folder, n) for folder, names in self.builder.fs.walk(self.root)
+                for n in names if is_yaml(n) or n == "Kustomization"]
+
+    def _rel(self, path: str) -> str:
         """The path as reported; one string per file, shared by its objects' records."""
         found = self._rels.get(path)
         if found is None:
-            text = str(path)
-            found = text[len(self._prefix):].replace(os.sep, "/") \
-                if text.startswith(self._prefix) else path.as_posix()
+            found = path[len(self._prefix):].replace(os.sep, "/") \
+                if path.startswith(self._prefix) else path.replace(os.sep, "/")
             self._rels[path] = found
         return found
 
-    def _prescan(self, files: list[Path]) -> list[_FluxKs]:
+    def _prescan(self, files: list[str], workers: Workers | None) -> list[_FluxKs]:
         """CRDs (their schemas are needed before the pass) and Flux Kustomizations (they
         decide how directories are built); the files' text is read, few are parsed."""
         flux_ks: list[_FluxKs] = []
         wanted: set[str] = set()
-        candidates: list[Path] = []
+        candidates: list[str] = []
+        scans = workers.reader(scan_file, files) if workers is not None else None
         for path in files:
-            text = read_text(path)
-            if isinstance(text, InputProblem):
+            scan = scans.take(path) if scans is not None else None
+            if scan is None:
+                scan = scan_file(path)
+            if not scan.readable:
                 continue  # reported when the file is validated
-            crd = "CustomResourceDefinition" in text
-            flux = FLUX_KS_API in text
-            if "kind: ConfigMap" in text or "kind: Secret" in text:
+            if scan.candidate:
                 candidates.append(path)
-            if not (crd or flux):
+            if scan.items is None:
                 continue
-            items: list[DocItem] = list(iter_docs(text))
-            if crd:  # CRD files are large: parsed once, the pass takes them from here
-                self.builder.preparsed[path] = items
+            items = scan.items
+            if os.path.basename(path) in KUSTOMIZATION_FILES:
+                self.builder.kustomization_read(path, items)
+            if not (scan.crd or scan.flux):
+                continue
+            flux_only = True  # Flux Kustomizations only: kept for the pass, like CRD files
             for item in items:
                 if isinstance(item, InputProblem):
+                    flux_only = False
                     break
                 doc = item[1]
                 if not isinstance(doc, dict):
+                    flux_only = flux_only and doc is None
                     continue
-                if crd and doc.get("kind") == "CustomResourceDefinition" and \
+                if scan.crd and doc.get("kind") == "CustomResourceDefinition" and \
                         "schema" in self.opts.checks:
                     self.opts.crds.add_crd(doc)
                 if doc.get("kind") == "Kustomization" and \
@@ -181,11 +249,15 @@ class Validator:
                         post = ks.overlay.spec.get("postBuild") or {}
                         wanted |= {str(r.get("name")) for r in post.get("substituteFrom") or []
                                    if isinstance(r, dict)}
+                else:
+                    flux_only = False
+            if scan.crd or flux_only:  # parsed once: the pass takes them from here
+                self.builder.preparsed[path] = items
         if wanted:
-            self._substitution_sources(candidates, wanted)
+            self._substitution_sources(candidates, wanted, workers)
         return flux_ks
 
-    def _flux_ks(self, doc: dict[str, Any], path: Path) -> _FluxKs | None:
+    def _flux_ks(self, doc: dict[str, Any], path: str) -> _FluxKs | None:
         meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
         spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
         if not isinstance(spec, dict) or not isinstance(meta, dict):
@@ -194,14 +266,17 @@ class Validator:
                           path, spec)
         rel = str(spec.get("path") or "./").strip()
         folder = None
-        base = self.root if self.root.is_dir() else self.root.parent
-        for candidate_root in (base, *base.parents):
-            candidate = norm(candidate_root / rel)
-            if candidate.is_dir():
+        base = self.base
+        candidate_root = base
+        while True:
+            candidate = join(candidate_root, rel)
+            if self.builder.fs.is_dir(candidate):
                 folder = candidate
                 break
-            if (candidate_root / ".git").exists():
+            up = os.path.dirname(candidate_root)
+            if up == candidate_root or os.path.exists(os.path.join(candidate_root, ".git")):
                 break
+            candidate_root = up
         source = spec.get("sourceRef") if isinstance(spec.get("sourceRef"), dict) else {}
         this_repo = (source or {}).get("kind") == "GitRepository" and \
             (source or {}).get("name") == "flux-system"
@@ -210,13 +285,17 @@ class Validator:
                               f"spec.path {rel!r} is not a directory of this repository",
                               f"Kustomization {overlay.namespace}/{overlay.name}",
                               kind_name=("Kustomization", overlay.name), path=("spec", "path")))
-        if folder is not None and folder != base and base not in folder.parents:
+        if folder is not None and folder != base and \
+                not folder.startswith(base.rstrip(os.sep) + os.sep):
             folder = None  # another part of the repository: not validated here
         return _FluxKs(overlay, folder)
 
-    def _substitution_sources(self, candidates: list[Path], wanted: set[str]) -> None:
+    def _substitution_sources(self, candidates: list[str], wanted: set[str],
+                              workers: Workers | None) -> None:
+        parsed = workers.reader(parse_file, candidates) if workers is not None else None
         for path in candidates:
-            docs, _ = load_docs(path)
+            items = parsed.take(path) if parsed is not None else None
+            docs, _ = docs_of(items if items is not None else parse_file(path))
             for doc in docs:
                 if not isinstance(doc, dict) or doc.get("kind") not in ("ConfigMap", "Secret"):
                     continue
@@ -235,20 +314,23 @@ class Validator:
                                 else str(v)
                 self._subst[(kind, ns, name)] = values
 
-    def _units(self, files: list[Path], flux_ks: list[_FluxKs]
-               ) -> list[tuple[Path, _FluxKs | None]]:
-        kdirs = sorted({p.parent for p in files if p.name in KUSTOMIZATION_FILES})
-        included: set[Path] = set()
+    def _units(self, files: list[str], flux_ks: list[_FluxKs]
+               ) -> list[tuple[str, _FluxKs | None]]:
+        # Sorted part by part, as pathlib sorts (`a/b/c` before `a/b-c`).
+        kdirs = sorted({os.path.dirname(p) for p in files
+                        if os.path.basename(p) in KUSTOMIZATION_FILES},
+                       key=lambda p: p.split(os.sep))
+        included: set[str] = set()
         for folder in kdirs:
             for doc in self.builder.kustomization_docs(folder):
                 if not isinstance(doc, dict):
                     continue
                 for entry in (doc.get("resources") or []) + (doc.get("components") or []):
                     if isinstance(entry, str) and "://" not in entry:
-                        target = norm(folder / entry)
-                        if target.is_dir():
+                        target = join(folder, entry)
+                        if self.builder.fs.is_dir(target):
                             included.add(target)
-        units: list[tuple[Path, _FluxKs | None]] = []
+        units: list[tuple[str, _FluxKs | None]] = []
         flux_dirs = set()
         for ks in flux_ks:
             if ks.folder is not None:
@@ -257,19 +339,21 @@ class Validator:
                 if self.builder.kustomization_file(ks.folder) is None:
                     # Flux's generated kustomization includes these folders whole.
                     included |= {e for e in self.builder.generated_entries(ks.folder)
-                                 if e.is_dir()}
+                                 if self.builder.fs.is_dir(e)}
         units += [(d, None) for d in kdirs if d not in included and d not in flux_dirs]
         return units
 
-    def _kustomize_owner(self, path: Path) -> Path | None:
-        for parent in path.parents:
+    def _kustomize_owner(self, path: str) -> str | None:
+        parent = os.path.dirname(path)
+        while True:
             if self.builder.kustomization_file(parent) is not None:
                 return parent
-            if parent == self.root:
-                break
-        return None
+            up = os.path.dirname(parent)
+            if parent == self.root or up == parent:
+                return None
+            parent = up
 
-    def _not_included(self, path: Path, owner: Path) -> None:
+    def _not_included(self, path: str, owner: str) -> None:
         text = read_text(path)
         if isinstance(text, InputProblem) or "apiVersion" not in text or "kind" not in text:
             return
@@ -278,7 +362,7 @@ class Validator:
                           f"no kustomization lists this file (nearest: {self._rel(kfile)})"
                           if kfile else "no kustomization lists this file", line=1))
 
-    def _plain(self, path: Path) -> Iterator[Built]:
+    def _plain(self, path: str) -> Iterator[Built]:
         for item in self.builder.documents(path):
             if isinstance(item, InputProblem):
                 self._add(Finding(item.rule, self._rel(path), item.message, line=item.line))
@@ -501,9 +585,8 @@ class Validator:
         for finding in self.report.findings:
             if finding.line is None and (finding.doc is not None or finding.kind_name):
                 by_file.setdefault(finding.file, []).append(finding)
-        base = self.root if self.root.is_dir() else self.root.parent
         for rel, findings in by_file.items():
-            text = read_text(base / rel)
+            text = read_text(os.path.join(self.base, rel))
             if isinstance(text, InputProblem):
                 continue
             finder = LineFinder(text)
@@ -543,6 +626,28 @@ def _decoded(value: Any) -> str:
         return base64.b64decode(str(value), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         return str(value)
+
+
+class _Scan(NamedTuple):
+    """What the scan before the pass needs of a file."""
+
+    readable: bool
+    crd: bool = False  # may hold CustomResourceDefinitions
+    flux: bool = False  # may hold Flux Kustomizations
+    candidate: bool = False  # may hold a ConfigMap or Secret (postBuild substituteFrom)
+    items: list[DocItem] | None = None  # its documents, if one of these or a kustomization
+
+
+def scan_file(path: str) -> _Scan:
+    """The file read, and parsed if it may matter before the pass (in a worker, or not)."""
+    text = read_text(path)
+    if isinstance(text, InputProblem):
+        return _Scan(False)
+    crd = "CustomResourceDefinition" in text
+    flux = FLUX_KS_API in text
+    candidate = "kind: ConfigMap" in text or "kind: Secret" in text
+    parse = crd or flux or os.path.basename(path) in KUSTOMIZATION_FILES
+    return _Scan(True, crd, flux, candidate, list(iter_docs(text)) if parse else None)
 
 
 def validate(root: Path, options: Options) -> Report:

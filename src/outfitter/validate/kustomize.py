@@ -22,21 +22,23 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from outfitter import yamlio
 from outfitter.validate.documents import (
+    DocItem,
     InputProblem,
     ManifestLoader,
+    docs_of,
     iter_docs,
     load_docs,
     read_text,
 )
+from outfitter.validate.fstree import FsTree, is_yaml, join
+from outfitter.validate.parallel import Reader
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 KUSTOMIZE_API = "kustomize.config.k8s.io"
 FLUX_KS_API = "kustomize.toolkit.fluxcd.io"
 _NATIVE_KEYS = frozenset({"apiVersion", "kind", "resources"})
@@ -45,31 +47,19 @@ _OVERLAY_KEYS = ("targetNamespace", "namePrefix", "nameSuffix", "patches", "imag
 ORIGIN = "config.kubernetes.io/origin"
 
 
-def is_yaml(path: Path) -> bool:
-    return path.suffix in (".yaml", ".yml")
-
-
-def kustomization_file(folder: Path) -> Path | None:
-    for name in KUSTOMIZATION_FILES:
-        candidate = folder / name
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 @dataclass
 class Built:
     """An object out of a build, with the file (and document) it came from."""
 
     obj: dict[str, Any]
-    file: Path
+    file: str
     doc: int | None  # None when kustomize built it (the line is then found by kind and name)
 
 
 @dataclass
 class BuildProblem:
     rule: str  # "kustomize-build", or an input rule
-    file: Path
+    file: str
     message: str
     line: int | None = None
 
@@ -80,7 +70,7 @@ class Overlay:
 
     name: str
     namespace: str
-    file: Path
+    file: str
     spec: dict[str, Any]
 
     @property
@@ -88,42 +78,41 @@ class Overlay:
         return any(self.spec.get(key) for key in _OVERLAY_KEYS)
 
 
-def norm(path: Path) -> Path:
-    """An absolute, normalised path without touching the disk (resolve() stats every part;
-    that was a third of the time on a large tree)."""
-    return Path(os.path.normpath(path))
-
-
-DocItem = tuple[int, Any] | InputProblem
-
-
 @dataclass
 class Builder:
     """Builds directories; records every file a build consumed and every problem."""
 
-    consumed: set[Path] = field(default_factory=set)
+    fs: FsTree = field(default_factory=FsTree)
+    consumed: set[str] = field(default_factory=set)
     problems: list[BuildProblem] = field(default_factory=list)
     kubectl: str | None = field(default_factory=lambda: shutil.which("kubectl"))
     # Documents of files parsed before the pass (CRDs, Flux Kustomizations), used once.
-    preparsed: dict[Path, list[DocItem]] = field(default_factory=dict)
-    _kfiles: dict[Path, Path | None] = field(default_factory=dict)
-    _kdocs: dict[Path, list[Any]] = field(default_factory=dict)
+    preparsed: dict[str, list[DocItem]] = field(default_factory=dict)
+    # Files parsed ahead by worker processes (large trees), asked in the pass's order.
+    prefetch: Reader[list[DocItem]] | None = None
+    _kdocs: dict[str, list[Any]] = field(default_factory=dict)
 
-    def kustomization_file(self, folder: Path) -> Path | None:
-        if folder not in self._kfiles:
-            self._kfiles[folder] = kustomization_file(folder)
-        return self._kfiles[folder]
+    def kustomization_file(self, folder: str) -> str | None:
+        return self.fs.kustomization_file(folder)
 
-    def kustomization_docs(self, folder: Path) -> list[Any]:
+    def kustomization_read(self, path: str, items: list[DocItem]) -> None:
+        """A kustomization file's documents, parsed already (kept if it is its folder's)."""
+        folder = os.path.dirname(path)
+        if folder not in self._kdocs and self.kustomization_file(folder) == path:
+            self._kdocs[folder] = docs_of(items)[0]
+
+    def kustomization_docs(self, folder: str) -> list[Any]:
         """The parsed kustomization file of a folder (read once)."""
         if folder not in self._kdocs:
             kfile = self.kustomization_file(folder)
             self._kdocs[folder] = load_docs(kfile)[0] if kfile is not None else []
         return self._kdocs[folder]
 
-    def documents(self, path: Path) -> Iterator[DocItem]:
+    def documents(self, path: str) -> Iterator[DocItem]:
         """A file's documents: the ones parsed already, else parsed now."""
         items = self.preparsed.pop(path, None)
+        if items is None and self.prefetch is not None:
+            items = self.prefetch.take(path)
         if items is not None:
             yield from items
             return
@@ -135,7 +124,7 @@ class Builder:
 
     # -- what a directory's build reads -------------------------------------------------
 
-    def native_entries(self, folder: Path) -> list[Path] | None:
+    def native_entries(self, folder: str) -> list[str] | None:
         """The resources of a resources-only kustomization, or None if kustomize is needed."""
         if self.kustomization_file(folder) is None:
             return None
@@ -149,66 +138,75 @@ class Builder:
         for entry in spec.get("resources") or []:
             if not isinstance(entry, str) or "://" in entry or "?" in entry:
                 return None
-            path = norm(folder / entry)
-            if path.is_dir():
+            path = join(folder, entry)
+            if self.fs.is_dir(path):
                 if self.native_entries(path) is None:
                     return None
-            elif not path.is_file():
+            elif not self.fs.is_file(path):
                 return None
             out.append(path)
         return out
 
-    def generated_entries(self, folder: Path) -> list[Path]:
+    def generated_entries(self, folder: str) -> list[str]:
         """Flux's generated kustomization: YAML files below, kustomize dirs as a whole."""
-        out: list[Path] = []
-        for current, dirs, files in os.walk(folder):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            here = Path(current)
+        out: list[str] = []
+        stack = [folder]
+        while stack:  # top-down, sorted, hidden and symlinked folders not entered (os.walk)
+            here = stack.pop()
+            listing = self.fs.listing(here)
+            if listing is None:
+                continue
             if here != folder and self.kustomization_file(here) is not None:
                 out.append(here)
-                dirs[:] = []
                 continue
-            out += [here / f for f in sorted(files) if is_yaml(here / f)]
+            out += [os.path.join(here, f) for f in listing.others if is_yaml(f)]
+            stack += [os.path.join(here, d) for d in reversed(listing.subdirs)
+                      if not d.startswith(".")]
         return out
 
     # -- builds ---------------------------------------------------------------------------
 
-    def build(self, folder: Path, overlay: Overlay | None = None) -> Iterator[Built]:
-        """Objects of the directory (a kustomization, or a Flux path without one)."""
+    def plan(self, folder: str, overlay: Overlay | None = None
+             ) -> Iterator[str | Iterator[Built]]:
+        """The build of a directory (a kustomization, or a Flux path without one) as steps,
+        in order: a file whose objects file_objects() gives, or the objects kustomize
+        builds. What the build consumes is decided here, before any file is read, so that
+        the files can be parsed ahead (validate.parallel)."""
         has_kustomization = self.kustomization_file(folder) is not None
         entries = self.native_entries(folder) if has_kustomization else \
             self.generated_entries(folder)
         if entries is not None and (overlay is None or not overlay.needs_kustomize):
             if has_kustomization:
                 self._consume_kustomization(folder)
-            yield from self._native(entries)
+            for entry in entries:
+                if self.fs.is_dir(entry):
+                    yield from self.plan(entry)
+                    continue
+                self.consumed.add(entry)
+                yield entry
             return
         resources = [folder] if has_kustomization else entries or []
-        yield from self._kubectl(folder, resources, overlay)
+        yield self._kubectl(folder, resources, overlay)
 
-    def _native(self, entries: list[Path]) -> Iterator[Built]:
-        for entry in entries:
-            if entry.is_dir():
-                yield from self.build(entry)
+    def file_objects(self, entry: str) -> Iterator[Built]:
+        """The objects of one file of a native build; its problems recorded."""
+        for item in self.documents(entry):
+            if isinstance(item, InputProblem):
+                self.problems.append(BuildProblem(item.rule, entry, item.message, item.line))
+                break
+            index, doc = item
+            if doc is None:
                 continue
-            self.consumed.add(entry)
-            for item in self.documents(entry):
-                if isinstance(item, InputProblem):
-                    self.problems.append(BuildProblem(item.rule, entry, item.message, item.line))
-                    break
-                index, doc = item
-                if doc is None:
-                    continue
-                if isinstance(doc, dict) and str(doc.get("apiVersion", "")).startswith(
-                        KUSTOMIZE_API + "/"):
-                    continue  # a kustomization listed as a resource: kustomize refuses it
-                if not isinstance(doc, dict):
-                    self.problems.append(BuildProblem(
-                        "kustomize-build", entry, f"document {index + 1} is not a mapping"))
-                    continue
-                yield Built(doc, entry, index)
+            if isinstance(doc, dict) and str(doc.get("apiVersion", "")).startswith(
+                    KUSTOMIZE_API + "/"):
+                continue  # a kustomization listed as a resource: kustomize refuses it
+            if not isinstance(doc, dict):
+                self.problems.append(BuildProblem(
+                    "kustomize-build", entry, f"document {index + 1} is not a mapping"))
+                continue
+            yield Built(doc, entry, index)
 
-    def _consume_kustomization(self, folder: Path) -> None:
+    def _consume_kustomization(self, folder: str) -> None:
         """Mark what a kustomization reads: itself and every path its fields name."""
         kfile = self.kustomization_file(folder)
         if kfile is None or kfile in self.consumed:
@@ -220,8 +218,9 @@ class Builder:
             # `configMapGenerator.files` entries may be `key=path`.
             for candidate in {value, value.rpartition("=")[2]}:
                 try:
-                    path = norm(folder / candidate)
-                    is_file, is_dir = path.is_file(), path.is_dir()
+                    path = join(folder, candidate)
+                    is_file = self.fs.is_file(path)
+                    is_dir = not is_file and self.fs.is_dir(path)
                 except (OSError, ValueError):
                     continue
                 if is_file:
@@ -229,19 +228,24 @@ class Builder:
                 elif is_dir and path != folder and self.kustomization_file(path) is not None:
                     self._consume_kustomization(path)
 
-    def _kubectl(self, folder: Path, resources: list[Path],
+    def _kubectl(self, folder: str, resources: list[str],
                  overlay: Overlay | None) -> Iterator[Built]:
         where = overlay.file if overlay is not None else (self.kustomization_file(folder)
                                                           or folder)
         for resource in resources:
-            if resource.is_dir():
+            if self.fs.is_dir(resource):
                 self._consume_kustomization(resource)
             else:
                 self.consumed.add(resource)
+        return self._kubectl_run(folder, resources, overlay, where)
+
+    def _kubectl_run(self, folder: str, resources: list[str], overlay: Overlay | None,
+                     where: str) -> Iterator[Built]:
         if self.kubectl is None:
             self.problems.append(BuildProblem(
                 "kustomize-build", where,
-                f"{folder.name}: building it needs kustomize (`kubectl kustomize`), not on PATH"))
+                f"{os.path.basename(folder)}: building it needs kustomize (`kubectl "
+                f"kustomize`), not on PATH"))
             return
         with tempfile.TemporaryDirectory(prefix="outfitter-kustomize-") as tmp:
             wrapper: dict[str, Any] = {
@@ -257,9 +261,10 @@ class Builder:
                     if spec.get(key):
                         wrapper[key] = spec[key]
                 if spec.get("components"):
-                    wrapper["components"] = [os.path.relpath(folder / c, tmp)
+                    wrapper["components"] = [os.path.relpath(os.path.join(folder, c), tmp)
                                              for c in spec["components"]]
-            (Path(tmp) / "kustomization.yaml").write_text(yamlio.dump(wrapper))
+            with open(os.path.join(tmp, "kustomization.yaml"), "w", encoding="utf-8") as out:
+                out.write(yamlio.dump(wrapper))
             try:
                 run = subprocess.run(
                     [self.kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", tmp],
@@ -273,10 +278,10 @@ class Builder:
                 return
             for doc in yaml.load_all(run.stdout, Loader=ManifestLoader):
                 if isinstance(doc, dict):
-                    yield Built(doc, _pop_origin(doc, Path(tmp), where), None)
+                    yield Built(doc, _pop_origin(doc, tmp, where), None)
 
 
-def _pop_origin(obj: dict[str, Any], tmp: Path, default: Path) -> Path:
+def _pop_origin(obj: dict[str, Any], tmp: str, default: str) -> str:
     meta = obj.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("annotations"), dict):
         return default
@@ -292,7 +297,7 @@ def _pop_origin(obj: dict[str, Any], tmp: Path, default: Path) -> Path:
     rel = (origin or {}).get("path") or (origin or {}).get("configuredIn")
     if not isinstance(rel, str) or (origin or {}).get("repo"):
         return default
-    return Path(os.path.normpath(tmp / rel))
+    return os.path.normpath(os.path.join(tmp, rel))
 
 
 def _kustomize_error(stderr: str, tmp: str) -> str:

@@ -1,0 +1,113 @@
+"""The repository's directories, each listed once: the walk, `is_file`/`is_dir` and the
+kustomization file of a folder are answered from the listings instead of a `stat` (and a
+pathlib object) per question. Paths are plain absolute, normalised strings.
+
+The answers are those of os.path.isfile/isdir (symlinks followed); a folder that cannot be
+listed (but may still be entered) is asked of the disk directly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def is_yaml(name: str) -> bool:
+    """`.yaml`/`.yml` as pathlib's suffix sees it (a bare `.yaml` has no suffix)."""
+    return name.endswith((".yaml", ".yml")) and name not in (".yaml", ".yml")
+
+
+def join(folder: str, name: str) -> str:
+    """folder/name normalised without touching the disk (`..` taken lexically)."""
+    return os.path.normpath(os.path.join(folder, name))
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    files: frozenset[str]  # names that are files (symlinks followed)
+    dirs: frozenset[str]  # names that are directories (symlinks followed)
+    others: tuple[str, ...]  # sorted names os.walk counts as files (all but `dirs`)
+    subdirs: tuple[str, ...]  # sorted directories os.walk would enter (no symlinks)
+
+
+_EMPTY = Listing(frozenset(), frozenset(), (), ())
+
+
+class FsTree:
+    def __init__(self) -> None:
+        self._listings: dict[str, Listing | None] = {}
+        self._kfiles: dict[str, str | None] = {}
+
+    def listing(self, folder: str) -> Listing | None:
+        """The folder's entries; empty if it does not exist, None if it cannot be listed."""
+        try:
+            return self._listings[folder]
+        except KeyError:
+            pass
+        found: Listing | None
+        try:
+            with os.scandir(folder) as entries:
+                files, dirs, others, subdirs = set(), set(), [], []
+                for entry in entries:
+                    if entry.is_dir():
+                        dirs.add(entry.name)
+                        if not entry.is_symlink():
+                            subdirs.append(entry.name)
+                        continue
+                    others.append(entry.name)
+                    if entry.is_file():
+                        files.add(entry.name)
+            found = Listing(frozenset(files), frozenset(dirs), tuple(sorted(others)),
+                            tuple(sorted(subdirs)))
+        except (FileNotFoundError, NotADirectoryError):
+            found = _EMPTY
+        except (OSError, ValueError):
+            found = None
+        self._listings[folder] = found
+        return found
+
+    def is_file(self, path: str) -> bool:
+        parent, name = os.path.split(path)
+        listing = self.listing(parent) if name else None
+        if listing is None:
+            return os.path.isfile(path)
+        return name in listing.files
+
+    def is_dir(self, path: str) -> bool:
+        parent, name = os.path.split(path)
+        listing = self.listing(parent) if name else None
+        if listing is None:
+            return os.path.isdir(path)
+        return name in listing.dirs
+
+    def kustomization_file(self, folder: str) -> str | None:
+        try:
+            return self._kfiles[folder]
+        except KeyError:
+            pass
+        found = None
+        listing = self.listing(folder)
+        for name in KUSTOMIZATION_FILES:
+            path = os.path.join(folder, name)
+            if name in listing.files if listing is not None else os.path.isfile(path):
+                found = path
+                break
+        self._kfiles[folder] = found
+        return found
+
+    def walk(self, top: str) -> list[tuple[str, tuple[str, ...]]]:
+        """(folder, its non-directory names) top-down, in sorted order, hidden folders and
+        symlinked folders not entered — os.walk's order with sorted, non-hidden dirs."""
+        out: list[tuple[str, tuple[str, ...]]] = []
+        stack = [top]
+        while stack:
+            folder = stack.pop()
+            listing = self.listing(folder)
+            if listing is None:  # os.walk skips what it cannot list
+                continue
+            out.append((folder, listing.others))
+            stack += [os.path.join(folder, d) for d in reversed(listing.subdirs)
+                      if not d.startswith(".")]
+        return out
