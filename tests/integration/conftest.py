@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from lightkube import Client, codecs
@@ -13,7 +14,13 @@ from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 import upstream_data
 from outfitter import yamlio
 from outfitter.cluster.apply import load_cluster_kinds
-from outfitter.testcluster import ControlPlane, ControlPlaneError, missing_tools, tools_base_dir
+from outfitter.testcluster import (
+    ControlPlane,
+    ControlPlaneError,
+    missing_tools,
+    tools_base_dir,
+    tools_bin_dir,
+)
 
 _STARTUP_KEY = pytest.StashKey[float]()
 
@@ -56,6 +63,18 @@ def kube_client(control_plane: ControlPlane) -> Iterator[Client]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def kyverno() -> Path:
+    """The Kyverno CLI built by tools/build.sh (fails in CI, skips elsewhere, when missing)."""
+    binary = tools_bin_dir() / "kubectl-kyverno"
+    if not binary.exists():
+        msg = f"{binary} missing; run tools/build.sh"
+        if _in_ci():
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    return binary
 
 
 def install_upstream_crds(client: Client) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from outfitter.addons.kyverno import ADDON as KYVERNO
 from outfitter.addons.kyverno import POLICY_NAMES
 from outfitter.config import parse_profile
 from outfitter.plan import make_context
-from outfitter.testcluster import tools_bin_dir
 
 pytestmark = pytest.mark.integration
 
@@ -65,17 +63,6 @@ BAD = {
     "host-network": (variant("host-network", spec__hostNetwork=True), "disallow-host-namespaces"),
     "as-root": (variant("as-root", spec__securityContext=None), "require-run-as-non-root"),
 }
-
-
-@pytest.fixture(scope="module")
-def kyverno() -> Path:
-    binary = tools_bin_dir() / "kubectl-kyverno"
-    if not binary.exists():
-        msg = f"{binary} missing; run tools/build.sh"
-        if os.environ.get("CI"):
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
-    return binary
 
 
 def evaluate(kyverno: Path, tmp_path: Path, resources: list[dict[str, Any]],

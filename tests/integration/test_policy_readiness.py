@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from outfitter.ops.policy import ClusterPolicy, ValidatingPolicy
 from outfitter.plan import build_plan, make_context
 from outfitter.render.flux import render_tree
 from outfitter.render.writer import write_tree
-from outfitter.testcluster import ControlPlane, tools_bin_dir
+from outfitter.testcluster import ControlPlane
 
 pytestmark = pytest.mark.integration
 
@@ -76,17 +75,6 @@ class Scene:
     scanned: datetime
     """When the CLI evaluated the policies (its results' timestamp)."""
     kubeconfig: Path
-
-
-@pytest.fixture(scope="module")
-def kyverno() -> Path:
-    binary = tools_bin_dir() / "kubectl-kyverno"
-    if not binary.exists():
-        msg = f"{binary} missing; run tools/build.sh"
-        if os.environ.get("CI"):
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
-    return binary
 
 
 @pytest.fixture(scope="module")
