@@ -8,7 +8,7 @@ from __future__ import annotations
 from abc import ABC
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -39,6 +39,18 @@ class AddonOptions(BaseModel):
     owner: Owner = "flux"
     priority: Literal["high", "medium", "low"] | None = None
     """The roadmap's priority; None keeps the add-on's own."""
+
+
+OptionsT = TypeVar("OptionsT", bound=AddonOptions)
+
+
+def options_of(profile: Profile, name: str, cls: type[OptionsT]) -> OptionsT:
+    """An add-on's options from the profile, as the add-on's own Options type."""
+    options = profile.addon_options(name)
+    if not isinstance(options, cls):
+        raise TypeError(f"addons.{name}: options are {type(options).__name__}, not "
+                        f"{cls.__name__}")
+    return options
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,15 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from outfitter.addons.base import Addon, AddonOptions, Chart, Priority, Rendered, Workload
+from outfitter.addons.base import (
+    Addon,
+    AddonOptions,
+    Chart,
+    Priority,
+    Rendered,
+    Workload,
+    options_of,
+)
 from outfitter.addons.context import Context
 from outfitter.config import Profile
 
@@ -40,9 +48,7 @@ class CostOptions(AddonOptions):
 
 
 def _options(profile: Profile) -> CostOptions:
-    opts = profile.addon_options("cost")
-    assert isinstance(opts, CostOptions)
-    return opts
+    return options_of(profile, "cost", CostOptions)
 
 
 def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:

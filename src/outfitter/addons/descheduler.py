@@ -25,6 +25,7 @@ from outfitter.addons.base import (
     Priority,
     ProfileProblem,
     Workload,
+    options_of,
 )
 from outfitter.addons.context import Context
 from outfitter.cluster.reader import ClusterReader
@@ -67,9 +68,7 @@ class DeschedulerOptions(AddonOptions):
 
 
 def _options(profile: Profile) -> DeschedulerOptions:
-    opts = profile.addon_options("descheduler")
-    assert isinstance(opts, DeschedulerOptions)
-    return opts
+    return options_of(profile, "descheduler", DeschedulerOptions)
 
 
 def protected_namespaces(profile: Profile) -> list[str]:

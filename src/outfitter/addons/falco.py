@@ -28,6 +28,7 @@ from outfitter.addons.base import (
     ProfileProblem,
     Rendered,
     Workload,
+    options_of,
 )
 from outfitter.addons.context import Context
 from outfitter.config import Profile
@@ -89,9 +90,7 @@ class FalcoOptions(AddonOptions):
 
 
 def _options(profile: Profile) -> FalcoOptions:
-    opts = profile.addon_options("falco")
-    assert isinstance(opts, FalcoOptions)
-    return opts
+    return options_of(profile, "falco", FalcoOptions)
 
 
 def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:

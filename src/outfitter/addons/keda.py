@@ -23,6 +23,7 @@ from outfitter.addons.base import (
     ProfileProblem,
     Rendered,
     Workload,
+    options_of,
 )
 from outfitter.addons.context import Context, meta
 from outfitter.config import Profile
@@ -112,9 +113,7 @@ class KedaOptions(AddonOptions):
 
 
 def _options(profile: Profile) -> KedaOptions:
-    opts = profile.addon_options("keda")
-    assert isinstance(opts, KedaOptions)
-    return opts
+    return options_of(profile, "keda", KedaOptions)
 
 
 def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:

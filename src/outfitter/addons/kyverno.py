@@ -21,6 +21,7 @@ from outfitter.addons.base import (
     ProfileProblem,
     Rendered,
     Workload,
+    options_of,
 )
 from outfitter.addons.context import Context, meta
 from outfitter.cluster.reader import ClusterReader, Kind
@@ -126,9 +127,7 @@ class KyvernoOptions(AddonOptions):
 
 
 def options(profile: Profile) -> KyvernoOptions:
-    opts = profile.addon_options("kyverno")
-    assert isinstance(opts, KyvernoOptions)
-    return opts
+    return options_of(profile, "kyverno", KyvernoOptions)
 
 
 def _controller_resources(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from outfitter.addons.base import (
     ProfileProblem,
     Rendered,
     Workload,
+    options_of,
 )
 from outfitter.addons.context import Context
 from outfitter.cluster.reader import ClusterReader
@@ -77,9 +78,7 @@ class LokiOptions(AddonOptions):
 
 
 def options(profile: Profile) -> LokiOptions:
-    opts = profile.addon_options("loki")
-    assert isinstance(opts, LokiOptions)
-    return opts
+    return options_of(profile, "loki", LokiOptions)
 
 
 def hours(duration: str) -> int:

@@ -32,6 +32,7 @@ from outfitter.addons.base import (
     ProfileProblem,
     Rendered,
     Workload,
+    options_of,
 )
 from outfitter.addons.context import Context, meta
 from outfitter.config import Profile
@@ -63,9 +64,7 @@ class LonghornOptions(AddonOptions):
 
 
 def _options(profile: Profile) -> LonghornOptions:
-    opts = profile.addon_options("longhorn")
-    assert isinstance(opts, LonghornOptions)
-    return opts
+    return options_of(profile, "longhorn", LonghornOptions)
 
 
 def replicas(profile: Profile) -> int:

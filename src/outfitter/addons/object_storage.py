@@ -22,6 +22,7 @@ from outfitter.addons.base import (
     ProfileProblem,
     Rendered,
     Workload,
+    options_of,
 )
 from outfitter.addons.context import Context
 from outfitter.addons.storage_contract import ObjectStore
@@ -47,9 +48,7 @@ class ObjectStorageOptions(AddonOptions):
 
 
 def _options(profile: Profile) -> ObjectStorageOptions:
-    opts = profile.addon_options("object-storage")
-    assert isinstance(opts, ObjectStorageOptions)
-    return opts
+    return options_of(profile, "object-storage", ObjectStorageOptions)
 
 
 class ObjectStorage(Addon):

@@ -32,6 +32,7 @@ from outfitter.addons.base import (
     ProfileProblem,
     Rendered,
     Workload,
+    options_of,
 )
 from outfitter.addons.context import Context
 from outfitter.config import Profile
@@ -55,9 +56,7 @@ class OtelCollectorOptions(AddonOptions):
 
 
 def options(profile: Profile) -> OtelCollectorOptions:
-    opts = profile.addon_options("otel-collector")
-    assert isinstance(opts, OtelCollectorOptions)
-    return opts
+    return options_of(profile, "otel-collector", OtelCollectorOptions)
 
 
 def remote_write_url(profile: Profile) -> str:

@@ -28,7 +28,14 @@ from typing import Any
 from pydantic import Field
 
 from outfitter.addons import registry
-from outfitter.addons.base import Addon, AddonOptions, Priority, ProfileProblem, Rendered
+from outfitter.addons.base import (
+    Addon,
+    AddonOptions,
+    Priority,
+    ProfileProblem,
+    Rendered,
+    options_of,
+)
 from outfitter.addons.context import Context
 from outfitter.config import Profile
 
@@ -50,9 +57,7 @@ class RenovateOptions(AddonOptions):
 
 
 def _options(profile: Profile) -> RenovateOptions:
-    opts = profile.addon_options("renovate")
-    assert isinstance(opts, RenovateOptions)
-    return opts
+    return options_of(profile, "renovate", RenovateOptions)
 
 
 def _schedule_problems(schedule: list[str]) -> list[ProfileProblem]:

@@ -21,6 +21,7 @@ from outfitter.addons.base import (
     ProfileProblem,
     Rendered,
     Workload,
+    options_of,
 )
 from outfitter.addons.context import Context
 from outfitter.addons.loki import DURATION, hours, s3_host
@@ -52,9 +53,7 @@ class TempoOptions(AddonOptions):
 
 
 def options(profile: Profile) -> TempoOptions:
-    opts = profile.addon_options("tempo")
-    assert isinstance(opts, TempoOptions)
-    return opts
+    return options_of(profile, "tempo", TempoOptions)
 
 
 class Tempo(Addon):

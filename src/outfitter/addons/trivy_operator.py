@@ -29,6 +29,7 @@ from outfitter.addons.base import (
     ProfileProblem,
     Rendered,
     Workload,
+    options_of,
 )
 from outfitter.addons.context import Context
 from outfitter.cluster.reader import ClusterReader, Kind
@@ -71,9 +72,7 @@ class TrivyOperatorOptions(AddonOptions):
 
 
 def _options(profile: Profile) -> TrivyOperatorOptions:
-    opts = profile.addon_options("trivy-operator")
-    assert isinstance(opts, TrivyOperatorOptions)
-    return opts
+    return options_of(profile, "trivy-operator", TrivyOperatorOptions)
 
 
 def severities(opts: TrivyOperatorOptions) -> list[str]:

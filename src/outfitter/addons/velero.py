@@ -19,6 +19,7 @@ from outfitter.addons.base import (
     ProfileProblem,
     Rendered,
     Workload,
+    options_of,
 )
 from outfitter.addons.context import Context, meta
 from outfitter.cluster.reader import ClusterReader, Kind
@@ -53,9 +54,7 @@ class VeleroOptions(AddonOptions):
 
 
 def _options(profile: Profile) -> VeleroOptions:
-    opts = profile.addon_options("velero")
-    assert isinstance(opts, VeleroOptions)
-    return opts
+    return options_of(profile, "velero", VeleroOptions)
 
 
 class Velero(Addon):
