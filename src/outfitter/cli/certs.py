@@ -21,8 +21,8 @@ from outfitter.cli.app import (
     out_console,
     profile_from,
 )
+from outfitter.cli.edits import preview_or_write
 from outfitter.ops import certs as ops
-from outfitter.ops.yaml_edit import NotEditable
 
 certs_app = typer.Typer(help="cert-manager: move Traefik IngressRoutes onto Certificates.",
                         no_args_is_help=True)
@@ -47,13 +47,7 @@ def migrate(
     issuer = STAGING_ISSUER if staging else PRODUCTION_ISSUER
     mig = ops.plan_migration(path, profile_from(profile), issuer)
     root = path if path.is_dir() else path.parent
-    diffs = [yf.diff(root) for _, yf in sorted(mig.files.items()) if yf.changed]
-    written: list[Path] = []
-    if write:
-        try:
-            written = ops.write(mig)
-        except NotEditable as err:
-            raise UsageProblem([str(err)]) from None
+    diffs, written = preview_or_write(mig.files, root, write, lambda: ops.write(mig))
     if as_json:
         data = mig.to_json()
         data["issuer"] = issuer

@@ -20,9 +20,9 @@ from outfitter.cli.app import (
     err_console,
     out_console,
 )
+from outfitter.cli.edits import preview_or_write
 from outfitter.ops import reloader as ops
 from outfitter.ops import reloader_live
-from outfitter.ops.yaml_edit import NotEditable
 
 reloader_app = typer.Typer(
     help="Reloader: find workloads that read ConfigMaps/Secrets without a Reloader "
@@ -63,13 +63,7 @@ def plan(
             raise UsageProblem([f"{path}: no such file or folder"])
         the_plan = ops.plan_repository(path)
     root = path if path is not None and path.is_dir() else (path.parent if path else None)
-    diffs = [yf.diff(root) for _, yf in sorted(the_plan.files.items()) if yf.changed]
-    written: list[Path] = []
-    if write:
-        try:
-            written = ops.write(the_plan)
-        except NotEditable as err:
-            raise UsageProblem([str(err)]) from None
+    diffs, written = preview_or_write(the_plan.files, root, write, lambda: ops.write(the_plan))
     if as_json:
         data = the_plan.to_json()
         data["diff"] = "".join(diffs)
