@@ -167,9 +167,13 @@ def seed(s: Seeder) -> None:
     ctx = make_context(parse_profile(PROFILE))
     for policy in kyverno.resources(ctx).config:
         s.with_status(policy, {"conditionStatus": {"ready": True, "conditions": []}})
-    s.apply([obj("wgpolicyk8s.io/v1alpha2", "PolicyReport", "web", "apps", results=[
-        {"policy": "require-labels", "result": "fail", "message": "label required",
-         "source": "KyvernoValidatingPolicy", "timestamp": {"seconds": 1, "nanos": 0}}])])
+    # As Kyverno's reports controller writes them: one report per resource, named in scope.
+    s.apply([obj("wgpolicyk8s.io/v1alpha2", "PolicyReport", "web", "apps",
+                 scope={"apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
+                        "namespace": "apps"},
+                 results=[{"policy": "require-labels", "result": "fail",
+                           "message": "label required", "source": "KyvernoValidatingPolicy",
+                           "timestamp": {"seconds": 1, "nanos": 0}}])])
     s.apply([obj("v1", "ConfigMap", "web-config", "apps", data={"a": "1"}),
              deployment("web", "apps", volumes=[{"name": "c", "configMap": {"name": "web-config"}}],
                         container={"volumeMounts": [{"name": "c", "mountPath": "/c"}]})])

@@ -8,6 +8,7 @@ Audit first and Deny once `outfitter policy readiness` says a policy has no viol
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -274,13 +275,11 @@ class Kyverno(Addon):
 
 
 def open_violations(reports: list[dict[str, Any]]) -> dict[str, int]:
-    """Failing results per policy across policy reports."""
-    counts: dict[str, int] = {}
-    for report in reports:
-        for result in report.get("results") or []:
-            if result.get("result") == "fail":
-                counts[result.get("policy", "?")] = counts.get(result.get("policy", "?"), 0) + 1
-    return counts
+    """Failing resources per policy across policy reports."""
+    from outfitter.ops.policy import findings_of  # the report format lives with `policy`
+
+    return dict(Counter(f.policy for report in reports for f in findings_of(report)
+                        if f.result == "fail"))
 
 
 ADDON = Kyverno()
