@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -17,11 +15,10 @@ from outfitter.cli.app import (
     ProfileOpt,
     UsageProblem,
     app,
-    err_console,
     out_console,
     profile_from,
 )
-from outfitter.cli.edits import preview_or_write
+from outfitter.cli.edits import preview_or_write, print_diffs, print_json
 from outfitter.ops import certs as ops
 
 certs_app = typer.Typer(help="cert-manager: move Traefik IngressRoutes onto Certificates.",
@@ -51,21 +48,11 @@ def migrate(
     if as_json:
         data = mig.to_json()
         data["issuer"] = issuer
-        data["diff"] = "".join(diffs)
-        data["written"] = [str(p) for p in written]
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        print_json(data, diffs, written)
         return
     console = out_console()
     _print(mig, console, issuer)
-    if diffs:
-        console.print()
-        for diff in diffs:
-            console.print(diff, end="", markup=False, highlight=False)
-    status = err_console()
-    if write:
-        status.print(f"wrote {len(written)} file(s)")
-    elif diffs:
-        status.print(f"preview only: {len(diffs)} file(s) would change; --write applies it")
+    print_diffs(diffs, written, write)
 
 
 def _print(mig: ops.Migration, console: Console, issuer: str) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from outfitter.cli.app import UsageProblem
+from outfitter.cli.app import UsageProblem, err_console, out_console
 from outfitter.ops.yaml_edit import NotEditable, YamlFile
 
 
@@ -22,3 +24,24 @@ def preview_or_write(
         return diffs, writer()
     except NotEditable as err:
         raise UsageProblem([str(err)]) from None
+
+
+def print_json(data: dict[str, Any], diffs: list[str], written: list[Path]) -> None:
+    """The command's own JSON, with the diff and what was written."""
+    data["diff"] = "".join(diffs)
+    data["written"] = [str(p) for p in written]
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def print_diffs(diffs: list[str], written: list[Path], write: bool) -> None:
+    """The diffs on stdout, then one line on stderr: what was written, or how to write it."""
+    console = out_console()
+    if diffs:
+        console.print()
+        for diff in diffs:
+            console.print(diff, end="", markup=False, highlight=False)
+    status = err_console()
+    if write:
+        status.print(f"wrote {len(written)} file(s)")
+    elif diffs:
+        status.print(f"preview only: {len(diffs)} file(s) would change; --write applies it")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,10 +15,9 @@ from outfitter.cli.app import (
     KubeconfigOpt,
     UsageProblem,
     app,
-    err_console,
     out_console,
 )
-from outfitter.cli.edits import preview_or_write
+from outfitter.cli.edits import preview_or_write, print_diffs, print_json
 from outfitter.ops import reloader as ops
 from outfitter.ops import reloader_live
 
@@ -66,21 +63,11 @@ def plan(
     diffs, written = preview_or_write(the_plan.files, root, write, lambda: ops.write(the_plan))
     if as_json:
         data = the_plan.to_json()
-        data["diff"] = "".join(diffs)
-        data["written"] = [str(p) for p in written]
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        print_json(data, diffs, written)
         return
     console = out_console()
     _print(the_plan, console)
-    if diffs:
-        console.print()
-        for diff in diffs:
-            console.print(diff, end="", markup=False, highlight=False)
-    status = err_console()
-    if write:
-        status.print(f"wrote {len(written)} file(s)")
-    elif diffs:
-        status.print(f"preview only: {len(diffs)} file(s) would change; --write applies it")
+    print_diffs(diffs, written, write)
 
 
 def _live(kubeconfig: Path | None, context: str | None) -> list[dict[str, Any]]:
