@@ -11,9 +11,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
+from outfitter import yamlio
 from outfitter.addons import registry
 from outfitter.addons.base import AddonOptions
 from outfitter.errors import InputError
@@ -227,15 +227,9 @@ def load_profile(path: Path | None) -> Profile:
     if path is None:
         return default_profile()
     try:
-        text = path.read_text()
-    except OSError as err:
-        raise ProfileError([f"{path}: cannot read: {err.strerror}"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ProfileError([f"{where}: not valid YAML: {getattr(err, 'problem', err)}"]) from None
+        data = yamlio.load_file(path)
+    except yamlio.YamlInputError as err:
+        raise ProfileError([str(err)]) from None
     return parse_profile(data)
 
 
