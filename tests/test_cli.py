@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,8 @@ def test_init_from_roadmap_reports_unmapped_names(
     out = tmp_path / "p.yaml"
     assert main(["init", "--from-roadmap", str(doc), "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "not mapped: 'Vault'" in err
+    assert "not offered: Vault (line 5: ### Vault - y)" in err
+    assert "velero (high priority) ← line 3: ### Velero - x" in err
     assert "also enabled: object-storage (comes with velero)" in err
     data = yamlio.load(out.read_text())
     assert data["existing"] == ["kube-prometheus-stack", "traefik", "external-secrets"]
@@ -58,6 +60,73 @@ def test_init_from_roadmap_refuses_an_impossible_result(
     assert main(["init", "--from-roadmap", str(doc), "--out", str(out)]) == 2
     assert "external-secrets is not in existing" in capsys.readouterr().err
     assert not out.exists()
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "roadmaps"
+
+
+def test_init_from_a_checklist_roadmap_says_what_it_did(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "p.yaml"
+    doc = FIXTURES / "improvement-plan.md"
+    assert main(["init", "--from-roadmap", str(doc), "--out", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert "  falco (medium priority) ← line 21: - [ ] Runtime security: try Falco, alerts " \
+           "into ntfy" in err
+    assert "not offered: Karpenter (line 29: - [ ] Karpenter-style node autoscaling " \
+           "(probably not possible on bare m…)" in err
+    assert "not requested, not enabled: descheduler (line 31: - [ ] We don't need " \
+           "Descheduler with three identical nodes)" in err
+    data = yamlio.load(out.read_text())
+    enabled = sorted(k for k, v in data["addons"].items() if v.get("enabled"))
+    assert enabled == ["cost", "falco", "kyverno", "object-storage", "outfitter", "renovate",
+                       "velero"]
+    assert data["addons"]["falco"]["priority"] == "medium"
+    # same input, same bytes
+    again = tmp_path / "again.yaml"
+    assert main(["init", "--from-roadmap", str(doc), "--out", str(again)]) == 0
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_init_from_a_roadmap_naming_only_tools_not_offered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = tmp_path / "TODO.md"
+    doc.write_text("# TODO\n\n- [ ] SOPS for secrets\n- [ ] try Flagger\n")
+    out = tmp_path / "p.yaml"
+    assert main(["init", "--from-roadmap", str(doc), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {doc}: asks for no add-on outfitter offers (it names only tools outfitter "
+        f"does not offer: SOPS, Flagger)")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("name", "data"), [
+    ("values.yaml", b"velero:\n  enabled: true\n"),
+    ("ROADMAP.md", b""),
+    ("ROADMAP.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
+    ("ROADMAP.md", "# Roadmap\n- [ ] Velero\n".encode("utf-16")),
+])
+def test_init_refuses_a_roadmap_that_is_not_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, data: bytes
+) -> None:
+    doc = tmp_path / name
+    doc.write_bytes(data)
+    out = tmp_path / "p.yaml"
+    assert main(["init", "--from-roadmap", str(doc), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith(f"error: {doc}: ")
+    assert "Traceback" not in err and not out.exists()
+    assert doc.read_bytes() == data
+
+
+def test_init_refuses_a_fifo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = tmp_path / "ROADMAP.md"
+    os.mkfifo(doc)
+    out = tmp_path / "p.yaml"
+    assert main(["init", "--from-roadmap", str(doc), "--out", str(out)]) == 2
+    assert "not a regular file" in capsys.readouterr().err and not out.exists()
 
 
 def test_plan_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,8 @@ from outfitter import yamlio
 from outfitter.addons import registry
 from outfitter.config import EXISTING_STACK, Profile, parse_profile
 from outfitter.plan import build_plan
-from outfitter.roadmap import Roadmap, map_existing
+from outfitter.roadmap import Roadmap
+from outfitter.roadmap_match import Finding, analyse
 
 PROFILE_HEADER = """\
 # outfitter cluster profile. `outfitter plan` shows what it costs; `outfitter render --out DIR`
@@ -17,25 +18,41 @@ PROFILE_HEADER = """\
 """
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where the roadmap says something: its 1-based line and that line as written."""
+
+    line: int
+    text: str
+
+
 @dataclass
 class RoadmapMapping:
-    addons: dict[str, str] = field(default_factory=dict)
-    """add-on name -> roadmap priority"""
+    addons: dict[str, str | None] = field(default_factory=dict)
+    """add-on name -> roadmap priority (None: the roadmap gives none; the add-on's own)"""
+    sources: dict[str, Source] = field(default_factory=dict)
+    """add-on name -> the roadmap line that enabled it (the first one that asks for it)"""
     existing: list[str] = field(default_factory=list)
-    unmapped: list[str] = field(default_factory=list)
+    unmapped: list[Source] = field(default_factory=list)
+    """Checklist items and table rows naming nothing outfitter knows."""
     added: dict[str, str] = field(default_factory=dict)
     """add-on enabled because another needs it -> the one that needs it"""
+    ambiguous: list[tuple[Source, str, tuple[str, ...]]] = field(default_factory=list)
+    """(where, phrase, the add-ons it could mean), none enabled from it"""
+    not_offered: dict[str, Source] = field(default_factory=dict)
+    """named tool outfitter does not offer -> where first named"""
+    offered_instead: dict[str, list[str]] = field(default_factory=dict)
+    """named tool -> add-ons outfitter offers for what the same line asks"""
+    declined: dict[str, Source] = field(default_factory=dict)
+    """add-on the roadmap says it does not want (negated, or under "Won't do")"""
+    done: dict[str, Source] = field(default_factory=dict)
+    """add-on the roadmap lists as already there (under "Done"/"Already implemented")"""
 
 
 def map_roadmap(roadmap: Roadmap) -> RoadmapMapping:
     out = RoadmapMapping()
-    by_name = {n: a.name for a in registry.all_addons() for n in a.roadmap_names}
-    for section in roadmap.sections:
-        name = by_name.get(section.name.lower())
-        if name is None:
-            out.unmapped.append(section.name)
-        elif name not in out.addons:
-            out.addons[name] = section.priority or "low"
+    for finding in analyse(roadmap):
+        _record(out, finding, Source(finding.entry.line + 1, roadmap.source(finding.entry)))
     # A listed add-on brings what it cannot work without (Velero needs object storage) and
     # its companions (Loki its log shipper).
     pending = list(out.addons)
@@ -48,13 +65,39 @@ def map_roadmap(roadmap: Roadmap) -> RoadmapMapping:
                 out.addons[other] = out.addons[addon.name]
                 out.added[other] = addon.name
                 pending.append(other)
-    for item in roadmap.existing:
-        key = map_existing(item)
-        if key is None:
-            out.unmapped.append(item)
-        elif key not in out.existing:
-            out.existing.append(key)
+    # What the roadmap also asks for elsewhere is not "declined" or "done".
+    for name in out.addons:
+        out.declined.pop(name, None)
+        out.done.pop(name, None)
     return out
+
+
+def _record(out: RoadmapMapping, finding: Finding, where: Source) -> None:
+    if finding.mode == "request":
+        for name in finding.addons:
+            if name not in out.addons:
+                out.addons[name], out.sources[name] = finding.priority, where
+        for phrase, choices in finding.ambiguous:
+            out.ambiguous.append((where, phrase, choices))
+        for tool in finding.tools:
+            out.not_offered.setdefault(tool, where)
+            for name, _ in finding.offered_instead:
+                offered = out.offered_instead.setdefault(tool, [])
+                if name not in offered:
+                    offered.append(name)
+        for name in finding.negated:
+            out.declined.setdefault(name, where)
+    elif finding.mode == "done":
+        for name in finding.addons:
+            out.done.setdefault(name, where)
+        for key in finding.existing:
+            if key not in out.existing:
+                out.existing.append(key)
+    elif finding.mode == "wont":
+        for name in finding.addons + finding.negated:
+            out.declined.setdefault(name, where)
+    if finding.unmapped:
+        out.unmapped.append(where)
 
 
 def profile_data(mapping: RoadmapMapping | None = None, **cluster: Any) -> dict[str, Any]:
@@ -66,13 +109,17 @@ def profile_data(mapping: RoadmapMapping | None = None, **cluster: Any) -> dict[
         data["existing"] = [e for e in EXISTING_STACK if e in mapping.existing]
         # An add-on a roadmap cannot name (outfitter's own status reader) keeps its default.
         data["addons"] = {
-            a.name: ({"enabled": True, "priority": mapping.addons[a.name]}
-                     if a.name in mapping.addons else {"enabled": False})
+            a.name: (_enabled(mapping.addons[a.name]) if a.name in mapping.addons
+                     else {"enabled": False})
             for a in registry.all_addons() if a.roadmap_names
         }
     profile = parse_profile(data)  # raises ProfileError on a combination that cannot work
     build_plan(profile)  # and on objects the existing stack cannot serve
     return dump_profile(profile)
+
+
+def _enabled(priority: str | None) -> dict[str, Any]:
+    return {"enabled": True, "priority": priority} if priority else {"enabled": True}
 
 
 def dump_profile(profile: Profile) -> dict[str, Any]:

@@ -72,3 +72,77 @@ def test_done_and_not_started() -> None:
 def test_diff_is_a_unified_diff() -> None:
     text = diff("a\nb\n", "a\nc\n", "R.md")
     assert text.startswith("--- a/R.md\n+++ b/R.md\n") and "-b\n+c\n" in text
+
+
+ANY_SHAPE = """\
+# Homelab TODO
+
+- [ ] Backup solution
+  - [x] scheduled backups every night
+  - [ ] a note nobody checks
+- [ ] Security
+  - [x] Automated certificate management
+- [ ] Logging and ~~Falco~~
+
+| Component | Priority | Done |
+|-----------|----------|------|
+| Velero | High | [ ] |
+| cert-manager | High | [x] |
+
+## Done
+
+- [ ] Velero (moved here by hand)
+
+## Won't do
+
+- [x] cert-manager
+"""
+
+
+def addon(name: str, **states: str) -> AddonStatus:
+    phrases = {"installed": ("install",), "schedules": ("scheduled backups",)}
+    return AddonStatus(name, name, [
+        (check(f"{name}.{k}", *phrases[k]), Result(s, "e"))  # type: ignore[arg-type]
+        for k, s in states.items()])
+
+
+def test_any_markdown_items_are_decided_by_the_add_on_they_are_about() -> None:
+    doc = roadmap.parse(ANY_SHAPE)
+    status = StatusReport([
+        addon("velero", installed="pass", schedules="fail"),
+        addon("cert-manager", installed="fail"),
+        addon("loki", installed="unknown"),
+    ], [])
+    new, decisions = update(doc, status)
+    old_lines, new_lines = ANY_SHAPE.splitlines(keepends=True), new.splitlines(keepends=True)
+    changed = {i + 1: (a, b) for i, (a, b) in
+               enumerate(zip(old_lines, new_lines, strict=True)) if a != b}
+    assert {n: b for n, (_, b) in changed.items()} == {
+        3: "- [x] Backup solution\n",  # the item asks for Velero: its install check
+        4: "  - [ ] scheduled backups every night\n",  # claimed by Velero: its own check
+        7: "  - [ ] Automated certificate management\n",
+        12: "| Velero | High | [x] |\n",
+        13: "| cert-manager | High | [ ] |\n",
+    }
+    # only the mark changed on each of those lines
+    for a, b in changed.values():
+        assert [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y] == [
+            a.index("[") + 1]
+    # unknown keeps the mark; no check for "a note"; "Done" and "Won't do" are left alone
+    assert "- [ ] Logging and ~~Falco~~\n" in new_lines
+    assert "  - [ ] a note nobody checks\n" in new_lines
+    assert new.endswith("- [ ] Velero (moved here by hand)\n\n## Won't do\n\n"
+                        "- [x] cert-manager\n")
+    assert {d.item: d.addon for d in decisions}["scheduled backups every night"] == "velero"
+    # a second run changes nothing
+    assert update(roadmap.parse(new), status)[0] == new
+
+
+def test_an_item_naming_two_add_ons_needs_both_installed() -> None:
+    doc = roadmap.parse("- [ ] Velero backups to MinIO\n")
+    both = StatusReport([addon("velero", installed="pass"),
+                         addon("object-storage", installed="pass")], [])
+    one = StatusReport([addon("velero", installed="pass"),
+                        addon("object-storage", installed="fail")], [])
+    assert update(doc, both)[0] == "- [x] Velero backups to MinIO\n"
+    assert update(doc, one)[0] == doc.text

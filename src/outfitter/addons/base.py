@@ -124,6 +124,12 @@ class Addon(ABC):
     priority: ClassVar[Priority]
     roadmap_names: ClassVar[tuple[str, ...]] = ()
     """Lower-case names under which the roadmap may list this add-on."""
+    roadmap_aliases: ClassVar[tuple[str, ...]] = ()
+    """More lower-case names a roadmap may call it by (products it stands for, spellings)."""
+    roadmap_capabilities: ClassVar[tuple[str, ...]] = ()
+    """Lower-case phrases for what it does, as roadmaps put it ("backup", "log aggregation"):
+    an entry that names no tool asks for the add-ons whose phrases it uses. A phrase several
+    add-ons declare is ambiguous; one also in roadmap_names counts as a capability."""
     depends_on: ClassVar[tuple[str, ...]] = ()
     """Add-ons that must be enabled and installed first."""
     after: ClassVar[tuple[str, ...]] = ()

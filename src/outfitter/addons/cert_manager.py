@@ -49,6 +49,10 @@ class CertManager(Addon):
     mesh = "disabled"
     priority = Priority.HIGH
     roadmap_names = ("cert-manager", "certmanager", "cert manager")
+    roadmap_aliases = ("jetstack cert-manager",)
+    roadmap_capabilities = ("certificate", "certificate management", "certificates manager", "tls",
+                            "tls certificate", "ssl certificate", "ssl", "https", "let's encrypt",
+                            "lets encrypt", "letsencrypt", "acme")
     crds = ("cert-manager.io", "acme.cert-manager.io")
     chart = Chart("cert-manager", "v1.21.1", "oci://quay.io/jetstack/charts/cert-manager")
     workloads = (

@@ -78,6 +78,8 @@ class Cost(Addon):
     mesh = "enabled"
     priority = Priority.LOW
     roadmap_names = ("kubecost", "opencost", "cost")
+    roadmap_capabilities = ("cost", "cost analysis", "cost monitoring", "cost visibility",
+                            "cost allocation", "cost reporting", "finops")
     Options = CostOptions
 
     def engine(self, profile: Profile) -> Engine:

@@ -91,6 +91,8 @@ class Descheduler(Addon):
     mesh = "disabled"
     priority = Priority.LOW
     roadmap_names = ("descheduler",)
+    roadmap_capabilities = ("pod rebalancing", "rebalance pods", "rebalancing pods",
+                            "rebalance workloads", "workload rebalancing", "node rebalancing")
     Options = DeschedulerOptions
     chart = Chart("descheduler", "0.36.0", "https://kubernetes-sigs.github.io/descheduler/")
     workloads = (Workload("descheduler", "CronJob", "resources"),)

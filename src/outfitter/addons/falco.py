@@ -189,6 +189,8 @@ class Falco(Addon):
     mesh = "disabled"
     priority = Priority.LOW
     roadmap_names = ("falco",)
+    roadmap_capabilities = ("runtime security", "runtime threat detection", "threat detection",
+                            "intrusion detection", "syscall monitoring", "security")
     Options = FalcoOptions
     chart = Chart("falco", "9.1.0", "https://falcosecurity.github.io/charts")
     release_name = RELEASE

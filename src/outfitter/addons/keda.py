@@ -139,6 +139,9 @@ class Keda(Addon):
     mesh = "disabled"
     priority = Priority.LOW
     roadmap_names = ("keda",)
+    roadmap_capabilities = ("event-driven autoscaling", "event driven autoscaling",
+                            "event-driven scaling", "event driven scaling", "scale to zero",
+                            "queue-based autoscaling", "queue-based scaling")
     crds = ("keda.sh", "eventing.keda.sh")
     Options = KedaOptions
     chart = Chart("keda", "2.20.2", "https://kedacore.github.io/charts")

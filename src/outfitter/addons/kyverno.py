@@ -143,6 +143,10 @@ class Kyverno(Addon):
     mesh = "disabled"
     priority = Priority.HIGH
     roadmap_names = ("kyverno",)
+    roadmap_capabilities = ("admission", "admission control", "admission controller",
+                            "admission policy", "policy engine", "policy enforcement",
+                            "policy as code", "policies as code", "cluster policy",
+                            "kubernetes policy", "security")
     crds = ("kyverno.io", "policies.kyverno.io", "reports.kyverno.io", "wgpolicyk8s.io")
     Options = KyvernoOptions
     chart = Chart("kyverno", "3.9.0", "https://kyverno.github.io/kyverno/")

@@ -119,6 +119,7 @@ class LogShipper(Addon):
     mesh = None
     priority = Priority.MEDIUM
     roadmap_names = ("grafana alloy", "alloy", "promtail", "log shipper")
+    roadmap_capabilities = ("log shipping", "log forwarding")
     depends_on = ("loki",)
     companion = True
     Options = AddonOptions

@@ -166,6 +166,10 @@ class Loki(Addon):
     mesh = "enabled"
     priority = Priority.MEDIUM
     roadmap_names = ("loki",)
+    roadmap_aliases = ("grafana loki",)
+    roadmap_capabilities = ("log aggregation", "logging", "centralized logging",
+                            "centralised logging", "centralized logs", "centralised logs",
+                            "log management", "log storage", "log search")
     depends_on = ("object-storage",)  # with storage: s3, the default (see requires)
     Options = LokiOptions
     chart = CHART

@@ -116,6 +116,10 @@ class Longhorn(Addon):
     mesh = "disabled"  # node agents on the host network, CSI and iSCSI: no proxy there
     priority = Priority.LOW
     roadmap_names = ("longhorn",)
+    roadmap_capabilities = ("distributed storage", "replicated storage", "block storage",
+                            "distributed block storage", "storage replication",
+                            "replicated volume", "ha storage", "highly available storage",
+                            "storage")
     crds = ("longhorn.io",)
     Options = LonghornOptions
     chart = Chart("longhorn", "1.12.1", "https://charts.longhorn.io")

@@ -58,6 +58,8 @@ class ObjectStorage(Addon):
     mesh = "enabled"
     priority = Priority.HIGH
     roadmap_names = ("minio", "object storage", "s3", "seaweedfs", "garage")
+    roadmap_capabilities = ("object storage", "object store", "s3", "s3-compatible",
+                            "s3 compatible storage", "s3 endpoint", "s3 buckets", "storage")
     Options = ObjectStorageOptions
     documented_in_comments = {  # noqa: RUF012 (read-only class data)
         "seaweedfs": ("allInOne.s3.createBuckets",),

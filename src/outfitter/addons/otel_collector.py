@@ -70,6 +70,8 @@ class OtelCollector(Addon):
     mesh = "enabled"
     priority = Priority.LOW
     roadmap_names = ("opentelemetry collector", "otel collector", "opentelemetry")
+    roadmap_aliases = ("otel", "otelcol")
+    roadmap_capabilities = ("telemetry", "telemetry collection", "telemetry pipeline", "otlp")
     after = ("loki", "tempo")
     Options = OtelCollectorOptions
     chart = CHART

@@ -26,6 +26,11 @@ class Reloader(Addon):
     mesh = "enabled"
     priority = Priority.MEDIUM
     roadmap_names = ("reloader",)
+    roadmap_aliases = ("stakater reloader",)
+    roadmap_capabilities = ("config reload", "config reloading", "configuration reload",
+                            "auto-reload", "reload on config change", "restart on config change",
+                            "restart pods on config change", "rolling restart on config change",
+                            "config change restarts")
     chart = Chart("reloader", "2.2.16", "https://stakater.github.io/stakater-charts")
     workloads = (Workload("reloader", "Deployment", "reloader.deployment.resources"),)
 

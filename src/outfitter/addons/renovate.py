@@ -83,6 +83,9 @@ class Renovate(Addon):
     namespace = "renovate"  # nothing is installed there; the namespace only names the add-on
     priority = Priority.LOW
     roadmap_names = ("renovate",)
+    roadmap_aliases = ("renovatebot", "renovate bot")
+    roadmap_capabilities = ("dependency update", "automated dependency updates", "dependency bot",
+                            "update prs", "version bumps")
     Options = RenovateOptions
 
     def check_profile(self, profile: Profile) -> list[ProfileProblem]:

@@ -63,6 +63,8 @@ class Tempo(Addon):
     mesh = "enabled"
     priority = Priority.LOW
     roadmap_names = ("tempo",)
+    roadmap_capabilities = ("tracing", "distributed tracing", "trace", "trace storage",
+                            "tracing backend")
     depends_on = ("object-storage",)  # with storage: s3, the default (see requires)
     Options = TempoOptions
     chart = CHART

@@ -102,6 +102,10 @@ class TrivyOperator(Addon):
     mesh = "disabled"
     priority = Priority.MEDIUM
     roadmap_names = ("trivy operator", "trivy-operator", "trivy")
+    roadmap_capabilities = ("vulnerability scanning", "vulnerability scan",
+                            "vulnerability scanner", "vulnerability report", "image scanning",
+                            "image scan", "container scanning", "cve scanning", "cve scan",
+                            "security scanning", "security scan", "security")
     crds = ("aquasecurity.github.io",)
     Options = TrivyOperatorOptions
     chart = Chart("trivy-operator", "0.34.0", "https://aquasecurity.github.io/helm-charts/")

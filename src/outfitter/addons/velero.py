@@ -64,6 +64,8 @@ class Velero(Addon):
     mesh = "disabled"
     priority = Priority.HIGH
     roadmap_names = ("velero",)
+    roadmap_capabilities = ("backup", "back up", "backing up", "restore", "disaster recovery",
+                            "cluster backup", "volume backup")
     depends_on = ("object-storage",)
     crds = ("velero.io",)
     Options = VeleroOptions

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 
 from outfitter import roadmap
 from outfitter.cli.app import (
@@ -21,7 +23,13 @@ from outfitter.cli.app import (
     profile_from,
 )
 from outfitter.plan import build_plan, plan_json
-from outfitter.profile_init import map_roadmap, profile_data, profile_text
+from outfitter.profile_init import (
+    RoadmapMapping,
+    Source,
+    map_roadmap,
+    profile_data,
+    profile_text,
+)
 from outfitter.render.flux import render_tree
 from outfitter.render.writer import atomic_write, write_tree
 from outfitter.report import print_plan
@@ -51,26 +59,55 @@ def init(
         cluster["nodes"] = {"count": nodes}
     mapping = None
     if from_roadmap is not None:
-        try:
-            doc = roadmap.load(from_roadmap)
-        except (OSError, UnicodeDecodeError) as err:
-            raise UsageProblem([f"{from_roadmap}: cannot read: {err}"]) from None
-        mapping = map_roadmap(doc)
+        mapping = map_roadmap(roadmap.load(from_roadmap))
         if not mapping.addons:
-            raise UsageProblem([f"{from_roadmap}: no add-on sections found "
-                                f"(expected '### Name - …' under '## Priority: …')"])
+            raise UsageProblem([f"{from_roadmap}: asks for no add-on outfitter offers"
+                                + _named_tools(mapping)])
     text = profile_text(profile_data(mapping, **cluster))
     atomic_write(out, text.encode())
     console = err_console()
     if mapping is not None:
-        listed = sorted(set(mapping.addons) - set(mapping.added))
-        console.print(f"enabled from the roadmap: {', '.join(listed)}")
-        for dep, needed_by in sorted(mapping.added.items()):
-            console.print(f"also enabled: {dep} (comes with {needed_by})")
-        for unknown in mapping.unmapped:
-            console.print(f"[yellow]not mapped[/]: {unknown!r} (no add-on or existing component "
-                          f"by that name; left out)")
+        print_mapping(mapping, console)
     console.print(f"wrote {out}")
+
+
+def _named_tools(mapping: RoadmapMapping) -> str:
+    if not mapping.not_offered:
+        return ""
+    return f" (it names only tools outfitter does not offer: {', '.join(mapping.not_offered)})"
+
+
+def print_mapping(mapping: RoadmapMapping, console: Console) -> None:
+    """What init read in the roadmap, each with the line that says it."""
+    def at(source: Source) -> str:
+        return f"line {source.line}: {escape(_short(source.text))}"
+
+    console.print("enabled from the roadmap:")
+    for name, source in mapping.sources.items():
+        priority = mapping.addons[name] or "add-on's own"
+        console.print(f"  {name} ({priority} priority) \u2190 {at(source)}", soft_wrap=True)
+    if mapping.existing:
+        console.print(f"existing stack from the roadmap: {', '.join(mapping.existing)}")
+    for dep, needed_by in sorted(mapping.added.items()):
+        console.print(f"also enabled: {dep} (comes with {needed_by})")
+    for source, phrase, choices in mapping.ambiguous:
+        console.print(f"[yellow]ambiguous[/]: {phrase!r} could be {' or '.join(choices)}; "
+                      f"none enabled from it ({at(source)})", soft_wrap=True)
+    for name, source in mapping.done.items():
+        console.print(f"already done, not enabled: {name} ({at(source)})", soft_wrap=True)
+    for name, source in mapping.declined.items():
+        console.print(f"not requested, not enabled: {name} ({at(source)})", soft_wrap=True)
+    for tool, source in mapping.not_offered.items():
+        instead = mapping.offered_instead.get(tool)
+        hint = f"; outfitter offers {', '.join(instead)} for it" if instead else ""
+        console.print(f"[yellow]not offered[/]: {escape(tool)} ({at(source)}){hint}",
+                      soft_wrap=True)
+    for source in mapping.unmapped:
+        console.print(f"not mapped: {at(source)}", soft_wrap=True)
+
+
+def _short(text: str, width: int = 72) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
 @app.command()

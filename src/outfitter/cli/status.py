@@ -47,12 +47,7 @@ def status(
     """Check every roadmap item on the cluster (read-only). Exit 0 all pass, 1 a check failed
     (or, with --strict, is unknown), 2 bad input."""
     the_profile = profile_from(profile)
-    doc = None
-    if update_roadmap is not None:
-        try:
-            doc = roadmap.load(update_roadmap)
-        except (OSError, UnicodeDecodeError) as err:
-            raise UsageProblem([f"{update_roadmap}: cannot read: {err}"]) from None
+    doc = roadmap.load(update_roadmap) if update_roadmap is not None else None
     try:
         reader = ClusterReader(kubeconfig, context)
     except Exception as err:  # a missing or broken kubeconfig, an unknown context

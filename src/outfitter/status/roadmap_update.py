@@ -1,7 +1,10 @@
-"""Keep the roadmap document true: tick and untick the checkboxes a check decides, set each
-`**Status:**` line, and leave every other byte as it was.
+"""Keep the roadmap document true: tick and untick the checkboxes a check decides, set the
+`**Status:**` lines of sections about one add-on, and leave every other byte as it was.
 
-Items no check settles (and checks that came out unknown) keep the user's mark.
+Which add-on an item is about comes from reading the roadmap the way `init` does
+(roadmap_match): the entry that claims it (a heading or parent item naming the add-on), else
+the item itself ("- [ ] Backup solution" is Velero's "installed"). Items no check settles,
+checks that came out unknown, and items under "Done"/"Won't do"/"Notes" keep the user's mark.
 """
 
 from __future__ import annotations
@@ -9,15 +12,15 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from outfitter.addons import registry
-from outfitter.roadmap import CHECK, STATUS, Roadmap, Section
-from outfitter.status.checks import Check, Result
+from outfitter.roadmap import STATUS, Roadmap
+from outfitter.roadmap_match import Finding, analyse
+from outfitter.status.checks import Check, Result, State
 from outfitter.status.engine import AddonStatus, StatusReport
 
 
 @dataclass(frozen=True)
 class ItemDecision:
-    section: str
+    addon: str
     item: str
     check: Check | None
     result: Result | None
@@ -35,16 +38,46 @@ def _check_for(text: str, status: AddonStatus) -> tuple[Check, Result] | None:
     return None
 
 
-def _status_line(section: Section, checked: list[bool], status: AddonStatus) -> str | None:
-    installed = next((r for c, r in status.results if c.key.endswith(".installed")), None)
+def _installed(status: AddonStatus) -> tuple[Check, Result] | None:
+    return next(((c, r) for c, r in status.results if c.key.endswith(".installed")), None)
+
+
+def _decide(finding: Finding, statuses: dict[str, AddonStatus]
+            ) -> tuple[str, Check | None, Result] | None:
+    """(add-on, check, result) for a checklist item, None when no enabled add-on's check
+    speaks to it."""
+    text = finding.entry.text
+    if finding.claimed:
+        status = statuses.get(finding.context or "")
+        found = _check_for(text, status) if status else None
+        return (status.addon, *found) if status and found else None
+    if len(finding.addons) == 1:
+        status = statuses.get(finding.addons[0])
+        found = (_check_for(text, status) or _installed(status)) if status else None
+        return (status.addon, *found) if status and found else None
+    if not finding.addons or any(a not in statuses for a in finding.addons):
+        return None
+    # "Backups with Velero and MinIO": done when every add-on it names is installed.
+    results = [found[1] for a in finding.addons if (found := _installed(statuses[a]))]
+    if len(results) != len(finding.addons):
+        return None
+    states = {r.state for r in results}
+    state: State = "unknown" if "unknown" in states else "fail" if "fail" in states else "pass"
+    evidence = "; ".join(r.evidence for r in results)
+    return ", ".join(finding.addons), None, Result(state, evidence)
+
+
+def _status_line(checked: list[bool], status: AddonStatus) -> str | None:
+    installed = _installed(status)
+    state = installed[1].state if installed else None
     if not checked:
-        if installed is None or installed.state == "unknown":
+        if state is None or state == "unknown":
             return None
-        return "Done" if installed.state == "pass" else "Not Started"
+        return "Done" if state == "pass" else "Not Started"
     done = sum(checked)
     if done == len(checked):
         return "Done"
-    if done == 0 and (installed is None or installed.state != "pass"):
+    if done == 0 and state != "pass":
         return "Not Started"
     return f"In Progress ({done} of {len(checked)})"
 
@@ -52,28 +85,40 @@ def _status_line(section: Section, checked: list[bool], status: AddonStatus) -> 
 def update(doc: Roadmap, report: StatusReport) -> tuple[str, list[ItemDecision]]:
     """The document's new text, and what was decided for each checklist item."""
     lines = list(doc.lines)
-    by_name = {n: a.name for a in registry.all_addons() for n in a.roadmap_names}
     statuses = {s.addon: s for s in report.addons}
+    findings = analyse(doc)
+    marks: dict[int, bool] = {}
     decisions: list[ItemDecision] = []
-    for section in doc.sections:
-        status = statuses.get(by_name.get(section.name.lower(), ""))
-        if status is None:  # not an add-on this profile enables: the user's marks stay
+    for finding in findings:
+        entry = finding.entry
+        if entry.box is None or finding.mode != "request":
             continue
-        checked = []
-        for item in section.items:
-            found = _check_for(item.text, status)
-            mark = item.checked
-            if found and found[1].state != "unknown":
-                mark = found[1].state == "pass"
-            checked.append(mark)
-            decisions.append(ItemDecision(section.name, item.text, found[0] if found else None,
-                                          found[1] if found else None, mark))
-            if mark != item.checked:
-                lines[item.line] = _tick(lines[item.line], mark)
-        new_status = _status_line(section, checked, status)
-        if new_status is not None and section.status_line is not None \
-                and section.status != new_status:
-            lines[section.status_line] = _set_status(lines[section.status_line], new_status)
+        mark = entry.checked
+        decided = _decide(finding, statuses)
+        if decided is not None:
+            addon, check, result = decided
+            if result.state != "unknown":
+                mark = result.state == "pass"
+            decisions.append(ItemDecision(addon, entry.text, check, result, mark))
+        elif finding.context in statuses:
+            decisions.append(ItemDecision(finding.context or "", entry.text, None, None, mark))
+        marks[id(entry)] = mark
+        if mark != entry.checked:
+            lines[entry.line] = _tick(lines[entry.line], entry.box, mark)
+    for finding in findings:
+        entry = finding.entry
+        status = statuses.get(finding.addons[0]) if len(finding.addons) == 1 else None
+        if entry.kind != "heading" or finding.mode != "request" or status is None:
+            continue
+        line = next((c.line for c in entry.children if c.kind == "paragraph"
+                     and STATUS.match(_body(lines[c.line]))), None)
+        if line is None:  # only where the document keeps Status lines
+            continue
+        checked = [marks[id(e)] for e in entry.walk() if id(e) in marks]
+        new_status = _status_line(checked, status)
+        current = STATUS.match(_body(lines[line]))
+        if new_status is not None and current is not None and current.group(1) != new_status:
+            lines[line] = _set_status(lines[line], new_status)
     return "".join(lines), decisions
 
 
@@ -81,16 +126,18 @@ def _line_ending(line: str) -> str:
     return line[len(line.rstrip("\r\n")):]
 
 
-def _tick(line: str, checked: bool) -> str:
-    body, end = line[: len(line) - len(_line_ending(line))], _line_ending(line)
-    match = CHECK.match(body)
-    assert match is not None
-    start = match.start(2)
-    return body[:start] + ("x" if checked else " ") + body[start + 1:] + end
+def _body(line: str) -> str:
+    return line[: len(line) - len(_line_ending(line))]
+
+
+def _tick(line: str, box: int, checked: bool) -> str:
+    if line[box] not in " xX":
+        raise ValueError(f"no checkbox mark at column {box + 1}: {line!r}")
+    return line[:box] + ("x" if checked else " ") + line[box + 1:]
 
 
 def _set_status(line: str, status: str) -> str:
-    body, end = line[: len(line) - len(_line_ending(line))], _line_ending(line)
+    body, end = _body(line), _line_ending(line)
     match = STATUS.match(body)
     assert match is not None
     return body[: match.start(1)] + status + end
