@@ -163,6 +163,7 @@ class Loki(Addon):
     name = "loki"
     title = "Loki"
     namespace = NAMESPACE
+    stateful = True
     mesh = "enabled"
     priority = Priority.MEDIUM
     roadmap_names = ("loki",)

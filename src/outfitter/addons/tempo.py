@@ -60,6 +60,7 @@ class Tempo(Addon):
     name = "tempo"
     title = "Tempo"
     namespace = NAMESPACE
+    stateful = True
     mesh = "enabled"
     priority = Priority.LOW
     roadmap_names = ("tempo",)
