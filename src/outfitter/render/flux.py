@@ -62,7 +62,7 @@ def schema_url(obj: dict[str, Any]) -> str | None:
     return f"{_CRD_SCHEMAS}/{group}/{kind}_{version}.json"
 
 
-def _doc(objs: list[dict[str, Any]]) -> str:
+def doc(objs: list[dict[str, Any]]) -> str:
     out = [HEADER]
     for obj in objs:
         url = schema_url(obj)
@@ -164,7 +164,9 @@ def _flux_kustomization(
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {}
     if depends_on:
-        spec["dependsOn"] = [{"name": d} for d in depends_on]
+        # Namespaced explicitly: a user's namespace folder may move this Kustomization to its
+        # own namespace (kustomize's `namespace:`), and dependsOn defaults to the same one.
+        spec["dependsOn"] = [{"name": d, "namespace": FLUX_NAMESPACE} for d in depends_on]
     spec["interval"] = "1h"
     spec["retryInterval"] = "2m"
     spec["timeout"] = "10m"
@@ -211,7 +213,7 @@ class FluxRenderer:
         for ns, aps in sorted(by_ns.items()):
             entries = []
             if ns not in SYSTEM_NAMESPACES:
-                files[f"{ns}/namespace.yaml"] = _doc([self.namespace(ns, aps)])
+                files[f"{ns}/namespace.yaml"] = doc([self.namespace(ns, aps)])
                 entries.append("./namespace.yaml")
             for ap in sorted(aps, key=lambda a: a.addon.name):
                 files.update(self.addon_files(ap))
@@ -250,22 +252,22 @@ class FluxRenderer:
         for fname, objs in _by_kind(rendered.app).items():
             app_objs.setdefault(fname, []).extend(objs)
         for fname, objs in sorted(app_objs.items()):
-            files[f"{base}/app/{fname}"] = _doc(objs)
+            files[f"{base}/app/{fname}"] = doc(objs)
         if app_objs:
             files[f"{base}/app/kustomization.yaml"] = _kustomization(
                 [f"./{f}" for f in sorted(app_objs)])
         if rendered.config:
             config = _by_kind(rendered.config)
             for fname, objs in config.items():
-                files[f"{base}/config/{fname}"] = _doc(objs)
+                files[f"{base}/config/{fname}"] = doc(objs)
             files[f"{base}/config/kustomization.yaml"] = _kustomization(
                 [f"./{f}" for f in config])
         for rel, text in sorted(rendered.files.items()):
             files[f"{base}/{rel}"] = text
         if owner == "flux":
-            files[f"{base}/ks.yaml"] = _doc(self.flux_kustomizations(ap, bool(chart)))
+            files[f"{base}/ks.yaml"] = doc(self.flux_kustomizations(ap, bool(chart)))
         else:
-            files[f"{base}/application.yaml"] = _doc(self.argo_applications(ap, chart))
+            files[f"{base}/application.yaml"] = doc(self.argo_applications(ap, chart))
         return files
 
     def flux_kustomizations(self, ap: AddonPlan, has_chart: bool) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from typing import Any
 from outfitter import yamlio
 from outfitter.errors import InputError
 from outfitter.plan import Plan
-from outfitter.render.flux import PRUNE_DISABLED
+from outfitter.render.flux import FLUX_NAMESPACE, PRUNE_DISABLED, doc
 from outfitter.render.shared import (
     PRESET_FILE,
     RENOVATE_FILES,
@@ -193,7 +193,7 @@ def place(plan: Plan, files: dict[str, str], repo: Path) -> Placement:
     Raises InputError (nothing written) for a duplicate add-on."""
     record = load_record(repo)
     recorded = set(record.files)
-    found = scan(repo, recorded | set(files))
+    found = scan(repo, recorded)
     problems = duplicates(plan, found)
     if problems:
         raise DuplicateAddon(problems)
@@ -214,6 +214,7 @@ def place(plan: Plan, files: dict[str, str], repo: Path) -> Placement:
     edits: list[SharedEdit] = []
     ours = {p for f in files for p in _prefixes(f)}
     stateful_ns = {ap.addon.namespace for ap in plan.addons if ap.addon.stateful}
+    moves: dict[str, str] = {}  # user's namespace folder -> the namespace it sets
 
     # Namespace folders first (their entries feed the root's), then the root.
     levels = sorted((f for f in files if f.endswith("/kustomization.yaml")
@@ -235,11 +236,14 @@ def place(plan: Plan, files: dict[str, str], repo: Path) -> Placement:
                     del out[ns_file]
                     wanted = [w for w in wanted if w != "./namespace.yaml"]
                     ns = folder.rsplit("/", 1)[-1]
-                    if ns in stateful_ns:
+                    if ns in stateful_ns and not _guarded(repo / folder):
                         notes.append(
                             f"{folder}: namespace {ns} is yours and holds data; give it the "
                             f"annotation {_annotation()} so Flux never prunes it")
             edits.append(SharedEdit(rel, tuple(wanted), KustomizationResources()))
+            moved_to = _namespace_transform(path)
+            if folder != root and moved_to:
+                moves[folder] = moved_to
             continue
         foreign = _foreign_entries(repo / folder, ours, recorded, repo)
         if foreign:
@@ -253,6 +257,8 @@ def place(plan: Plan, files: dict[str, str], repo: Path) -> Placement:
                              f"{' …' if len(foreign) > 3 else ''} and no kustomization.yaml; "
                              f"outfitter writes none there. Add {', '.join(wanted)} to "
                              f"whatever applies this folder")
+    if moves:
+        _follow_moves(out, moves)
     for rel in sorted(set(record.edits) - {e.rel for e in edits}):
         if (repo / rel).exists() and PurePosixPath(rel).name == "kustomization.yaml":
             edits.append(SharedEdit(rel, (), KustomizationResources()))
@@ -265,6 +271,46 @@ def place(plan: Plan, files: dict[str, str], repo: Path) -> Placement:
         if (repo / rel).exists() and rel in RENOVATE_FILES:
             edits.append(SharedEdit(rel, (), RenovateExtends(*_strictness(rel))))
     return Placement(dict(sorted(out.items())), tuple(edits), notes)
+
+
+def _namespace_transform(path: Path) -> str | None:
+    try:
+        data = yamlio.load(path.read_text())
+    except Exception:
+        return None
+    ns = data.get("namespace") if isinstance(data, dict) else None
+    return str(ns) if ns else None
+
+
+def _follow_moves(out: dict[str, str], moves: dict[str, str]) -> None:
+    """The user's namespace folder sets `namespace:`, which moves outfitter's Flux
+    Kustomizations there out of flux-system: say so in them and in every dependsOn that
+    names them, so Flux finds them where kustomize puts them."""
+    where: dict[str, str] = {}
+    for folder, ns in moves.items():
+        for rel, text in out.items():
+            if rel.startswith(folder + "/") and rel.endswith("/ks.yaml"):
+                for obj in yamlio.load_all(text):
+                    where[obj["metadata"]["name"]] = ns
+    for rel, text in list(out.items()):
+        if not rel.endswith("/ks.yaml"):
+            continue
+        objs = yamlio.load_all(text)
+        for obj in objs:
+            obj["metadata"]["namespace"] = where.get(obj["metadata"]["name"], FLUX_NAMESPACE)
+            for dep in obj["spec"].get("dependsOn", []):
+                dep["namespace"] = where.get(dep["name"], FLUX_NAMESPACE)
+        new = doc(objs)
+        if new != text:
+            out[rel] = new
+
+
+def _guarded(folder: Path) -> bool:
+    """The user's namespace folder already carries the prune guard (in its namespace.yaml,
+    or in the component its kustomization uses)."""
+    key = next(iter(PRUNE_DISABLED))
+    texts = [p.read_text() for p in folder.glob("namespace.y*ml") if p.is_file()]
+    return any(key in t and "disabled" in t for t in texts)
 
 
 def _annotation() -> str:

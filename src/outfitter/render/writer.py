@@ -25,6 +25,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -359,6 +360,7 @@ def apply_writes(root: Path, actions: list[_Action], record: Record,
     point leaves a record that is true of the tree."""
     journal = load_record(root)
     journal.addons = record.addons
+    _remove_stale_temporaries(root, [a.rel for a in actions] + [RECORD])
     for action in actions:
         rel = action.rel
         before = journal.dump()
@@ -391,6 +393,27 @@ def apply_writes(root: Path, actions: list[_Action], record: Record,
             on_step()
     _save_record(root, journal)
     _collect_bases(root, journal)
+
+
+def _remove_stale_temporaries(root: Path, rels: list[str]) -> None:
+    """Temporary files a killed render left beside the files it writes (atomic_write's
+    `.<name>.<random>.tmp`); only those named after a file outfitter writes there."""
+    by_folder: dict[Path, set[str]] = {}
+    for rel in rels:
+        path = root / rel
+        by_folder.setdefault(path.parent, set()).add(path.name)
+    by_folder.setdefault(root / BASES, set())
+    for folder, names in by_folder.items():
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        for tmp in folder.glob(".*.tmp"):
+            m = _TEMPORARY.match(tmp.name)
+            if m and (m.group(1) in names or folder == root / BASES) and tmp.is_file() \
+                    and not tmp.is_symlink():
+                tmp.unlink()
+
+
+_TEMPORARY = re.compile(r"^\.(.+)\.[a-z0-9_]{8}\.tmp$")
 
 
 def _collect_bases(root: Path, record: Record) -> None:
