@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from flux_walk import applied
+
 from outfitter import yamlio
 from outfitter.cli import main
 

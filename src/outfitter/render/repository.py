@@ -30,7 +30,8 @@ from typing import Any
 from outfitter import yamlio
 from outfitter.errors import InputError
 from outfitter.plan import Plan
-from outfitter.render.flux import FLUX_NAMESPACE, PRUNE_DISABLED, doc
+from outfitter.render.flux import FLUX_NAMESPACE, PRUNE_DISABLED
+from outfitter.render.flux import doc as flux_doc
 from outfitter.render.shared import (
     PRESET_FILE,
     RENOVATE_FILES,
@@ -300,7 +301,7 @@ def _follow_moves(out: dict[str, str], moves: dict[str, str]) -> None:
             obj["metadata"]["namespace"] = where.get(obj["metadata"]["name"], FLUX_NAMESPACE)
             for dep in obj["spec"].get("dependsOn", []):
                 dep["namespace"] = where.get(dep["name"], FLUX_NAMESPACE)
-        new = doc(objs)
+        new = flux_doc(objs)
         if new != text:
             out[rel] = new
 
