@@ -271,7 +271,7 @@ def plan_writes(
         if rel not in files and (why := confine(root, rel)):
             problems.append(why)
     if problems:
-        raise WriteConflict(problems)
+        raise WriteConflict(list(dict.fromkeys(problems)))  # one line per link, not per file
 
     for rel, text in files.items():
         path, ours = root / rel, text.encode()
