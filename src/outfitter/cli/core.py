@@ -21,7 +21,14 @@ from outfitter.cli.app import (
     profile_from,
 )
 from outfitter.plan import build_plan, plan_json
-from outfitter.profile_init import map_roadmap, profile_data, profile_text
+from outfitter.profile_init import (
+    SCHEMA_SUFFIX,
+    map_roadmap,
+    profile_data,
+    profile_schema,
+    profile_text,
+    schema_modeline,
+)
 from outfitter.render.flux import leftovers, render_tree
 from outfitter.render.repository import place
 from outfitter.render.writer import (
@@ -68,7 +75,11 @@ def init(
             raise UsageProblem([f"{from_roadmap}: no add-on sections found "
                                 f"(expected '### Name - …' under '## Priority: …')"])
     text = profile_text(profile_data(mapping, **cluster))
-    atomic_write(out, text.encode())
+    # A JSON schema beside the profile, generated from the models, and the editor pointed
+    # at it: completion and checks while the user edits outfitter.yaml.
+    schema = out.with_name(out.stem + SCHEMA_SUFFIX)
+    atomic_write(schema, (json.dumps(profile_schema(), indent=2) + "\n").encode())
+    atomic_write(out, (schema_modeline(schema.name) + text).encode())
     console = err_console()
     if mapping is not None:
         listed = sorted(set(mapping.addons) - set(mapping.added))
@@ -78,7 +89,7 @@ def init(
         for unknown in mapping.unmapped:
             console.print(f"[yellow]not mapped[/]: {unknown!r} (no add-on or existing component "
                           f"by that name; left out)")
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out} and its schema {schema}")
 
 
 @app.command()
