@@ -65,9 +65,10 @@ def test_every_kustomization_lists_exactly_the_files_beside_it() -> None:
 def test_depends_on_carries_the_waves_and_config_waits_for_its_crds() -> None:
     plan = build_plan(parse_profile({}))
     ks = kustomizations(render_tree(plan))
-    assert ks["velero"]["spec"]["dependsOn"] == [{"name": "object-storage"}]
-    assert ks["velero-config"]["spec"]["dependsOn"] == [{"name": "velero"}]
-    assert ks["cert-manager-config"]["spec"]["dependsOn"] == [{"name": "cert-manager"}]
+    flux = {"namespace": "flux-system"}
+    assert ks["velero"]["spec"]["dependsOn"] == [{"name": "object-storage", **flux}]
+    assert ks["velero-config"]["spec"]["dependsOn"] == [{"name": "velero", **flux}]
+    assert ks["cert-manager-config"]["spec"]["dependsOn"] == [{"name": "cert-manager", **flux}]
     for ap in plan.addons:
         own = ks.get(ap.addon.name)
         if own is None:

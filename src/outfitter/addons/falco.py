@@ -190,7 +190,7 @@ class Falco(Addon):
     priority = Priority.LOW
     roadmap_names = ("falco",)
     Options = FalcoOptions
-    chart = Chart("falco", "9.1.0", "https://falcosecurity.github.io/charts")
+    chart = Chart("falco", "9.1.0", "oci://ghcr.io/falcosecurity/charts/falco")
     release_name = RELEASE
     workloads = (
         Workload("falco", "DaemonSet", "resources"),

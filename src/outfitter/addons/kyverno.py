@@ -145,7 +145,7 @@ class Kyverno(Addon):
     roadmap_names = ("kyverno",)
     crds = ("kyverno.io", "policies.kyverno.io", "reports.kyverno.io", "wgpolicyk8s.io")
     Options = KyvernoOptions
-    chart = Chart("kyverno", "3.9.0", "https://kyverno.github.io/kyverno/")
+    chart = Chart("kyverno", "3.9.0", "oci://ghcr.io/kyverno/charts/kyverno")
     workloads = (
         Workload("kyverno-admission-controller", "Deployment",
                  "admissionController.container.resources",

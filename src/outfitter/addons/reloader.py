@@ -26,7 +26,7 @@ class Reloader(Addon):
     mesh = "enabled"
     priority = Priority.MEDIUM
     roadmap_names = ("reloader",)
-    chart = Chart("reloader", "2.2.16", "https://stakater.github.io/stakater-charts")
+    chart = Chart("reloader", "2.2.16", "oci://ghcr.io/stakater/charts/reloader")
     workloads = (Workload("reloader", "Deployment", "reloader.deployment.resources"),)
 
     def values(self, ctx: Context) -> dict[str, Any]:
