@@ -84,7 +84,8 @@ def test_init_from_a_checklist_roadmap_says_what_it_did(
                        "velero"]
     assert data["addons"]["falco"]["priority"] == "medium"
     # same input, same bytes
-    again = tmp_path / "again.yaml"
+    again = tmp_path / "again" / "p.yaml"  # same name: the profile names its schema file
+    again.parent.mkdir()
     assert main(["init", "--from-roadmap", str(doc), "--out", str(again)]) == 0
     assert again.read_bytes() == out.read_bytes()
 

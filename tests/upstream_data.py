@@ -19,8 +19,8 @@ UPSTREAM = Path(os.environ.get("OUTFITTER_UPSTREAM", REPO.parent / "shared" / "u
 
 # Chart name -> folder in upstream/charts, where they differ.
 CHART_FOLDERS = {
-    ("loki", "https://grafana-community.github.io/helm-charts"): "loki-community",
-    ("tempo", "https://grafana-community.github.io/helm-charts"): "tempo-community",
+    ("loki", "oci://ghcr.io/grafana-community/helm-charts/loki"): "loki-community",
+    ("tempo", "oci://ghcr.io/grafana-community/helm-charts/tempo"): "tempo-community",
 }
 # cert-manager's Chart.yaml in git says v0.0.0; the release tool sets the version. The copy is
 # of tag v1.21.1 (SOURCES.md note CM), so that is the published version it stands for.

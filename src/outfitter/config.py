@@ -8,7 +8,7 @@ concern one add-on's options live in that add-on's room (`Addon.check_profile`).
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
@@ -83,6 +83,15 @@ class SecretStore(_Strict):
 
 class GitOps(_Strict):
     path: str = Field("kubernetes/apps", description="folder of the tree inside the Git repo")
+
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, v: str) -> str:
+        parts = PurePosixPath(v).parts
+        if not v.strip("/. ") or v.startswith("/") or "\\" in v or ".." in parts:
+            raise ValueError("must be a relative folder inside the repository, e.g. "
+                             "kubernetes/apps (no leading /, no ..)")
+        return v
     source: str = Field("flux-system", description="Flux GitRepository the tree is read from")
     repo_url: str = Field("ssh://git@git.home.example.com/homelab/cluster.git", alias="repoURL")
     argocd_namespace: str = Field("argocd", alias="argocdNamespace")
@@ -206,6 +215,18 @@ def cross_checks(profile: Profile) -> list[str]:
         opts = profile.addon_options(addon.name)
         if not opts.enabled:
             continue
+        if opts.installed is True or (opts.installed is not None and opts.adopted is not None
+                                      and opts.adopted.namespace is None):
+            problems.append(
+                f"addons.{addon.name}.installed: say where it runs: installed: {{namespace: "
+                f"<namespace>, release: {addon.release_for(profile)}}}")
+            continue
+        if opts.installed is False:
+            problems.append(f"addons.{addon.name}.installed: false is the default; remove the "
+                            f"key, or give {{namespace, release}} of the installed add-on")
+            continue
+        if opts.adopted is not None:
+            continue  # installed by the user: what it needs is the user's business
         for dep in addon.requires(profile):
             if not profile.addon_options(dep).enabled:
                 problems.append(

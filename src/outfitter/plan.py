@@ -12,7 +12,7 @@ from graphlib import TopologicalSorter
 from typing import Any
 
 from outfitter.addons import registry
-from outfitter.addons.base import Addon, Rendered, Workload
+from outfitter.addons.base import Addon, Rendered, Workload, deep_merge
 from outfitter.addons.context import Context
 from outfitter.addons.storage_contract import ObjectStore
 from outfitter.config import Profile, ProfileError
@@ -238,7 +238,8 @@ def build_plan(profile: Profile) -> Plan:
     nodes = profile.cluster.nodes.count
     plans = []
     for a in addons:
-        values = a.values(ctx)
+        # The profile's own values for the chart, deep-merged over outfitter's.
+        values = deep_merge(a.values(ctx), a.options(profile).values)
         costs = [c for w in a.workloads_for(profile)
                  if (c := workload_cost(w, values, nodes)) is not None]
         plans.append(AddonPlan(a, wave_of[a.name], edges[a.name], rendered[a.name], values,
@@ -267,7 +268,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             "priority": ap.addon.priority_for(plan.profile).name.lower(),
             "namespace": ap.addon.namespace,
             "owner": plan.profile.addon_options(ap.addon.name).owner,
-            "chart": (None if (ch := ap.addon.chart_for(plan.context)) is None else
+            "chart": (None if (ch := ap.addon.pinned_chart(plan.context)) is None else
                       {"name": ch.name, "version": ch.version, "repository": ch.repository}),
             "dependsOn": ap.depends_on,
             "crds": list(ap.addon.crds),

@@ -7,7 +7,7 @@ from typing import Any
 
 from outfitter import yamlio
 from outfitter.addons import registry
-from outfitter.config import EXISTING_STACK, Profile, parse_profile
+from outfitter.config import EXISTING_STACK, Profile, addons_model, parse_profile
 from outfitter.plan import build_plan
 from outfitter.roadmap import Roadmap
 from outfitter.roadmap_match import Finding, analyse
@@ -133,3 +133,25 @@ def dump_profile(profile: Profile) -> dict[str, Any]:
 
 def profile_text(data: dict[str, Any]) -> str:
     return PROFILE_HEADER + yamlio.dump(data)
+
+
+SCHEMA_SUFFIX = ".schema.json"
+
+
+def profile_schema() -> dict[str, Any]:
+    """JSON schema of outfitter.yaml, from the pydantic models (editors complete and check
+    the profile with it). `addons` is typed per add-on, by each add-on's own Options."""
+    schema = Profile.model_json_schema(by_alias=True)
+    addons = addons_model().model_json_schema(by_alias=True)
+    defs = {**schema.pop("$defs", {}), **addons.pop("$defs", {})}
+    addons["description"] = "per add-on options; every add-on also takes enabled, owner, " \
+        "priority, chart.version, values and installed"
+    schema["properties"]["addons"] = addons
+    schema["$defs"] = dict(sorted(defs.items()))
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "outfitter cluster profile"
+    return schema
+
+
+def schema_modeline(schema_name: str) -> str:
+    return f"# yaml-language-server: $schema=./{schema_name}\n"

@@ -80,7 +80,7 @@ def test_deterministic_json_with_a_trailing_newline() -> None:
 
 
 def test_managers_read_the_tree_at_the_gitops_path() -> None:
-    config = rendered({"gitops": {"path": "/clusters/home/apps/"}})
+    config = rendered({"gitops": {"path": "clusters/home/apps/"}})
     assert config["flux"]["managerFilePatterns"] == ["clusters/home/apps/**/*.yaml"]
     assert config["helm-values"]["managerFilePatterns"] == [
         "clusters/home/apps/**/helmrelease.yaml"]

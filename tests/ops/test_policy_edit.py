@@ -21,7 +21,7 @@ from outfitter.ops.policy_edit import (
 from outfitter.plan import build_plan
 from outfitter.profile_init import profile_data, profile_text
 from outfitter.render.flux import render_tree
-from outfitter.render.writer import RECORD, WriteConflict, record_edit, sha256, write_tree
+from outfitter.render.writer import RECORD, record_edit, sha256, write_tree
 
 POLICY_FILE = "kubernetes/apps/kyverno/kyverno/config/validatingpolicy.yaml"
 
@@ -70,15 +70,19 @@ def test_rendered_tree_and_profile_change_only_the_intended_lines(repo: Path) ->
     assert (repo / POLICY_FILE).read_text() == tree_after
 
 
-def test_a_file_the_user_edited_keeps_its_record_so_render_still_asks(repo: Path) -> None:
+def test_a_file_the_user_edited_keeps_its_record_so_render_keeps_it(repo: Path) -> None:
     path = repo / POLICY_FILE
     path.write_text(path.read_text().replace("# Rendered", "# mine. Rendered"))
     plan = plan_enforce(repo, ["require-labels"], repo / "kubernetes/apps", None)
     notes = write_enforce(repo, plan)
     assert notes and "you had edited it" in notes[0]
     assert plan.profile_rel is None
-    with pytest.raises(WriteConflict):
-        write_tree(repo, render_tree(build_plan(parse_profile({}))))
+    edited = path.read_text()
+    # The record still holds what outfitter wrote, so the re-render (a three-way merge) sees
+    # the user's edits as theirs and leaves the file as it is.
+    report = write_tree(repo, render_tree(build_plan(parse_profile({}))))
+    assert POLICY_FILE in report.theirs
+    assert path.read_text() == edited
 
 
 def test_record_edit_refuses_a_file_not_as_outfitter_wrote_it(repo: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from outfitter import yamlio
+from outfitter.addons import registry
 from outfitter.config import parse_profile
 from outfitter.plan import build_plan
 from outfitter.render.flux import render_tree
@@ -64,9 +65,10 @@ def test_every_kustomization_lists_exactly_the_files_beside_it() -> None:
 def test_depends_on_carries_the_waves_and_config_waits_for_its_crds() -> None:
     plan = build_plan(parse_profile({}))
     ks = kustomizations(render_tree(plan))
-    assert ks["velero"]["spec"]["dependsOn"] == [{"name": "object-storage"}]
-    assert ks["velero-config"]["spec"]["dependsOn"] == [{"name": "velero"}]
-    assert ks["cert-manager-config"]["spec"]["dependsOn"] == [{"name": "cert-manager"}]
+    flux = {"namespace": "flux-system"}
+    assert ks["velero"]["spec"]["dependsOn"] == [{"name": "object-storage", **flux}]
+    assert ks["velero-config"]["spec"]["dependsOn"] == [{"name": "velero", **flux}]
+    assert ks["cert-manager-config"]["spec"]["dependsOn"] == [{"name": "cert-manager", **flux}]
     for ap in plan.addons:
         own = ks.get(ap.addon.name)
         if own is None:
@@ -91,10 +93,20 @@ def test_helm_releases_are_pinned_with_remediation() -> None:
     releases = [o for p, t in files.items() if p.endswith("helmrelease.yaml")
                 for o in yamlio.load_all(t)]
     assert len(releases) >= 5
+    stateful = {a.name for a in registry.all_addons() if a.stateful}
+    assert stateful >= {"longhorn", "loki", "tempo", "object-storage"}
     for hr in releases:
         spec = hr["spec"]
-        assert spec["install"]["remediation"]["retries"] > 0
-        assert spec["upgrade"]["remediation"]["strategy"] == "rollback"
+        if hr["metadata"]["name"] in stateful:
+            # Data first: retried in place, never uninstalled or rolled back.
+            assert spec["install"]["strategy"]["name"] == "RetryOnFailure"
+            assert "remediation" not in spec["install"]
+            assert spec["upgrade"]["strategy"]["name"] == "RemediateOnFailure"
+            assert spec["upgrade"]["remediation"] == {"retries": 0,
+                                                      "remediateLastFailure": False}
+        else:
+            assert spec["install"]["remediation"]["retries"] > 0
+            assert spec["upgrade"]["remediation"]["strategy"] == "rollback"
         assert spec["install"]["crds"] == "CreateReplace"
         if "chart" in spec:
             version = str(spec["chart"]["spec"].get("version", "git"))

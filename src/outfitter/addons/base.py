@@ -6,11 +6,11 @@ ever speaks to it through this class.
 from __future__ import annotations
 
 from abc import ABC
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from outfitter.addons.context import Context
@@ -30,6 +30,26 @@ class Priority(IntEnum):
 Owner = Literal["flux", "argocd"]
 
 
+class ChartPin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str | None = Field(
+        None, description="chart version to install instead of outfitter's pin (Renovate's "
+                          "bump can live here)")
+
+
+class Installed(BaseModel):
+    """An add-on already in the cluster, installed outside outfitter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str | None = Field(
+        None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="where the installed add-on runs")
+    release: str | None = Field(
+        None, description="its Helm release name (default: outfitter's release name)")
+
+
 class AddonOptions(BaseModel):
     """Options every add-on takes in the profile; add-ons subclass it with their own."""
 
@@ -39,6 +59,29 @@ class AddonOptions(BaseModel):
     owner: Owner = "flux"
     priority: Literal["high", "medium", "low"] | None = None
     """The roadmap's priority; None keeps the add-on's own."""
+    chart: ChartPin = Field(default_factory=ChartPin)
+    values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Helm values deep-merged over the ones outfitter renders")
+    installed: Installed | bool | None = Field(
+        None, description="already installed (not by outfitter): {namespace, release}; "
+                          "outfitter installs nothing for it and wires the others to it")
+
+    @property
+    def adopted(self) -> Installed | None:
+        """Where the add-on already runs, when the profile says it is installed."""
+        return self.installed if isinstance(self.installed, Installed) else None
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 OptionsT = TypeVar("OptionsT", bound=AddonOptions)
@@ -149,6 +192,9 @@ class Addon(ABC):
     webhooks that must answer before the mesh is up). None leaves the namespace alone."""
     documented_in_comments: ClassVar[dict[str, tuple[str, ...]]] = {}
     """Per chart name: value paths its values.yaml documents only as commented examples."""
+    stateful: ClassVar[bool] = False
+    """Holds data (volumes, buckets): its namespace is never pruned, and a failed install
+    or upgrade is retried or left for a person instead of rolled back or uninstalled."""
 
     def release_for(self, profile: Profile) -> str:
         """Helm release name (also the HelmRelease object's name)."""
@@ -171,6 +217,23 @@ class Addon(ABC):
     def chart_for(self, ctx: Context) -> Chart | None:
         """The chart to install; an add-on whose chart depends on options overrides this."""
         return self.chart
+
+    def pinned_chart(self, ctx: Context) -> Chart | None:
+        """The chart as rendered: the add-on's own, at the profile's `chart.version` if set."""
+        chart = self.chart_for(ctx)
+        version = self.options(ctx.profile).chart.version
+        if chart is None or version is None:
+            return chart
+        return replace(chart, version=version, git_ref=version if chart.git_path else None)
+
+    def adopted(self, profile: Profile) -> Installed | None:
+        """Where the add-on already runs when the profile adopts it (outfitter installs
+        nothing for it then)."""
+        return self.options(profile).adopted
+
+    def volumes(self, ctx: Context) -> tuple[str, ...]:
+        """What holds this add-on's data in the cluster, said when it is turned off."""
+        return ("its PersistentVolumeClaims",) if self.stateful else ()
 
     def in_cluster(self, ctx: Context) -> bool:
         """Whether it puts anything in the cluster (Renovate and an external S3 do not)."""

@@ -31,7 +31,7 @@ from outfitter.config import Profile
 
 Engine = Literal["opencost", "kubecost"]
 
-OPENCOST = Chart("opencost", "2.5.17", "https://opencost.github.io/opencost-helm-chart")
+OPENCOST = Chart("opencost", "2.5.17", "oci://ghcr.io/opencost/charts/opencost")
 KUBECOST = Chart("kubecost", "3.2.1", "https://kubecost.github.io/kubecost")
 UI_PORT = 9090  # both charts serve their UI on 9090
 # http://<service>.<namespace>.svc[.cluster.local]:<port> with no path: an in-cluster service

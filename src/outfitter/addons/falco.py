@@ -192,7 +192,7 @@ class Falco(Addon):
     roadmap_capabilities = ("runtime security", "runtime threat detection", "threat detection",
                             "intrusion detection", "syscall monitoring", "security")
     Options = FalcoOptions
-    chart = Chart("falco", "9.1.0", "https://falcosecurity.github.io/charts")
+    chart = Chart("falco", "9.1.0", "oci://ghcr.io/falcosecurity/charts/falco")
     release_name = RELEASE
     workloads = (
         Workload("falco", "DaemonSet", "resources"),

@@ -144,7 +144,7 @@ class Keda(Addon):
                             "queue-based autoscaling", "queue-based scaling")
     crds = ("keda.sh", "eventing.keda.sh")
     Options = KedaOptions
-    chart = Chart("keda", "2.20.2", "https://kedacore.github.io/charts")
+    chart = Chart("keda", "2.20.2", "oci://ghcr.io/kedacore/charts/keda")
     workloads = (
         Workload("keda-operator", "Deployment", "resources.operator",
                  replicas_path="operator.replicaCount"),

@@ -149,7 +149,7 @@ class Kyverno(Addon):
                             "kubernetes policy", "security")
     crds = ("kyverno.io", "policies.kyverno.io", "reports.kyverno.io", "wgpolicyk8s.io")
     Options = KyvernoOptions
-    chart = Chart("kyverno", "3.9.0", "https://kyverno.github.io/kyverno/")
+    chart = Chart("kyverno", "3.9.0", "oci://ghcr.io/kyverno/charts/kyverno")
     workloads = (
         Workload("kyverno-admission-controller", "Deployment",
                  "admissionController.container.resources",

@@ -50,7 +50,7 @@ CHUNKS_BUCKET = "loki-chunks"
 RULER_BUCKET = "loki-ruler"
 CREDENTIALS_SECRET = "loki-s3-credentials"
 PROMTAIL_EOL = "2026-03-02"
-CHART = Chart("loki", "18.11.0", "https://grafana-community.github.io/helm-charts")
+CHART = Chart("loki", "18.11.0", "oci://ghcr.io/grafana-community/helm-charts/loki")
 
 Shipper = Literal["alloy", "fluent-bit", "promtail"]
 Storage = Literal["s3", "filesystem"]
@@ -163,6 +163,7 @@ class Loki(Addon):
     name = "loki"
     title = "Loki"
     namespace = NAMESPACE
+    stateful = True
     mesh = "enabled"
     priority = Priority.MEDIUM
     roadmap_names = ("loki",)

@@ -113,6 +113,7 @@ class Longhorn(Addon):
     name = "longhorn"
     title = "Longhorn"
     namespace = NAMESPACE
+    stateful = True
     mesh = "disabled"  # node agents on the host network, CSI and iSCSI: no proxy there
     priority = Priority.LOW
     roadmap_names = ("longhorn",)

@@ -55,6 +55,7 @@ class ObjectStorage(Addon):
     name = "object-storage"
     title = "Object storage (S3)"
     namespace = "object-storage"
+    stateful = True
     mesh = "enabled"
     priority = Priority.HIGH
     roadmap_names = ("minio", "object storage", "s3", "seaweedfs", "garage")

@@ -46,7 +46,7 @@ OTLP_HTTP_PORT = 4318
 METRICS_PORT = 8888
 POD_IP = "${env:MY_POD_IP}"
 CHART = Chart("opentelemetry-collector", "0.170.0",
-              "https://open-telemetry.github.io/opentelemetry-helm-charts")
+              "oci://ghcr.io/open-telemetry/opentelemetry-helm-charts/opentelemetry-collector")
 
 
 class OtelCollectorOptions(AddonOptions):

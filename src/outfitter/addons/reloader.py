@@ -31,7 +31,7 @@ class Reloader(Addon):
                             "auto-reload", "reload on config change", "restart on config change",
                             "restart pods on config change", "rolling restart on config change",
                             "config change restarts")
-    chart = Chart("reloader", "2.2.16", "https://stakater.github.io/stakater-charts")
+    chart = Chart("reloader", "2.2.16", "oci://ghcr.io/stakater/charts/reloader")
     workloads = (Workload("reloader", "Deployment", "reloader.deployment.resources"),)
 
     def values(self, ctx: Context) -> dict[str, Any]:

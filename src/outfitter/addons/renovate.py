@@ -140,7 +140,8 @@ class Renovate(Addon):
     def _charted(self, ctx: Context) -> list[Addon]:
         return sorted(
             (a for a in registry.all_addons()
-             if a.name != self.name and a.enabled(ctx.profile) and a.chart_for(ctx) is not None),
+             if a.name != self.name and a.enabled(ctx.profile) and a.chart_for(ctx) is not None
+             and a.adopted(ctx.profile) is None),
             key=lambda a: a.name)
 
     def _argocd_owned(self, ctx: Context) -> bool:

@@ -41,7 +41,7 @@ DATASOURCE_UID = "tempo"
 LOKI_DATASOURCE_UID = "loki"  # loki.py provisions the Loki datasource under this uid
 BUCKET = "tempo"
 CREDENTIALS_SECRET = "tempo-s3-credentials"
-CHART = Chart("tempo", "2.2.4", "https://grafana-community.github.io/helm-charts")
+CHART = Chart("tempo", "2.2.4", "oci://ghcr.io/grafana-community/helm-charts/tempo")
 
 
 class TempoOptions(AddonOptions):
@@ -60,6 +60,7 @@ class Tempo(Addon):
     name = "tempo"
     title = "Tempo"
     namespace = NAMESPACE
+    stateful = True
     mesh = "enabled"
     priority = Priority.LOW
     roadmap_names = ("tempo",)

@@ -108,7 +108,7 @@ class TrivyOperator(Addon):
                             "security scanning", "security scan", "security")
     crds = ("aquasecurity.github.io",)
     Options = TrivyOperatorOptions
-    chart = Chart("trivy-operator", "0.34.0", "https://aquasecurity.github.io/helm-charts/")
+    chart = Chart("trivy-operator", "0.34.0", "oci://ghcr.io/aquasecurity/helm-charts/trivy-operator")
     release_name = RELEASE
 
     def workloads_for(self, profile: Profile) -> tuple[Workload, ...]:

@@ -24,14 +24,25 @@ from outfitter.cli.app import (
 )
 from outfitter.plan import build_plan, plan_json
 from outfitter.profile_init import (
+    SCHEMA_SUFFIX,
     RoadmapMapping,
     Source,
     map_roadmap,
     profile_data,
+    profile_schema,
     profile_text,
+    schema_modeline,
 )
-from outfitter.render.flux import render_tree
-from outfitter.render.writer import atomic_write, write_tree
+from outfitter.render.flux import leftovers, render_tree
+from outfitter.render.repository import place
+from outfitter.render.writer import (
+    WriteConflict,
+    apply_writes,
+    atomic_write,
+    check_root,
+    load_record,
+    plan_writes,
+)
 from outfitter.report import print_plan
 
 
@@ -64,11 +75,15 @@ def init(
             raise UsageProblem([f"{from_roadmap}: asks for no add-on outfitter offers"
                                 + _named_tools(mapping)])
     text = profile_text(profile_data(mapping, **cluster))
-    atomic_write(out, text.encode())
+    # A JSON schema beside the profile, generated from the models, and the editor pointed
+    # at it: completion and checks while the user edits outfitter.yaml.
+    schema = out.with_name(out.stem + SCHEMA_SUFFIX)
+    atomic_write(schema, (json.dumps(profile_schema(), indent=2) + "\n").encode())
+    atomic_write(out, (schema_modeline(schema.name) + text).encode())
     console = err_console()
     if mapping is not None:
         print_mapping(mapping, console)
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out} and its schema {schema}")
 
 
 def _named_tools(mapping: RoadmapMapping) -> str:
@@ -123,20 +138,65 @@ def plan(profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
 @app.command()
 def render(
     out: Annotated[Path, typer.Option(
-        "--out", "-o", help="the Git repository's root; the tree goes to its gitops.path",
-        file_okay=False)],
+        "--out", "-o", help="the Git repository's root; the tree goes to its gitops.path")],
     profile: ProfileOpt = None,
     force: Annotated[bool, typer.Option(
-        help="overwrite files outfitter wrote that were edited since")] = False,
+        help="where your change and the new render touch the same lines, take the render "
+             "(drops your change)")] = False,
+    check: Annotated[bool, typer.Option(
+        "--check", help="write nothing; exit 1 when the tree differs from what render "
+                        "would write (for CI)")] = False,
 ) -> None:
-    """Write the Flux tree: one folder per add-on, same input, same bytes."""
-    files = render_tree(build_plan(profile_from(profile)))
-    report = write_tree(out, files, force=force)
+    """Write the Flux tree into the repository: one folder per add-on, same input, same
+    bytes; your edits, Renovate's bumps and your own files stay."""
+    the_plan = build_plan(profile_from(profile))
+    files = render_tree(the_plan)
+    problems = check_root(out)
+    if problems:
+        raise WriteConflict(problems)
+    before = load_record(out).addons if out.is_dir() else {}
+    placement = place(the_plan, files, out)
+    actions, report, record = plan_writes(out, placement.files, force, placement.edits,
+                                          leftovers(the_plan))
     console = err_console()
-    console.print(f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, "
-                  f"{len(report.removed)} removed")
+    for note in placement.notes + report.notes:
+        console.print(f"[dim]note[/]: {note}", soft_wrap=True)
+    if check:
+        differs = report.written + report.merged + report.removed + report.edited
+        for rel in differs:
+            console.print(f"differs: {out / rel}", soft_wrap=True)
+        for conflict in report.conflicts:
+            console.print(f"conflict: {out / conflict.rel}", soft_wrap=True)
+        raise typer.Exit(1 if report.changes else 0)
+    apply_writes(out, actions, record)
+    console.print(f"{out}: {len(report.written)} written, {len(report.merged)} merged, "
+                  f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+                  f"{len(report.edited)} of your files edited")
+    for rel in report.merged:
+        console.print(f"merged {out / rel}: your changes (or Renovate's) kept with the render's",
+                      soft_wrap=True)
+    for rel in report.theirs:
+        console.print(f"[dim]kept yours[/] {out / rel}", soft_wrap=True)
+    for rel in report.edited:
+        console.print(f"edited {out / rel}: outfitter's entries only", soft_wrap=True)
     for rel in report.kept:
         console.print(f"[yellow]kept[/] {out / rel}: no longer rendered, but edited since "
-                      f"outfitter wrote it; remove it yourself if it should go")
-
-
+                      f"outfitter wrote it; remove it yourself if it should go", soft_wrap=True)
+    for name, left in sorted(before.items()):
+        if name in record.addons:
+            continue
+        stays = [f"namespace {left['namespace']}", *left.get("volumes", [])]
+        buckets = left.get("buckets") or []
+        console.print(
+            f"[yellow]{name}[/]: turned off; its Flux objects are removed. What holds its data "
+            f"stays: {', '.join(stays)}"
+            + (f"; buckets {', '.join(buckets)} in object storage" if buckets else "")
+            + ". Delete them yourself once nothing needs them.", soft_wrap=True)
+    if report.conflicts:
+        for conflict in report.conflicts:
+            console.print(f"[red]conflict[/]: {out / conflict.rel}: your change and the new "
+                          f"render touch the same lines; the file is left as it is. Put "
+                          f"your change in the profile, or --force to take the render's:",
+                          soft_wrap=True)
+            console.print(conflict.diff, markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2)

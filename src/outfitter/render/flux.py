@@ -30,16 +30,49 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "outfitter"}
 HEADER = "# Rendered by outfitter from the cluster profile. Edit the profile, then re-render.\n"
 # Namespaces the cluster has anyway: never written as objects, so nothing can prune them.
 SYSTEM_NAMESPACES = {"kube-system", "kube-public", "default", FLUX_NAMESPACE}
+# Flux never deletes an object carrying this, even when it leaves the tree: a namespace that
+# holds volumes survives an add-on turned off or a bad render.
+PRUNE_DISABLED = {"kustomize.toolkit.fluxcd.io/prune": "disabled"}
 
 Files = dict[str, str]
 
+# Editor schemas (`# yaml-language-server: $schema=`), where the community takes them from:
+# Flux's own kinds from fluxcd-community/flux2-schemas, kustomize's from SchemaStore, other
+# CRDs from the kubernetes-schemas catalogue and built-in kinds from kubernetes-json-schema.
+KUSTOMIZE_SCHEMA = "https://json.schemastore.org/kustomization"
+_FLUX_SCHEMAS = "https://raw.githubusercontent.com/fluxcd-community/flux2-schemas/main"
+_CRD_SCHEMAS = "https://kubernetes-schemas.pages.dev"
+_BUILT_IN_SCHEMAS = ("https://raw.githubusercontent.com/yannh/kubernetes-json-schema/master/"
+                     "master-standalone-strict")
+_BUILT_IN_GROUPS = {"", "apps", "batch", "policy", "rbac.authorization.k8s.io",
+                    "networking.k8s.io", "autoscaling", "scheduling.k8s.io", "storage.k8s.io",
+                    "admissionregistration.k8s.io"}
 
-def _doc(objs: list[dict[str, Any]]) -> str:
-    return HEADER + yamlio.dump_all(objs)
+
+def schema_url(obj: dict[str, Any]) -> str | None:
+    api, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", "")).lower()
+    if not api or not kind:
+        return None
+    group, _, version = api.rpartition("/")
+    if group.endswith(".toolkit.fluxcd.io"):
+        return f"{_FLUX_SCHEMAS}/{kind}-{group.split('.')[0]}-{version}.json"
+    if group in _BUILT_IN_GROUPS:
+        prefix = group.split(".")[0]
+        return f"{_BUILT_IN_SCHEMAS}/{kind}-{prefix + '-' if prefix else ''}{version}.json"
+    return f"{_CRD_SCHEMAS}/{group}/{kind}_{version}.json"
+
+
+def doc(objs: list[dict[str, Any]]) -> str:
+    out = [HEADER]
+    for obj in objs:
+        url = schema_url(obj)
+        out.append("---\n" + (f"# yaml-language-server: $schema={url}\n" if url else "")
+                   + yamlio.dump(obj))
+    return "".join(out)
 
 
 def _kustomization(resources: list[str]) -> str:
-    return HEADER + yamlio.dump({
+    return HEADER + f"# yaml-language-server: $schema={KUSTOMIZE_SCHEMA}\n" + yamlio.dump({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": resources,
@@ -100,12 +133,22 @@ def helm_release(ap: AddonPlan, plan: Plan, chart: Chart) -> dict[str, Any]:
             "sourceRef": {"kind": chart.source_kind, "name": addon.name},
             "interval": "12h",
         }}
-    spec["install"] = {"crds": "CreateReplace", "remediation": {"retries": 3}}
-    spec["upgrade"] = {
-        "crds": "CreateReplace",
-        "cleanupOnFail": True,
-        "remediation": {"retries": 3, "strategy": "rollback"},
-    }
+    if addon.stateful:
+        # Data first: a failed install is retried in place (remediation would uninstall it,
+        # volumes and all), and a failed upgrade is left for a person, never rolled back
+        # (Longhorn and the stores do not support going back a version).
+        spec["install"] = {"crds": "CreateReplace",
+                           "strategy": {"name": "RetryOnFailure", "retryInterval": "5m"}}
+        spec["upgrade"] = {"crds": "CreateReplace",
+                           "strategy": {"name": "RemediateOnFailure"},
+                           "remediation": {"retries": 0, "remediateLastFailure": False}}
+    else:
+        spec["install"] = {"crds": "CreateReplace", "remediation": {"retries": 3}}
+        spec["upgrade"] = {
+            "crds": "CreateReplace",
+            "cleanupOnFail": True,
+            "remediation": {"retries": 3, "strategy": "rollback"},
+        }
     spec["values"] = ap.values
     return {
         "apiVersion": "helm.toolkit.fluxcd.io/v2",
@@ -121,7 +164,9 @@ def _flux_kustomization(
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {}
     if depends_on:
-        spec["dependsOn"] = [{"name": d} for d in depends_on]
+        # Namespaced explicitly: a user's namespace folder may move this Kustomization to its
+        # own namespace (kustomize's `namespace:`), and dependsOn defaults to the same one.
+        spec["dependsOn"] = [{"name": d, "namespace": FLUX_NAMESPACE} for d in depends_on]
     spec["interval"] = "1h"
     spec["retryInterval"] = "2m"
     spec["timeout"] = "10m"
@@ -158,6 +203,8 @@ class FluxRenderer:
         files: Files = {}
         by_ns: dict[str, list[AddonPlan]] = defaultdict(list)
         for ap in self.plan.addons:
+            if ap.addon.adopted(self.profile) is not None:
+                continue  # installed by the user: nothing of it is rendered
             if ap.in_cluster:
                 by_ns[ap.addon.namespace].append(ap)
             elif ap.rendered.files:
@@ -166,7 +213,7 @@ class FluxRenderer:
         for ns, aps in sorted(by_ns.items()):
             entries = []
             if ns not in SYSTEM_NAMESPACES:
-                files[f"{ns}/namespace.yaml"] = _doc([self.namespace(ns, aps)])
+                files[f"{ns}/namespace.yaml"] = doc([self.namespace(ns, aps)])
                 entries.append("./namespace.yaml")
             for ap in sorted(aps, key=lambda a: a.addon.name):
                 files.update(self.addon_files(ap))
@@ -179,18 +226,22 @@ class FluxRenderer:
 
     def namespace(self, ns: str, aps: list[AddonPlan]) -> dict[str, Any]:
         metadata: dict[str, Any] = {"name": ns, "labels": dict(MANAGED_BY)}
+        annotations: dict[str, str] = {}
         wishes = {ap.addon.mesh for ap in aps} - {None}
         if self.profile.has("linkerd") and wishes:
             # One add-on that cannot live in the mesh keeps the whole namespace out of it.
-            inject = "disabled" if "disabled" in wishes else "enabled"
-            metadata["annotations"] = {"linkerd.io/inject": inject}
+            annotations["linkerd.io/inject"] = "disabled" if "disabled" in wishes else "enabled"
+        if any(ap.addon.stateful for ap in aps):
+            annotations.update(PRUNE_DISABLED)
+        if annotations:
+            metadata["annotations"] = annotations
         return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
 
     def addon_files(self, ap: AddonPlan) -> Files:
         addon = ap.addon
         base = f"{addon.namespace}/{addon.name}"
         rendered = self.resources[addon.name]
-        chart = addon.chart_for(self.ctx)
+        chart = addon.pinned_chart(self.ctx)
         files: Files = {}
         owner = self.profile.addon_options(addon.name).owner
         app_objs: dict[str, list[dict[str, Any]]] = {}
@@ -201,22 +252,22 @@ class FluxRenderer:
         for fname, objs in _by_kind(rendered.app).items():
             app_objs.setdefault(fname, []).extend(objs)
         for fname, objs in sorted(app_objs.items()):
-            files[f"{base}/app/{fname}"] = _doc(objs)
+            files[f"{base}/app/{fname}"] = doc(objs)
         if app_objs:
             files[f"{base}/app/kustomization.yaml"] = _kustomization(
                 [f"./{f}" for f in sorted(app_objs)])
         if rendered.config:
             config = _by_kind(rendered.config)
             for fname, objs in config.items():
-                files[f"{base}/config/{fname}"] = _doc(objs)
+                files[f"{base}/config/{fname}"] = doc(objs)
             files[f"{base}/config/kustomization.yaml"] = _kustomization(
                 [f"./{f}" for f in config])
         for rel, text in sorted(rendered.files.items()):
             files[f"{base}/{rel}"] = text
         if owner == "flux":
-            files[f"{base}/ks.yaml"] = _doc(self.flux_kustomizations(ap, bool(chart)))
+            files[f"{base}/ks.yaml"] = doc(self.flux_kustomizations(ap, bool(chart)))
         else:
-            files[f"{base}/application.yaml"] = _doc(self.argo_applications(ap, chart))
+            files[f"{base}/application.yaml"] = doc(self.argo_applications(ap, chart))
         return files
 
     def flux_kustomizations(self, ap: AddonPlan, has_chart: bool) -> list[dict[str, Any]]:
@@ -224,7 +275,8 @@ class FluxRenderer:
         root = self.profile.gitops.path.strip("/")
         base = f"./{root}/{addon.namespace}/{addon.name}"
         flux_deps = [d for d in ap.depends_on if self.plan.get(d).in_cluster
-                     and self.profile.addon_options(d).owner == "flux"]
+                     and self.profile.addon_options(d).owner == "flux"
+                     and self.profile.addon_options(d).adopted is None]
         deps = [self.last_kustomization(d) for d in flux_deps]
         has_config = bool(self.resources[addon.name].config)
         depended_on = bool(self.plan.dependents.get(addon.name)) or has_config
@@ -301,8 +353,26 @@ def render_tree(plan: Plan) -> Files:
     root = plan.profile.gitops.path.strip("/")
     files = {f"{root}/{rel}": text for rel, text in renderer.render().items()}
     for ap in plan.addons:
+        if ap.addon.adopted(plan.profile) is not None:
+            continue
         for rel, text in renderer.resources[ap.addon.name].repository_files.items():
             if rel in files:
                 raise ValueError(f"{ap.addon.name}: {rel} is rendered twice")
             files[rel] = text
     return dict(sorted(files.items()))
+
+
+def leftovers(plan: Plan) -> dict[str, Any]:
+    """Per rendered add-on, what stays in the cluster when it is turned off (kept in the
+    record, so the render that turns it off can say so)."""
+    out: dict[str, Any] = {}
+    for ap in plan.addons:
+        addon = ap.addon
+        if not ap.in_cluster or addon.adopted(plan.profile) is not None:
+            continue
+        volumes = list(addon.volumes(plan.context))
+        buckets = list(ap.buckets)
+        if volumes or buckets:
+            out[addon.name] = {"namespace": addon.namespace, "volumes": volumes,
+                               "buckets": buckets}
+    return out

@@ -1,0 +1,58 @@
+"""Fitting a render into an existing repository: Renovate's configuration under each of its
+names, and an add-on turned off."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from outfitter.cli import main
+from outfitter.render.shared import PRESET_FILE, RENOVATE_FILES
+
+
+@pytest.mark.parametrize("name", [n for n in RENOVATE_FILES if n != "package.json"])
+def test_every_renovate_config_name_is_extended_never_doubled(name: str, tmp_path: Path) -> None:
+    config = tmp_path / name
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('{\n  "extends": [\n    "config:recommended"\n  ]\n}\n')
+    assert main(["render", "--out", str(tmp_path)]) == 0
+    extends = json.loads(config.read_text())["extends"]  # still plain JSON
+    assert extends == ["config:recommended",
+                       f"local>homelab/cluster//{PRESET_FILE}"]
+    assert (tmp_path / PRESET_FILE).is_file()
+    others = [n for n in RENOVATE_FILES if n != name and (tmp_path / n).exists()]
+    assert others == []
+
+
+def test_package_json_without_extends_gets_the_line_printed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    package = tmp_path / "package.json"
+    package.write_text('{"name": "x", "renovate": {"automerge": true}}\n')
+    assert main(["render", "--out", str(tmp_path)]) == 0
+    assert package.read_text() == '{"name": "x", "renovate": {"automerge": true}}\n'
+    err = capsys.readouterr().err.replace("\n", "")
+    assert f'add "local>homelab/cluster//{PRESET_FILE}" to the `extends` list' in err
+    assert not (tmp_path / "renovate.json").exists()
+
+
+def test_turning_an_add_on_off_says_what_stays(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "repo"
+    assert main(["render", "--out", str(repo)]) == 0
+    assert (repo / "kubernetes/apps/longhorn-system/longhorn/app/helmrelease.yaml").exists()
+    namespace = (repo / "kubernetes/apps/longhorn-system/namespace.yaml").read_text()
+    assert "kustomize.toolkit.fluxcd.io/prune: disabled" in namespace
+    off = tmp_path / "off.yaml"
+    off.write_text("addons:\n  longhorn:\n    enabled: false\n  loki:\n    enabled: false\n"
+                   "  log-shipper:\n    enabled: false\n")
+    capsys.readouterr()
+    assert main(["render", "--out", str(repo), "--profile", str(off)]) == 0
+    assert not (repo / "kubernetes/apps/longhorn-system").exists()
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert "longhorn: turned off; its Flux objects are removed" in err
+    assert "namespace longhorn-system" in err
+    assert "loki: turned off" in err and "loki-chunks" in err
+    record = json.loads((repo / ".outfitter.json").read_text())
+    assert "longhorn" not in record["addons"] and "tempo" in record["addons"]
