@@ -78,4 +78,10 @@ build kyverno kubectl-kyverno -- \
 build kubeconform kubeconform -- -ldflags "-s -w" -o "$bin/kubeconform" \
   github.com/yannh/kubeconform/cmd/kubeconform
 
+# flux: `flux build kustomization --dry-run` and `flux envsubst` are the oracles of the
+# repository model (issue 11). VERSION is stamped without the leading v, as flux's release does.
+flux_version=$(module_version flux github.com/fluxcd/flux2/v2)
+build flux flux -- -ldflags "-s -w -X main.VERSION=${flux_version#v}" -o "$bin/flux" \
+  github.com/fluxcd/flux2/v2/cmd/flux
+
 echo "tools: all built in $((SECONDS - total))s -> $bin"
