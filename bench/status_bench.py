@@ -110,7 +110,7 @@ def main() -> None:
         kinds: list[str] = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            with ClusterReader(cp.kubeconfig) as reader:
+            with ClusterReader.open(cp.kubeconfig) as reader:
                 run_status(profile, reader)
                 status_requests = reader.requests
                 # kubectl stops at a kind the server does not serve: give it the served ones.

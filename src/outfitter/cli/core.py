@@ -20,6 +20,7 @@ from outfitter.cli.app import (
     out_console,
     profile_from,
 )
+from outfitter.files import UnsafeFile, read_exact
 from outfitter.plan import build_plan, plan_json
 from outfitter.profile_init import map_roadmap, profile_data, profile_text
 from outfitter.render.flux import render_tree
@@ -52,9 +53,9 @@ def init(
     mapping = None
     if from_roadmap is not None:
         try:
-            doc = roadmap.load(from_roadmap)
-        except (OSError, UnicodeDecodeError) as err:
-            raise UsageProblem([f"{from_roadmap}: cannot read: {err}"]) from None
+            doc = roadmap.parse(read_exact(from_roadmap))
+        except UnsafeFile as err:
+            raise UsageProblem([str(err)]) from None
         mapping = map_roadmap(doc)
         if not mapping.addons:
             raise UsageProblem([f"{from_roadmap}: no add-on sections found "

@@ -1,7 +1,9 @@
 """Keep the roadmap document true: tick and untick the checkboxes a check decides, set each
 `**Status:**` line, and leave every other byte as it was.
 
-Items no check settles (and checks that came out unknown) keep the user's mark.
+Items no check settles (and checks that came out unknown or progressing) keep the user's
+mark. A report whose reads had errors is incomplete: it may tick, never untick, and never
+moves a `**Status:**` line backwards.
 """
 
 from __future__ import annotations
@@ -35,10 +37,16 @@ def _check_for(text: str, status: AddonStatus) -> tuple[Check, Result] | None:
     return None
 
 
-def _status_line(section: Section, checked: list[bool], status: AddonStatus) -> str | None:
+UNDECIDED = ("unknown", "progressing")
+
+
+def _status_line(section: Section, checked: list[bool], status: AddonStatus,
+                 incomplete: bool) -> str | None:
     installed = next((r for c, r in status.results if c.key.endswith(".installed")), None)
     if not checked:
-        if installed is None or installed.state == "unknown":
+        if installed is None or installed.state in UNDECIDED:
+            return None
+        if incomplete and installed.state != "pass":
             return None
         return "Done" if installed.state == "pass" else "Not Started"
     done = sum(checked)
@@ -55,6 +63,7 @@ def update(doc: Roadmap, report: StatusReport) -> tuple[str, list[ItemDecision]]
     by_name = {n: a.name for a in registry.all_addons() for n in a.roadmap_names}
     statuses = {s.addon: s for s in report.addons}
     decisions: list[ItemDecision] = []
+    incomplete = bool(report.read_errors)
     for section in doc.sections:
         status = statuses.get(by_name.get(section.name.lower(), ""))
         if status is None:  # not an add-on this profile enables: the user's marks stay
@@ -63,18 +72,30 @@ def update(doc: Roadmap, report: StatusReport) -> tuple[str, list[ItemDecision]]
         for item in section.items:
             found = _check_for(item.text, status)
             mark = item.checked
-            if found and found[1].state != "unknown":
-                mark = found[1].state == "pass"
+            if found and found[1].state not in UNDECIDED:
+                mark = found[1].state == "pass" or (incomplete and item.checked)
             checked.append(mark)
             decisions.append(ItemDecision(section.name, item.text, found[0] if found else None,
                                           found[1] if found else None, mark))
             if mark != item.checked:
                 lines[item.line] = _tick(lines[item.line], mark)
-        new_status = _status_line(section, checked, status)
+        new_status = _status_line(section, checked, status, incomplete)
+        if incomplete and new_status is not None and _rank(new_status) < _rank(section.status):
+            new_status = None
         if new_status is not None and section.status_line is not None \
                 and section.status != new_status:
             lines[section.status_line] = _set_status(lines[section.status_line], new_status)
     return "".join(lines), decisions
+
+
+def _rank(status: str | None) -> int:
+    """How far along a Status line says a section is (for never moving it backwards)."""
+    text = (status or "").strip()
+    if text.startswith("Done"):
+        return 3
+    if text.startswith("In Progress"):
+        return 2
+    return 1 if text.startswith("Not Started") else 0
 
 
 def _line_ending(line: str) -> str:
