@@ -70,10 +70,15 @@ class Connection:
         return self._client
 
     def _guarded(self, make: Any) -> Any:
+        """Building a client reads the kubeconfig's certificates and keys (nothing is sent
+        yet): whatever fails here is the kubeconfig's."""
         try:
             return make()
-        except Exception as err:  # the kubeconfig's certificates, keys, exec plugin
-            raise self.error(err) from None
+        except Exception as err:
+            reason = (err.strerror or str(err)) if isinstance(err, OSError) else str(err)
+            raise ClusterError(
+                f"kubeconfig context {self.chosen.context!r}: cannot load its certificates or "
+                f"credentials: {one_line(reason)}") from None
 
     def error(self, err: BaseException) -> ClusterError:
         known = translate(err, self.server, self.timeout)
@@ -120,7 +125,9 @@ class Connection:
         return self.info
 
     def _discovery_get(self, path: str) -> Any:
-        last: BaseException | None = None
+        """One discovery GET. A 429 or 5xx is retried by the policy; a transport failure is
+        not (kubectl does not retry a refused connection, and retrying a timeout would
+        multiply the wait on a frozen port)."""
         code, data = 0, None
         for _ in self.retry.attempts():
             try:
@@ -128,13 +135,9 @@ class Connection:
             except Exception as err:
                 if translate(err) is None:
                     raise
-                last = err
-                continue
-            last = None
+                raise self.error(err) from None
             if not RetryPolicy.retryable_status(code):
                 break
-        if last is not None:
-            raise self.error(last) from None
         if code == 401:
             raise ClusterError(f"the API server at {self.server} refused the credentials "
                                f"(401 Unauthorized)")

@@ -89,8 +89,8 @@ def describe_transport(err: BaseException, server: str, timeout: float | None = 
     if names & {"TimeoutException", "ReadTimeout", "ConnectTimeout", "WriteTimeout",
                 "PoolTimeout"} or isinstance(err, TimeoutError):
         within = f" within {timeout:g} s" if timeout else ""
-        what = "accept the connection" if "ConnectTimeout" in names else "answer"
-        return f"the API server at {server} did not {what}{within}"
+        phase = " (while connecting)" if "ConnectTimeout" in names else ""
+        return f"the API server at {server} did not answer{within}{phase}"
     if "ConnectError" in names or isinstance(err, ConnectionError):
         reason = _reason(err)
         return f"cannot reach the API server at {server}: {reason}"
