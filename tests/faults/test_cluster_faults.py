@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from peers import Peer
 
-from conftest import EXPECTED, PEERS, assert_clean_failure, kubeconfig_for, run_cli, sums
+from harness import EXPECTED, PEERS, assert_clean_failure, kubeconfig_for, run_cli, sums
 
 TIMEOUT = ["--request-timeout", "2"]
 COMMANDS: dict[str, list[str]] = {

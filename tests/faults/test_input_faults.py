@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import assert_clean_failure, kubeconfig_for, run_cli, sums
+from harness import assert_clean_failure, kubeconfig_for, run_cli, sums
 from peers import frozen_server
 
 

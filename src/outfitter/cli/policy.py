@@ -229,5 +229,8 @@ def enforce(
         return
     for note in edit.write_enforce(repo, plan):
         err.print(f"[yellow]note[/]: {note}", soft_wrap=True)
-    err.print(f"switched to Deny: {', '.join(plan.switched)}; commit and push for Flux to "
-              "apply it")
+    if plan.switched:
+        err.print(f"switched to Deny: {', '.join(plan.switched)}; commit and push for Flux to "
+                  "apply it")
+    else:  # the tree was already in Deny (an interrupted earlier run): the profile caught up
+        err.print("the profile now says deny as the tree does; commit and push it")

@@ -383,13 +383,25 @@ def plan_enforce(repo: Path, names: list[str], search: Path,
     for path, wanted in sorted(files.items()):
         plan.edits.append(edit_tree_file(path, path.relative_to(repo).as_posix(), wanted))
     rendered = {d.name for d in docs if d.managed}
-    in_profile = [n for n in plan.switched if n in rendered]
+    # Every named policy the profile does not yet say deny — also one the tree already has in
+    # Deny: an earlier run killed between the tree and the profile is completed by a rerun.
+    in_profile = [n for n in names if n in rendered and profile is not None
+                  and not _profile_says_deny(profile, n)]
     if profile is not None and in_profile:
         rel = profile.relative_to(repo).as_posix() if profile.is_relative_to(repo) else str(
             profile)
         plan.edits.append(edit_profile(profile, rel, in_profile))
         plan.profile_rel = rel
     return plan
+
+
+def _profile_says_deny(profile: Path, name: str) -> bool:
+    try:
+        data = yamlio.load_checked(_read(profile), where=str(profile))
+    except yamlio.YamlInputError as err:
+        raise EditProblem([str(err)]) from None
+    policies = (((data or {}).get("addons") or {}).get("kyverno") or {}).get("policies") or {}
+    return isinstance(policies, dict) and policies.get(name) == "deny"
 
 
 def write_enforce(repo: Path, plan: EnforcePlan) -> list[str]:
