@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from outfitter.cluster import connect
 from outfitter.cluster.reader import ClusterReader, Kind
 from outfitter.cluster.retry import Clock, RetryPolicy
 
@@ -34,7 +35,7 @@ class FakeClock:
 
 def open_reader(kubeconfig: Path, timeout: float = 15.0,
                 clock: FakeClock | None = None) -> ClusterReader:
-    return ClusterReader.open(kubeconfig, timeout=timeout,
+    return connect.open_reader(kubeconfig, timeout=timeout,
                               retry=(clock or FakeClock()).policy())
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from peers import Peer
-
 from harness import EXPECTED, PEERS, assert_clean_failure, kubeconfig_for, run_cli, sums
+from peers import Peer
 
 TIMEOUT = ["--request-timeout", "2"]
 COMMANDS: dict[str, list[str]] = {

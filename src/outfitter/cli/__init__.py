@@ -24,8 +24,6 @@ def _problem(line: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from outfitter.yamlio import YamlInputError
-
     try:
         # Outside standalone mode click returns a command's `typer.Exit(code)` as the result.
         result = app(args=argv, standalone_mode=False)
@@ -35,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         for problem in err.problems:
             _problem(problem)
         return ExitStatus.INPUT_ERROR
-    except YamlInputError as err:
+    except ValueError as err:  # yamlio's YamlInputError, imported only when one is raised
+        from outfitter.yamlio import YamlInputError
+
+        if not isinstance(err, YamlInputError):
+            raise
         _problem(err.one_line())
         return ExitStatus.INPUT_ERROR
     except typer.Exit as exit_:

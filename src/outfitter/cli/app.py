@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer import _click
@@ -125,11 +125,3 @@ def profile_from(path: Path | None) -> Profile:
         err_console().print(
             "[dim]using the built-in default profile (outfitter init writes one)[/]")
     return load_profile(path)
-
-
-def cluster_session(kubeconfig: Path | None, context: str | None, timeout: float,
-                    field_manager: str = "outfitter") -> Any:
-    """A discovered connection to the cluster (outfitter.cluster.connect.session)."""
-    from outfitter.cluster.connect import session
-
-    return session(kubeconfig, context, timeout=timeout, field_manager=field_manager)

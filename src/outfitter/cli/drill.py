@@ -17,10 +17,10 @@ from outfitter.cli.app import (
     RequestTimeoutOpt,
     UsageProblem,
     app,
-    cluster_session,
     err_console,
     out_console,
 )
+from outfitter.cli.cluster import cluster_session
 from outfitter.cluster.namespaces import dns_label_problem
 from outfitter.errors import ExitStatus
 from outfitter.ops import drill as ops

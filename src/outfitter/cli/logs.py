@@ -20,10 +20,10 @@ from outfitter.cli.app import (
     RequestTimeoutOpt,
     UsageProblem,
     app,
-    cluster_session,
     out_console,
     profile_from,
 )
+from outfitter.cli.cluster import cluster_session
 from outfitter.errors import ExitStatus
 from outfitter.ops import logs_compare as ops
 

@@ -22,11 +22,11 @@ from outfitter.cli.app import (
     RequestTimeoutOpt,
     UsageProblem,
     app,
-    cluster_session,
     err_console,
     out_console,
     profile_from,
 )
+from outfitter.cli.cluster import cluster_session
 from outfitter.config import Profile, load_profile
 from outfitter.ops import policy as ops
 from outfitter.ops import policy_edit as edit

@@ -16,9 +16,9 @@ from outfitter.cli.app import (
     RequestTimeoutOpt,
     UsageProblem,
     app,
-    cluster_session,
     out_console,
 )
+from outfitter.cli.cluster import cluster_session
 from outfitter.cli.edits import exit_status, preview_or_write, print_diffs, print_json
 from outfitter.cluster.namespaces import PLATFORM
 from outfitter.ops import reloader as ops

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from outfitter.cluster import kubeconfig
 from outfitter.cluster.errors import ClusterError, one_line, translate
+from outfitter.cluster.reader import ClusterReader
 from outfitter.cluster.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -195,6 +196,14 @@ def open_connection(kubeconfig_path: Path | None, context: str | None,
             conn.close()
             raise
     return conn
+
+
+def open_reader(kubeconfig_path: Path | None = None, context: str | None = None,
+                timeout: float = DEFAULT_TIMEOUT, retry: RetryPolicy | None = None,
+                discover: bool = False) -> ClusterReader:
+    """A status reader on its own connection (kubeconfig chosen as kubectl would)."""
+    return ClusterReader(open_connection(kubeconfig_path, context, timeout, retry,
+                                         discover=discover))
 
 
 @contextmanager

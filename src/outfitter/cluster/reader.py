@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from outfitter.cluster.errors import describe_transport, translate
@@ -56,15 +55,6 @@ class ClusterReader:
         self.cluster_wide: set[Kind] = set()
         """Kinds to list cluster-wide even when a namespace is asked for."""
         self._cache: dict[tuple[Kind, str | None], Listing] = {}
-
-    @classmethod
-    def open(cls, kubeconfig: Path | None = None, context: str | None = None,
-             timeout: float = 15.0, retry: RetryPolicy | None = None,
-             discover: bool = False) -> ClusterReader:
-        """A reader on its own connection (kubeconfig chosen as kubectl would)."""
-        from outfitter.cluster.connect import open_connection
-
-        return cls(open_connection(kubeconfig, context, timeout, retry, discover=discover))
 
     def close(self) -> None:
         self._source.close()
