@@ -37,6 +37,11 @@ HOST_ACCESS_NAMESPACES = (
     "velero", "longhorn-system", "falco", "linkerd", "linkerd-cni", "monitoring", "logging",
     "observability", "security",
 )
+# Add-ons whose controllers create pods at run time that no chart value labels or sizes:
+# Longhorn's instance managers, engine images and share managers; cert-manager's ACME HTTP-01
+# solver pods; Trivy Operator's scan jobs (in `security`). The baseline policies skip these
+# namespaces, or `policy enforce` would one day block the platform itself.
+OPERATOR_POD_NAMESPACES = ("longhorn-system", "cert-manager", "security")
 VALIDATING_POLICIES = Kind("policies.kyverno.io", "v1", "validatingpolicies", "ValidatingPolicy",
                            namespaced=False)
 # Kyverno 1.19 writes wgpolicyk8s.io reports unless openreports.enabled (default false), then
@@ -67,6 +72,7 @@ class Policy:
     validations: tuple[tuple[str, str], ...]
     """(CEL expression, message) pairs, evaluated against a Pod."""
     needs_host_access_exemption: bool = False
+    needs_operator_pod_exemption: bool = False
 
 
 def _policies(required_labels: list[str]) -> tuple[Policy, ...]:
@@ -77,7 +83,8 @@ def _policies(required_labels: list[str]) -> tuple[Policy, ...]:
     )
     return (
         Policy("require-labels", "baseline", "medium",
-               "Pods carry the labels that tie them to an application.", label_checks),
+               "Pods carry the labels that tie them to an application.", label_checks,
+               needs_operator_pod_exemption=True),
         Policy("require-requests-limits", "baseline", "medium",
                "Containers declare CPU and memory requests and a memory limit.", (
                    ("variables.allContainers.all(c, has(c.resources) && "
@@ -85,7 +92,7 @@ def _policies(required_labels: list[str]) -> tuple[Policy, ...]:
                     "'memory' in c.resources.requests && has(c.resources.limits) && "
                     "'memory' in c.resources.limits)",
                     "CPU and memory requests and a memory limit are required"),
-               )),
+               ), needs_operator_pod_exemption=True),
         Policy("disallow-privileged-containers", "security", "high",
                "Privileged containers can do anything the node can.", (
                    ("variables.allContainers.all(c, !has(c.securityContext) || "
@@ -200,6 +207,8 @@ class Kyverno(Addon):
             excluded = set(SYSTEM_NAMESPACES) | set(opts.excluded_namespaces)
             if policy.needs_host_access_exemption:
                 excluded |= set(HOST_ACCESS_NAMESPACES)
+            if policy.needs_operator_pod_exemption:
+                excluded |= set(OPERATOR_POD_NAMESPACES)
             out.append(self._validating_policy(policy, mode, sorted(excluded)))
         return out
 
