@@ -71,7 +71,8 @@ def one_line(text: str, limit: int = 300) -> str:
 def _tls_problem(err: BaseException) -> str | None:
     for link in _chain(err):
         if isinstance(link, ssl.SSLCertVerificationError):
-            return f"TLS: the server's certificate is not trusted ({link.verify_message})"
+            why = getattr(link, "verify_message", None) or "certificate verify failed"
+            return f"TLS: the server's certificate is not trusted ({why})"
         text = str(link)
         if "CERTIFICATE_VERIFY_FAILED" in text:
             return "TLS: the server's certificate is not trusted (certificate verify failed)"
