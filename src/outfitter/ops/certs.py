@@ -134,6 +134,7 @@ class Migration:
         return {
             "routes": [r.to_json() for r in self.routes],
             "skipped": self.skipped,
+            "notEdited": self.not_edited,
             "notes": self.notes,
             "files": sorted(str(p) for p, yf in self.files.items() if yf.changed),
         }

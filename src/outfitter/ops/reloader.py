@@ -120,6 +120,7 @@ class Plan:
             "scanned": self.scanned,
             "findings": [f.to_json() for f in self.findings],
             "skipped": self.skipped,
+            "notEdited": self.not_edited,
             "notes": self.notes,
             "files": sorted(str(p) for p, yf in self.files.items() if yf.changed),
         }
