@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 
 from outfitter import yamlio  # noqa: E402
-from outfitter.cluster.reader import ClusterReader  # noqa: E402
+from outfitter.cluster.connect import open_reader  # noqa: E402
 from outfitter.config import parse_profile  # noqa: E402
 from outfitter.status.engine import run_status  # noqa: E402
 from outfitter.testcluster import ControlPlane  # noqa: E402
@@ -110,7 +110,7 @@ def main() -> None:
         kinds: list[str] = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            with ClusterReader(cp.kubeconfig) as reader:
+            with open_reader(cp.kubeconfig) as reader:
                 run_status(profile, reader)
                 status_requests = reader.requests
                 # kubectl stops at a kind the server does not serve: give it the served ones.

@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy
+.venv/bin/lint-imports
 .venv/bin/pytest "$@"

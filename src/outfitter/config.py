@@ -203,9 +203,43 @@ def parse_profile(data: Any) -> Profile:
             problems.append("addons: must be a mapping of add-on names to options")
         raise ProfileError(problems) from None
     problems = cross_checks(profile)
+    covered = {p.split(":")[0] for p in problems}  # an add-on may check its own already
+    problems += [p for p in namespace_problems(profile) if p.split(":")[0] not in covered]
     if problems:
         raise ProfileError(problems)
     return profile
+
+
+def namespace_problems(profile: Profile) -> list[str]:
+    """Every option naming a namespace (a key ending in `namespace` or `namespaces`, in the
+    profile or any add-on's options) holds DNS labels: a name such as "Mon itoring\\n" must
+    never reach an object."""
+    from outfitter.cluster.namespaces import dns_label_problem
+
+    problems: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                where = f"{path}.{key}" if path else str(key)
+                lowered = str(key).lower()
+                if lowered.endswith("namespace") and isinstance(value, str):
+                    why = dns_label_problem(value)
+                    if why:
+                        problems.append(f"{where}: {why}")
+                elif lowered.endswith("namespaces") and isinstance(value, list):
+                    for i, item in enumerate(value):
+                        why = dns_label_problem(item, pattern=True)
+                        if why:
+                            problems.append(f"{where}[{i}]: {why}")
+                else:
+                    walk(value, where)
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{path}[{i}]")
+
+    walk(profile.model_dump(by_alias=True), "")
+    return problems
 
 
 def cross_checks(profile: Profile) -> list[str]:

@@ -16,9 +16,27 @@ from typing import Any
 import pytest
 import yaml
 
+from outfitter.cluster import connect
 from outfitter.cluster.reader import ClusterReader, Kind
+from outfitter.cluster.retry import Clock, RetryPolicy
 
 KIND = Kind("example.com", "v1", "widgets", "Widget")
+
+
+class FakeClock:
+    """Records the waits instead of sleeping them (the retry policy's injectable clock)."""
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def policy(self, delays: tuple[float, ...] = (0.5, 1.0)) -> RetryPolicy:
+        return RetryPolicy(delays=delays, clock=Clock(sleep=self.slept.append))
+
+
+def open_reader(kubeconfig: Path, timeout: float = 15.0,
+                clock: FakeClock | None = None) -> ClusterReader:
+    return connect.open_reader(kubeconfig, timeout=timeout,
+                              retry=(clock or FakeClock()).policy())
 
 
 class Script:
@@ -67,7 +85,7 @@ def page(names: list[str], token: str | None = None) -> dict[str, Any]:
 def test_pages_are_followed_and_items_get_their_kind(server: tuple[Script, Path]) -> None:
     script, kubeconfig = server
     script.answers = [(200, page(["a", "b"], "t1"), 0), (200, page(["c"]), 0)]
-    with ClusterReader(kubeconfig) as reader:
+    with open_reader(kubeconfig) as reader:
         listing = reader.list(KIND)
         again = reader.list(KIND)
     assert [i["metadata"]["name"] for i in listing.items] == ["a", "b", "c"]
@@ -79,27 +97,29 @@ def test_pages_are_followed_and_items_get_their_kind(server: tuple[Script, Path]
 def test_server_errors_are_retried_then_reported(server: tuple[Script, Path]) -> None:
     script, kubeconfig = server
     script.answers = [(503, None, 0), (200, page(["a"]), 0)]
-    with ClusterReader(kubeconfig) as reader:
+    with open_reader(kubeconfig) as reader:
         assert reader.list(KIND).state == "ok"
     script.answers = [(500, None, 0)] * 3
-    with ClusterReader(kubeconfig) as reader:
+    clock = FakeClock()
+    with open_reader(kubeconfig, clock=clock) as reader:
         listing = reader.list(KIND)
     assert listing.state == "error" and "failed after 3 tries: HTTP 500" in listing.message
+    assert clock.slept == [0.5, 1.0] and reader.errors() == [listing.message]
 
 
 def test_a_timeout_is_retried_then_reported(server: tuple[Script, Path]) -> None:
     script, kubeconfig = server
     script.answers = [(200, page(["slow"]), 1.0)] * 3
-    with ClusterReader(kubeconfig, timeout=0.2) as reader:
+    with open_reader(kubeconfig, timeout=0.2) as reader:
         listing = reader.list(KIND)
-    assert listing.state == "error" and "Timeout" in listing.message
+    assert listing.state == "error" and "did not answer within 0.2 s" in listing.message
 
 
 def test_an_expired_continue_token_starts_over(server: tuple[Script, Path]) -> None:
     script, kubeconfig = server
     script.answers = [(200, page(["a"], "t1"), 0), (410, None, 0),
                       (200, page(["a", "b"]), 0)]
-    with ClusterReader(kubeconfig) as reader:
+    with open_reader(kubeconfig) as reader:
         names = [i["metadata"]["name"] for i in reader.list(KIND).items]
     assert names == ["a", "b"]
 
@@ -107,7 +127,7 @@ def test_an_expired_continue_token_starts_over(server: tuple[Script, Path]) -> N
 def test_absent_and_forbidden(server: tuple[Script, Path]) -> None:
     script, kubeconfig = server
     script.answers = [(404, None, 0), (403, None, 0)]
-    with ClusterReader(kubeconfig) as reader:
+    with open_reader(kubeconfig) as reader:
         assert reader.list(KIND).state == "absent"
         forbidden = reader.list(KIND, "ns")
     assert forbidden.state == "forbidden"

@@ -130,3 +130,32 @@ def test_policies_switched_off_are_not_rendered(kyverno: Path, tmp_path: Path) -
                        {"addons": {"kyverno": {"policies": {"disallow-host-path": "off"}}}})
     assert ("disallow-host-path", "host-path") not in results
     assert results[("disallow-privileged-containers", "host-path")] == "pass"
+
+
+def _operator_pod(name: str, namespace: str, labels: dict[str, str]) -> dict[str, Any]:
+    """A pod as an add-on's controller creates it at run time: its own labels, no
+    app.kubernetes.io/name, no resources (no chart value reaches it)."""
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "spec": {"securityContext": {"runAsNonRoot": True},
+                     "containers": [{"name": "c", "image": "busybox:1.37"}]}}
+
+
+def test_pods_add_ons_create_at_run_time_are_exempt_from_the_baseline(kyverno: Path,
+                                                                      tmp_path: Path) -> None:
+    # Longhorn's manager starts instance managers; cert-manager starts ACME HTTP-01 solvers;
+    # Trivy Operator starts scan jobs in `security`. The same pod in `apps` fails both.
+    created = [
+        _operator_pod("instance-manager-a1", "longhorn-system",
+                      {"longhorn.io/component": "instance-manager"}),
+        _operator_pod("cm-acme-http-solver-x", "cert-manager",
+                      {"acme.cert-manager.io/http01-solver": "true"}),
+        _operator_pod("scan-vulnerabilityreport-x", "security",
+                      {"app.kubernetes.io/managed-by": "trivy-operator"}),
+    ]
+    user = _operator_pod("user-pod", "apps", {"app": "x"})
+    results = evaluate(kyverno, tmp_path, [*created, user])
+    for policy in ("require-labels", "require-requests-limits"):
+        assert results[(policy, "user-pod")] == "fail"
+        for pod in created:
+            assert (policy, pod["metadata"]["name"]) not in results

@@ -136,7 +136,7 @@ def test_bad_input_exits_2(
 
 def test_an_unreachable_prometheus_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["logs", "compare", "--prometheus", "http://127.0.0.1:9"]) == 2
-    assert "http://127.0.0.1:9: cannot connect" in capsys.readouterr().err
+    assert "cannot reach http://127.0.0.1:9: connection refused" in capsys.readouterr().err
 
 
 def test_estimate_model() -> None:
@@ -190,4 +190,4 @@ def test_no_kubeconfig_for_the_service_proxy_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["logs", "compare", "--kubeconfig", str(tmp_path / "none")]) == 2
-    assert "(or pass --prometheus URL)" in capsys.readouterr().err
+    assert ": no such file" in capsys.readouterr().err

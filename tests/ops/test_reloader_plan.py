@@ -88,7 +88,8 @@ def test_preview_writes_nothing_and_shows_the_diff(
 def test_write_changes_only_the_intended_lines(repo: Path) -> None:
     before = snapshot(repo)
     originals = {rel: (repo / rel).read_text() for rel in before if rel.endswith(".yaml")}
-    assert main(["reloader", "plan", str(repo), "--write"]) == 0
+    # legacy/wiki cannot be edited safely: written around it, and exit 1 so that CI sees it.
+    assert main(["reloader", "plan", str(repo), "--write"]) == 1
     after = snapshot(repo)
     changed = sorted(rel for rel in before if before[rel] != after[rel])
     assert changed == [
@@ -124,7 +125,7 @@ def test_write_changes_only_the_intended_lines(repo: Path) -> None:
 
 
 def test_a_second_run_finds_nothing_left_to_do(repo: Path) -> None:
-    assert main(["reloader", "plan", str(repo), "--write"]) == 0
+    assert main(["reloader", "plan", str(repo), "--write"]) == 1  # wiki: not edited
     before = snapshot(repo)
     plan = reloader.plan_repository(repo)
     assert [f.name for f in plan.to_annotate] == ["wiki"]  # the one it must not edit
@@ -266,7 +267,7 @@ def test_live_without_a_usable_cluster_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["reloader", "plan", "--live", "--kubeconfig", str(tmp_path / "none")]) == 2
-    assert "kubeconfig: Configuration file" in capsys.readouterr().err
+    assert ": no such file" in capsys.readouterr().err
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
@@ -274,4 +275,5 @@ def test_live_without_a_usable_cluster_exits_2(
         "users: [{name: u, user: {token: t}}]\n"
         "contexts: [{name: x, context: {cluster: c, user: u}}]\n")
     assert main(["reloader", "plan", "--live", "--kubeconfig", str(kubeconfig)]) == 2
-    assert "API server: cannot connect" in capsys.readouterr().err
+    assert "cannot reach the API server at https://127.0.0.1:9: connection refused" \
+        in capsys.readouterr().err

@@ -146,3 +146,24 @@ def test_an_item_naming_two_add_ons_needs_both_installed() -> None:
                         addon("object-storage", installed="fail")], [])
     assert update(doc, both)[0] == "- [x] Velero backups to MinIO\n"
     assert update(doc, one)[0] == doc.text
+
+
+def test_a_report_with_read_errors_ticks_but_never_unticks() -> None:
+    doc = roadmap.parse(DOC)
+    incomplete = report(**{"velero.installed": "pass", "velero.storage": "fail",
+                           "velero.schedules": "pass", "velero.drill": "fail"})
+    incomplete.read_errors = ["listing backups.velero.io failed after 4 tries: HTTP 503"]
+    new, _ = update(doc, incomplete)
+    lines = new.splitlines(keepends=True)
+    assert "- [x] Configure S3-compatible backend\r\n" in lines  # kept, though it "failed"
+    assert "- [x] Test restore procedure\r\n" in lines
+    assert "- [x] Install Velero\r\n" in lines  # a pass still ticks
+    complete = report(**{"velero.installed": "pass", "velero.storage": "fail",
+                         "velero.schedules": "pass", "velero.drill": "fail"})
+    assert "- [ ] Configure S3-compatible backend\r\n" in update(doc, complete)[0]
+
+
+def test_progressing_keeps_the_users_mark() -> None:
+    doc = roadmap.parse(DOC.replace("- [ ] Install Velero", "- [x] Install Velero"))
+    new, _ = update(doc, report(**{"velero.installed": "progressing"}))
+    assert "- [x] Install Velero\r\n" in new.splitlines(keepends=True)

@@ -8,7 +8,6 @@ Audit first and Deny once `outfitter policy readiness` says a policy has no viol
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -38,10 +37,23 @@ HOST_ACCESS_NAMESPACES = (
     "velero", "longhorn-system", "falco", "linkerd", "linkerd-cni", "monitoring", "logging",
     "observability", "security",
 )
+# Add-ons whose controllers create pods at run time that no chart value labels or sizes:
+# Longhorn's instance managers, engine images and share managers; cert-manager's ACME HTTP-01
+# solver pods; Trivy Operator's scan jobs (in `security`). The baseline policies skip these
+# namespaces, or `policy enforce` would one day block the platform itself.
+OPERATOR_POD_NAMESPACES = ("longhorn-system", "cert-manager", "security")
 VALIDATING_POLICIES = Kind("policies.kyverno.io", "v1", "validatingpolicies", "ValidatingPolicy",
                            namespaced=False)
-# Kyverno 1.19 writes wgpolicyk8s.io reports unless openreports.enabled (default false).
+# Kyverno 1.19 writes wgpolicyk8s.io reports unless openreports.enabled (default false), then
+# openreports.io ones: both are read (outfitter.ops.policy_reports), the default first.
 POLICY_REPORTS = Kind("wgpolicyk8s.io", "v1alpha2", "policyreports", "PolicyReport")
+REPORT_KINDS = (
+    POLICY_REPORTS,
+    Kind("wgpolicyk8s.io", "v1alpha2", "clusterpolicyreports", "ClusterPolicyReport",
+         namespaced=False),
+    Kind("openreports.io", "v1alpha1", "reports", "Report"),
+    Kind("openreports.io", "v1alpha1", "clusterreports", "ClusterReport", namespaced=False),
+)
 POD_CONTROLLERS = ["deployments", "statefulsets", "daemonsets", "jobs", "cronjobs", "replicasets"]
 
 ALL_CONTAINERS = (
@@ -60,6 +72,7 @@ class Policy:
     validations: tuple[tuple[str, str], ...]
     """(CEL expression, message) pairs, evaluated against a Pod."""
     needs_host_access_exemption: bool = False
+    needs_operator_pod_exemption: bool = False
 
 
 def _policies(required_labels: list[str]) -> tuple[Policy, ...]:
@@ -70,7 +83,8 @@ def _policies(required_labels: list[str]) -> tuple[Policy, ...]:
     )
     return (
         Policy("require-labels", "baseline", "medium",
-               "Pods carry the labels that tie them to an application.", label_checks),
+               "Pods carry the labels that tie them to an application.", label_checks,
+               needs_operator_pod_exemption=True),
         Policy("require-requests-limits", "baseline", "medium",
                "Containers declare CPU and memory requests and a memory limit.", (
                    ("variables.allContainers.all(c, has(c.resources) && "
@@ -78,7 +92,7 @@ def _policies(required_labels: list[str]) -> tuple[Policy, ...]:
                     "'memory' in c.resources.requests && has(c.resources.limits) && "
                     "'memory' in c.resources.limits)",
                     "CPU and memory requests and a memory limit are required"),
-               )),
+               ), needs_operator_pod_exemption=True),
         Policy("disallow-privileged-containers", "security", "high",
                "Privileged containers can do anything the node can.", (
                    ("variables.allContainers.all(c, !has(c.securityContext) || "
@@ -197,6 +211,8 @@ class Kyverno(Addon):
             excluded = set(SYSTEM_NAMESPACES) | set(opts.excluded_namespaces)
             if policy.needs_host_access_exemption:
                 excluded |= set(HOST_ACCESS_NAMESPACES)
+            if policy.needs_operator_pod_exemption:
+                excluded |= set(OPERATOR_POD_NAMESPACES)
             out.append(self._validating_policy(policy, mode, sorted(excluded)))
         return out
 
@@ -237,7 +253,8 @@ class Kyverno(Addon):
 
     def checks(self, ctx: Context) -> list[Check]:
         policies = _policies(options(ctx.profile).required_labels)
-        vpol, reports = Read(VALIDATING_POLICIES), Read(POLICY_REPORTS)
+        vpol = Read(VALIDATING_POLICIES)
+        report_reads = tuple(Read(k) for k in REPORT_KINDS)
 
         def category_check(category: str) -> Check:
             wanted = [p.name for p in policies if p.category == category
@@ -245,7 +262,10 @@ class Kyverno(Addon):
 
             def decide(reader: ClusterReader) -> Result:
                 live = {o["metadata"]["name"]: o for o in items(reader, vpol)}
-                failing = open_violations(items(reader, reports))
+                if reader.list(VALIDATING_POLICIES).state == "absent":
+                    return Result("fail", "not installed: ValidatingPolicy is not served",
+                                  "install it (outfitter render, then commit)")
+                failing = open_violations(reader)
                 missing = [n for n in wanted if n not in live]
                 if missing:
                     return Result("fail", f"missing: {', '.join(missing)}",
@@ -265,7 +285,8 @@ class Kyverno(Addon):
                 return Result("pass", summarize(lines, limit=6))
 
             return Check(f"kyverno.{category}", f"{category.capitalize()} policies ready",
-                         (vpol, reports), decide, roadmap=(f"{category} policies",))
+                         (vpol, *report_reads), decide, roadmap=(f"{category} policies",),
+                         absent_ok=True)
 
         return [category_check("baseline"), category_check("security")]
 
@@ -278,12 +299,15 @@ class Kyverno(Addon):
         return [line + ". `outfitter policy readiness` says when one can move to deny."]
 
 
-def open_violations(reports: list[dict[str, Any]]) -> dict[str, int]:
-    """Failing resources per policy across policy reports."""
-    from outfitter.ops.policy import findings_of  # the report format lives with `policy`
+def open_violations(reader: ClusterReader) -> dict[str, int]:
+    """Violating resources per policy, by the one report reader `policy readiness` uses."""
+    from outfitter.ops.policy_reports import read_reports
 
-    return dict(Counter(f.policy for report in reports for f in findings_of(report)
-                        if f.result == "fail"))
+    def listed(kind: Kind) -> list[dict[str, Any]] | None:
+        listing = reader.list(kind)
+        return None if listing.state == "absent" else listing.items
+
+    return read_reports(listed).open_violations()
 
 
 ADDON = Kyverno()

@@ -11,12 +11,15 @@ from typing import Any
 
 from outfitter.addons.base import Addon, Chart, Priority, Workload
 from outfitter.addons.context import Context
+from outfitter.cluster.namespaces import PLATFORM
 from outfitter.cluster.reader import ClusterReader
 from outfitter.status import kinds
 from outfitter.status.checks import Check, Read, Result, name_of, summarize
+from outfitter.status.ownership import addon_of
 
-# Namespaces whose workloads are the platform's own, not the user's apps.
-SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "flux-system"})
+# Namespaces whose workloads are the platform's own, not the user's apps (shared with
+# `reloader plan --live`).
+SYSTEM_NAMESPACES = PLATFORM
 
 
 class Reloader(Addon):
@@ -51,14 +54,20 @@ class Reloader(Addon):
 
     def checks(self, ctx: Context) -> list[Check]:
         reads = tuple(Read(k) for k in kinds.WORKLOADS)
+        own = {(a.name, a.namespace) for a in ctx_addons(ctx)}
 
         def annotated(reader: ClusterReader) -> Result:
             from outfitter.ops.reloader import coverage, pod_refs
 
-            lacking, consumers = [], 0
+            lacking, consumers, left_out = [], 0, 0
             for read in reads:
                 for w in reader.list(read.kind).items:
                     if w["metadata"].get("namespace") in SYSTEM_NAMESPACES:
+                        continue
+                    if addon_of(w, own) is not None:
+                        # outfitter's own charts: a chart upgrade rolls them; the user's
+                        # workloads are what the roadmap item is about.
+                        left_out += 1
                         continue
                     refs = pod_refs(((w.get("spec") or {}).get("template") or {}).get("spec"))
                     if not refs:
@@ -67,13 +76,15 @@ class Reloader(Addon):
                     state, _ = coverage(w["metadata"].get("annotations") or {}, refs)
                     if state in ("none", "partial"):
                         lacking.append(f"{w['kind']} {name_of(w)}")
+            note = (f"; {left_out} workload(s) of outfitter's add-ons left out (their charts "
+                    f"roll them on upgrade)" if left_out else "")
             if lacking:
                 return Result("fail", f"{len(lacking)} of {consumers} workloads that use "
                               f"ConfigMaps or Secrets lack Reloader annotations: "
-                              f"{summarize(sorted(lacking))}",
+                              f"{summarize(sorted(lacking))}{note}",
                               "outfitter reloader plan PATH --write")
             return Result("pass", f"all {consumers} workloads that use ConfigMaps or Secrets "
-                          "are annotated (or opted out)")
+                          f"are annotated (or opted out){note}")
 
         return [Check("reloader.annotations", "Workloads annotated for reload", reads,
                       annotated, roadmap=("annotate",))]
@@ -81,6 +92,12 @@ class Reloader(Addon):
     def notes(self, ctx: Context) -> list[str]:
         return ["Workloads opt in with `reloader.stakater.com/auto: \"true\"`: "
                 "`outfitter reloader plan PATH` finds the ones that need it."]
+
+
+def ctx_addons(ctx: Context) -> list[Addon]:
+    from outfitter.addons import registry
+
+    return [a for a in registry.all_addons() if ctx.enabled(a.name)]
 
 
 ADDON = Reloader()

@@ -24,14 +24,14 @@ from outfitter.addons.base import (
 from outfitter.addons.context import Context, meta
 from outfitter.cluster.reader import ClusterReader, Kind
 from outfitter.config import Profile
-from outfitter.ops import drill as restore_drill  # noqa: F401  `outfitter drill backup`
 from outfitter.status import kinds
 from outfitter.status.checks import Check, Read, Result, age, items, now, parse_time
 
 CREDENTIALS_SECRET = "velero-s3-credentials"
 LOCATION = "default"
 DRILL_RECORD = "outfitter-restore-drill"
-"""ConfigMap in Velero's namespace where `outfitter drill backup` records its last result."""
+"""ConfigMap in Velero's namespace where `outfitter drill backup` (outfitter.ops.drill, not
+imported here: a profile or a render must not load a cluster client) records its result."""
 BACKUP_STORAGE_LOCATIONS = Kind("velero.io", "v1", "backupstoragelocations",
                                 "BackupStorageLocation")
 SCHEDULES = Kind("velero.io", "v1", "schedules", "Schedule")

@@ -1,7 +1,9 @@
 """The command line. `main(argv) -> exit status` runs it in-process (tests call it).
 
-Exit codes: 0 done, 1 findings (a check that found problems), 2 bad input (an unusable
-profile, a conflict with the user's files, a usage error) — and then nothing is written.
+Exit statuses (outfitter.errors.ExitStatus): 0 done, 1 findings (a check that found
+problems, or files skipped), 2 input errors (an unusable profile, kubeconfig or server, a
+conflict with the user's files, a usage error — and then nothing is written), 130
+interrupted. Every problem is one line; no traceback.
 """
 
 from __future__ import annotations
@@ -12,14 +14,13 @@ import typer
 from typer.exceptions import TyperException
 
 from outfitter.cli.app import app, err_console
-from outfitter.errors import InputError
+from outfitter.errors import ExitStatus, InputError
 
-# Each module registers its commands on `app`.
-from outfitter.cli import core  # noqa: F401  isort: skip
-from outfitter.cli import validate  # noqa: F401  isort: skip
-from outfitter.cli import status  # noqa: F401  isort: skip
-from outfitter.cli import certs, logs, reloader  # noqa: F401  isort: skip
-from outfitter.cli import drill, policy  # noqa: F401  isort: skip
+
+def _problem(line: str) -> None:
+    from rich.markup import escape
+
+    err_console().print(f"[red]error[/]: {escape(line)}", soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,10 +30,16 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(result, int) and not isinstance(result, bool):
             return result
     except InputError as err:
-        console = err_console()
         for problem in err.problems:
-            console.print(f"[red]error[/]: {problem}", soft_wrap=True)
-        return 2
+            _problem(problem)
+        return ExitStatus.INPUT_ERROR
+    except ValueError as err:  # yamlio's YamlInputError, imported only when one is raised
+        from outfitter.yamlio import YamlInputError
+
+        if not isinstance(err, YamlInputError):
+            raise
+        _problem(err.one_line())
+        return ExitStatus.INPUT_ERROR
     except typer.Exit as exit_:
         return int(exit_.exit_code)
     except TyperException as err:
@@ -40,11 +47,16 @@ def main(argv: list[str] | None = None) -> int:
         if callable(show):
             show()
         else:
-            err_console().print(f"[red]error[/]: {err.format_message()}")
-        return 2
-    except typer.Abort:
-        return 130
-    return 0
+            _problem(err.format_message())
+        return ExitStatus.INPUT_ERROR
+    except (typer.Abort, KeyboardInterrupt):
+        err_console().print("interrupted")
+        return ExitStatus.INTERRUPTED
+    except OSError as err:  # a write the system refused (disk full, permissions, …)
+        where = f"{err.filename}: " if err.filename else ""
+        _problem(f"{where}{(err.strerror or str(err)).lower()}")
+        return ExitStatus.INPUT_ERROR
+    return ExitStatus.DONE
 
 
 def run() -> None:

@@ -18,7 +18,7 @@ from outfitter.cli.app import (
     out_console,
     profile_from,
 )
-from outfitter.cli.edits import preview_or_write, print_diffs, print_json
+from outfitter.cli.edits import exit_status, preview_or_write, print_diffs, print_json
 from outfitter.ops import certs as ops
 
 certs_app = typer.Typer(help="cert-manager: move Traefik IngressRoutes onto Certificates.",
@@ -38,7 +38,8 @@ def migrate(
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Give each IngressRoute on a certResolver (or without TLS) a cert-manager Certificate."""
+    """Give each IngressRoute on a certResolver (or without TLS) a cert-manager Certificate.
+    Exit 0 done, 1 with --write when a file was skipped, 2 bad input."""
     if not path.exists():
         raise UsageProblem([f"{path}: no such file or folder"])
     issuer = STAGING_ISSUER if staging else PRODUCTION_ISSUER
@@ -49,10 +50,10 @@ def migrate(
         data = mig.to_json()
         data["issuer"] = issuer
         print_json(data, diffs, written)
-        return
-    console = out_console()
-    _print(mig, console, issuer)
-    print_diffs(diffs, written, write)
+    else:
+        _print(mig, out_console(), issuer)
+        print_diffs(diffs, written, write)
+    raise typer.Exit(exit_status(write, mig.not_edited))
 
 
 def _print(mig: ops.Migration, console: Console, issuer: str) -> None:

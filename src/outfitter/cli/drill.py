@@ -3,49 +3,46 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
-from lightkube import ApiError, Client
-from lightkube.core.exceptions import ConfigError
 from rich.table import Table
 
 from outfitter.cli.app import (
     ContextOpt,
     JsonOpt,
     KubeconfigOpt,
+    RequestTimeoutOpt,
     UsageProblem,
     app,
     err_console,
     out_console,
 )
-from outfitter.cluster.client import connect
+from outfitter.cli.cluster import cluster_session
+from outfitter.cluster.namespaces import dns_label_problem
+from outfitter.errors import ExitStatus
 from outfitter.ops import drill as ops
 
 drill_app = typer.Typer(help="Day-2 drills the roadmap asks for.", no_args_is_help=True)
 app.add_typer(drill_app, name="drill")
 
 
-@contextmanager
-def cluster(kubeconfig: Path | None, context: str | None) -> Iterator[Client]:
-    """A client, with connection problems as one line each (exit 2)."""
-    try:
-        client = connect(kubeconfig, context)
-    except (ConfigError, OSError) as err:
-        raise UsageProblem([f"cannot use the kubeconfig: {err}"]) from None
-    try:
-        yield client
-    except httpx.TransportError as err:
-        raise UsageProblem([f"cannot reach the cluster: {err}"]) from None
-    except ApiError as err:
-        raise UsageProblem([f"the API server refused: {err.status.message or err}"]) from None
-    finally:
-        client.close()
+def _check_options(namespaces: dict[str, str | None], seconds: dict[str, float]) -> None:
+    """Every option checked before connecting: one line per problem, exit 2."""
+    problems = []
+    for option, name in namespaces.items():
+        if name is None:
+            continue
+        why = dns_label_problem(name)
+        if why:
+            problems.append(f"{option}: {why}")
+    for option, value in seconds.items():
+        if not math.isfinite(value) or value <= 0:
+            problems.append(f"{option} {value:g}: must be a positive number of seconds")
+    if problems:
+        raise UsageProblem(problems)
 
 
 @drill_app.command("backup")
@@ -68,10 +65,16 @@ def backup(
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     as_json: JsonOpt = False,
+    request_timeout: RequestTimeoutOpt = 15.0,
 ) -> None:
-    """Back up NS with Velero, restore it into a separate namespace, compare the two."""
+    """Back up NS with Velero, restore it into a separate namespace, compare the two.
+    Exit 0 the drill passed (or the preview), 1 it found differences, 2 bad input."""
+    _check_options({"--namespace": namespace, "--drill-namespace": drill_namespace,
+                    "--velero-namespace": velero_namespace},
+                   {"--timeout": timeout, "--settle-timeout": settle_timeout})
     err = err_console()
-    with cluster(kubeconfig, context) as client:
+    with cluster_session(kubeconfig, context, request_timeout) as conn:
+        client = conn.client
         plan = ops.plan_drill(client, namespace, from_schedule=from_schedule,
                               drill_namespace=drill_namespace,
                               velero_namespace=velero_namespace)
@@ -88,7 +91,7 @@ def backup(
     else:
         _print_result(result)
     if result.verdict != "pass":
-        raise typer.Exit(1)
+        raise typer.Exit(ExitStatus.FINDINGS)
 
 
 def _preview(plan: ops.DrillPlan, keep: bool, as_json: bool) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from outfitter.cli.app import UsageProblem, err_console, out_console
+from outfitter.errors import ExitStatus
+from outfitter.files import outside_root
 from outfitter.ops.yaml_edit import NotEditable, YamlFile
 
 
@@ -20,6 +22,11 @@ def preview_or_write(
     diffs = [yf.diff(root) for _, yf in sorted(files.items()) if yf.changed]
     if not write:
         return diffs, []
+    if root is not None:  # every file is checked before the first one is written
+        outside = [why for _, yf in sorted(files.items()) if yf.changed
+                   if (why := outside_root(yf.path, root))]
+        if outside:
+            raise UsageProblem([*outside, "nothing written"])
     try:
         return diffs, writer()
     except NotEditable as err:
@@ -45,3 +52,14 @@ def print_diffs(diffs: list[str], written: list[Path], write: bool) -> None:
         status.print(f"wrote {len(written)} file(s)")
     elif diffs:
         status.print(f"preview only: {len(diffs)} file(s) would change; --write applies it")
+
+
+def exit_status(write: bool, not_edited: list[str]) -> ExitStatus:
+    """With --write, an edit that was needed but could not be made safely (CRLF line ends,
+    a BOM, a layout ruamel would rewrite) is exit status 1 so that CI sees it; each one is
+    listed above as `skipped`."""
+    if write and not_edited:
+        err_console().print(f"[yellow]{len(not_edited)} not edited[/]: not everything was "
+                            f"written (exit status 1)")
+        return ExitStatus.FINDINGS
+    return ExitStatus.DONE

@@ -17,11 +17,14 @@ from outfitter.cli.app import (
     JsonOpt,
     KubeconfigOpt,
     ProfileOpt,
+    RequestTimeoutOpt,
     UsageProblem,
     app,
     out_console,
     profile_from,
 )
+from outfitter.cli.cluster import cluster_session
+from outfitter.errors import ExitStatus
 from outfitter.ops import logs_compare as ops
 
 logs_app = typer.Typer(help="Logs: Loki against the Graylog the cluster runs.",
@@ -75,22 +78,26 @@ def compare(
     as_json: JsonOpt = False,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = 30.0,
 ) -> None:
-    """Measure Graylog/OpenSearch/MongoDB and the log ingest; estimate Loki; recommend."""
+    """Measure Graylog/OpenSearch/MongoDB and the log ingest; estimate Loki; recommend.
+    Exit 0 done, 1 insufficient data, 2 bad input or Prometheus unreachable."""
     the_profile = profile_from(profile)
     query = ops.Query(window=window, at=_parse_at(at), namespaces=namespace,
                       pods=_parse_pods(pods or []), output=shipper_output)
     if prometheus is not None:
-        prom = ops.direct(prometheus)
+        result = ops.compare(ops.direct(prometheus), query, the_profile)
     else:
-        prom = ops.via_api_server(the_profile.monitoring.prometheus_url, kubeconfig, context)
-    result = ops.compare(prom, query, the_profile)
+        ops.service_proxy_path(the_profile.monitoring.prometheus_url)  # checked before connecting
+        with cluster_session(kubeconfig, context, request_timeout) as conn:
+            prom = ops.via_api_server(the_profile.monitoring.prometheus_url, conn)
+            result = ops.compare(prom, query, the_profile)
     if as_json:
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     else:
         _print(result, out_console())
     if result.verdict == "insufficient data":
-        raise typer.Exit(1)
+        raise typer.Exit(ExitStatus.FINDINGS)
 
 
 def _print(c: ops.Comparison, console: Console) -> None:

@@ -19,13 +19,14 @@ from outfitter.cli.app import (
     JsonOpt,
     KubeconfigOpt,
     ProfileOpt,
+    RequestTimeoutOpt,
     UsageProblem,
     app,
     err_console,
     out_console,
     profile_from,
 )
-from outfitter.cli.drill import cluster
+from outfitter.cli.cluster import cluster_session
 from outfitter.config import Profile, load_profile
 from outfitter.ops import policy as ops
 from outfitter.ops import policy_edit as edit
@@ -113,12 +114,14 @@ def readiness(
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     as_json: JsonOpt = False,
+    request_timeout: RequestTimeoutOpt = 15.0,
 ) -> None:
     """Per policy in Audit: open violations by namespace and workload, and whether it is
-    ready for Deny (no violation for readyAfterDays)."""
+    ready for Deny (no violation for readyAfterDays). Exit 0 done, 2 bad input."""
     days = _ready_after_days(profile_from(profile))
     now = datetime.now(UTC)
-    with cluster(kubeconfig, context) as client:
+    with cluster_session(kubeconfig, context, request_timeout) as conn:
+        client = conn.client
         results, reports, policies = ops.readiness(client, days, now)
         traps = traps_of.cluster_traps(client, policies)
     if as_json:
@@ -171,9 +174,10 @@ def enforce(
     profile: ProfileOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = 15.0,
 ) -> None:
     """Switch policies from Audit to Deny in the GitOps tree (and the profile) and print the
-    diff; commit and push it for Flux to apply."""
+    diff; commit and push it for Flux to apply. Exit 0 done, 2 refused or bad input."""
     if bool(names) == ready:
         raise UsageProblem(["name the policies to switch, or give --ready (not both)"])
     if not repo.is_dir():
@@ -187,7 +191,8 @@ def enforce(
         search = repo / the_profile.gitops.path
     err = err_console()
     now = datetime.now(UTC)
-    with cluster(kubeconfig, context) as client:
+    with cluster_session(kubeconfig, context, request_timeout) as conn:
+        client = conn.client
         results, _, _ = ops.readiness(client, days, now)
         by_name = {r.policy: r for r in results}
         if ready:
@@ -224,5 +229,8 @@ def enforce(
         return
     for note in edit.write_enforce(repo, plan):
         err.print(f"[yellow]note[/]: {note}", soft_wrap=True)
-    err.print(f"switched to Deny: {', '.join(plan.switched)}; commit and push for Flux to "
-              "apply it")
+    if plan.switched:
+        err.print(f"switched to Deny: {', '.join(plan.switched)}; commit and push for Flux to "
+                  "apply it")
+    else:  # the tree was already in Deny (an interrupted earlier run): the profile caught up
+        err.print("the profile now says deny as the tree does; commit and push it")

@@ -13,11 +13,14 @@ from outfitter.cli.app import (
     ContextOpt,
     JsonOpt,
     KubeconfigOpt,
+    RequestTimeoutOpt,
     UsageProblem,
     app,
     out_console,
 )
-from outfitter.cli.edits import preview_or_write, print_diffs, print_json
+from outfitter.cli.cluster import cluster_session
+from outfitter.cli.edits import exit_status, preview_or_write, print_diffs, print_json
+from outfitter.cluster.namespaces import PLATFORM
 from outfitter.ops import reloader as ops
 from outfitter.ops import reloader_live
 
@@ -42,8 +45,10 @@ def plan(
     as_json: JsonOpt = False,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = 15.0,
 ) -> None:
-    """List workloads that read a ConfigMap or Secret and lack a Reloader annotation."""
+    """List workloads that read a ConfigMap or Secret and lack a Reloader annotation.
+    Exit 0 done, 1 with --write when a file was skipped, 2 bad input."""
     if live and path is not None:
         raise UsageProblem(["give a PATH or --live, not both"])
     if not live and path is None:
@@ -51,9 +56,10 @@ def plan(
     if live and write:
         raise UsageProblem(["--write edits a repository: run it with a PATH, not --live"])
     if live:
-        the_plan = reloader_live.plan_objects(_live(kubeconfig, context))
+        the_plan = reloader_live.plan_objects(_live(kubeconfig, context, request_timeout))
         the_plan.notes.append(
-            f"Namespaces Reloader ignores ({', '.join(ops.IGNORED_NAMESPACES)}) were left out.")
+            f"Namespaces left out as the platform's own: "
+            f"{', '.join(sorted(PLATFORM))}.")
     else:
         assert path is not None
         if not path.exists():
@@ -62,35 +68,17 @@ def plan(
     root = path if path is not None and path.is_dir() else (path.parent if path else None)
     diffs, written = preview_or_write(the_plan.files, root, write, lambda: ops.write(the_plan))
     if as_json:
-        data = the_plan.to_json()
-        print_json(data, diffs, written)
-        return
-    console = out_console()
-    _print(the_plan, console)
-    print_diffs(diffs, written, write)
+        print_json(the_plan.to_json(), diffs, written)
+    else:
+        _print(the_plan, out_console())
+        print_diffs(diffs, written, write)
+    raise typer.Exit(exit_status(write, the_plan.not_edited))
 
 
-def _live(kubeconfig: Path | None, context: str | None) -> list[dict[str, Any]]:
-    from lightkube import ApiError
-    from lightkube.core.exceptions import ConfigError
-
-    from outfitter.cluster.client import connect
-
-    try:
-        client = connect(kubeconfig, context)
-    except (ConfigError, OSError) as err:
-        raise UsageProblem([f"kubeconfig: {err}"]) from None
-    try:
-        return reloader_live.live_objects(client)
-    except ApiError as err:
-        raise UsageProblem([f"API server: {err.status.message or err}"]) from None
-    except Exception as err:
-        # lightkube's HTTP client (httpx or its fork) failing to connect
-        if type(err).__module__.split(".")[0] not in ("httpx", "httpx2", "httpcore"):
-            raise
-        raise UsageProblem([f"API server: cannot connect: {err}"]) from None
-    finally:
-        client.close()
+def _live(kubeconfig: Path | None, context: str | None,
+          timeout: float) -> list[dict[str, Any]]:
+    with cluster_session(kubeconfig, context, timeout) as conn:
+        return reloader_live.live_objects(conn.client)
 
 
 def _print(the_plan: ops.Plan, console: Console) -> None:

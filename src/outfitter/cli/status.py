@@ -16,19 +16,21 @@ from outfitter.cli.app import (
     JsonOpt,
     KubeconfigOpt,
     ProfileOpt,
-    UsageProblem,
+    RequestTimeoutOpt,
     app,
     err_console,
     out_console,
     profile_from,
 )
+from outfitter.cluster.connect import open_connection
 from outfitter.cluster.reader import ClusterReader
-from outfitter.render.writer import atomic_write
+from outfitter.errors import ExitStatus
+from outfitter.files import write_keeping
 from outfitter.status.checks import Check, Result
 from outfitter.status.engine import StatusReport, run_status
 from outfitter.status.roadmap_update import diff, update
 
-STYLE = {"pass": "green", "fail": "red", "unknown": "yellow"}
+STYLE = {"pass": "green", "fail": "red", "unknown": "yellow", "progressing": "cyan"}
 
 
 @app.command(short_help="Check every roadmap item on the live cluster (read-only).")
@@ -43,19 +45,15 @@ def status(
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="with --update-roadmap: print the diff, write nothing")] = False,
     strict: Annotated[bool, typer.Option(help="exit 1 on unknown checks too")] = False,
+    request_timeout: RequestTimeoutOpt = 15.0,
 ) -> None:
     """Check every roadmap item on the cluster (read-only). Exit 0 all pass, 1 a check failed
-    (or, with --strict, is unknown), 2 bad input."""
+    (or, with --strict, is unknown), 2 bad input or a server that is not a Kubernetes API
+    server."""
     the_profile = profile_from(profile)
     doc = roadmap.load(update_roadmap) if update_roadmap is not None else None
-    try:
-        reader = ClusterReader(kubeconfig, context)
-    except Exception as err:  # a missing or broken kubeconfig, an unknown context
-        raise UsageProblem([f"kubeconfig: {err}"]) from None
-    with reader:
-        unreachable = reader.ping()
-        if unreachable:
-            raise UsageProblem([unreachable])
+    # Discovery first: a server that is not an API server is exit 2, never "not installed".
+    with ClusterReader(open_connection(kubeconfig, context, request_timeout)) as reader:
         report = run_status(the_profile, reader)
 
     if doc is not None and update_roadmap is not None:
@@ -63,14 +61,18 @@ def status(
         if dry_run:
             sys.stdout.write(diff(doc.text, new_text, update_roadmap.name) or "")
         elif new_text != doc.text:
-            atomic_write(update_roadmap, new_text.encode("utf-8"))
+            write_keeping(update_roadmap, new_text.encode("utf-8"))
             err_console().print(f"updated {update_roadmap}")
+        if report.read_errors:
+            err_console().print(f"[yellow]incomplete[/]: {len(report.read_errors)} listing(s) "
+                                f"failed ({report.read_errors[0]}); the roadmap was only "
+                                f"ticked, never unticked")
     if as_json:
         sys.stdout.write(json.dumps(report_json(report), indent=2) + "\n")
     elif not (dry_run and doc is not None):
         print_report(report)
     if report.failed or (strict and report.unknown):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitStatus.FINDINGS)
 
 
 def _row(check: Check, result: Result) -> dict[str, Any]:
@@ -84,6 +86,7 @@ def report_json(report: StatusReport) -> dict[str, Any]:
                     "checks": [_row(c, r) for c, r in a.results]} for a in report.addons],
         "existing": [_row(c, r) for c, r in report.existing],
         "requests": report.requests,
+        "readErrors": report.read_errors,
     }
 
 
@@ -103,5 +106,6 @@ def print_report(report: StatusReport) -> None:
                       f"[{STYLE[result.state]}]{result.state}[/]", result.evidence, result.hint)
     console.print(table)
     counts = {s: sum(1 for _, r in report.all_results() if r.state == s) for s in STYLE}
-    console.print(f"{counts['pass']} pass, {counts['fail']} fail, {counts['unknown']} unknown "
-                  f"({report.requests} API requests)")
+    moving = f", {counts['progressing']} progressing" if counts["progressing"] else ""
+    console.print(f"{counts['pass']} pass, {counts['fail']} fail, {counts['unknown']} unknown"
+                  f"{moving} ({report.requests} API requests)")

@@ -5,28 +5,34 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from outfitter.cli.app import ContextOpt, JsonOpt, KubeconfigOpt, UsageProblem, app, out_console
-from outfitter.render.writer import atomic_write
+from outfitter.cli.app import (
+    ContextOpt,
+    JsonOpt,
+    KubeconfigOpt,
+    RequestTimeoutOpt,
+    app,
+    out_console,
+)
+from outfitter.files import write_keeping
 from outfitter.validate.output import as_json, as_sarif, print_report
 from outfitter.validate.run import LiveLike, Request, run
 
 
-def _cluster(kubeconfig: Path | None, context: str | None, needed: bool) -> LiveLike | None:
-    """The cluster to ask: only when --kubeconfig or --server says so (offline otherwise)."""
+def _cluster(kubeconfig: Path | None, context: str | None, needed: bool,
+             timeout: float) -> tuple[LiveLike, Any] | None:
+    """The cluster to ask (discovered first): only when --kubeconfig or --server says so;
+    offline otherwise, and then no cluster client is imported at all."""
     if kubeconfig is None and not needed:
         return None
-    from outfitter.cluster.client import connect
+    from outfitter.cluster.connect import open_connection
     from outfitter.cluster.live import LiveCluster
 
-    try:
-        return LiveCluster(connect(kubeconfig, context, field_manager="outfitter-validate"))
-    except Exception as err:  # lightkube raises several kinds for a bad kubeconfig
-        where = kubeconfig or "$KUBECONFIG / ~/.kube/config"
-        raise UsageProblem([f"{where}: cannot use this kubeconfig: {err}"]) from None
+    conn = open_connection(kubeconfig, context, timeout, field_manager="outfitter-validate")
+    return LiveCluster(conn.client, conn.info), conn
 
 
 @app.command(short_help="Check a Flux tree before Flux does (offline, or --server).")
@@ -47,6 +53,7 @@ def validate(
         "does not create it (repeatable)")] = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    request_timeout: RequestTimeoutOpt = 15.0,
     server: Annotated[bool, typer.Option(
         "--server", help="also send every object to the cluster as a server-side dry-run "
         "apply")] = False,
@@ -57,13 +64,27 @@ def validate(
     """Check a Flux tree before Flux does: schemas, kustomize builds, references, HelmRelease
     values, security lint; with --server, the API server's own verdict. Exit 0 clean,
     1 findings, 2 unusable input."""
-    cluster = _cluster(kubeconfig, context, server)
+    connected = _cluster(kubeconfig, context, server, request_timeout)
     request = Request(path=path, strict=strict, schemas=schemas or [], charts=charts,
                       kubernetes_version=kubernetes_version,
                       known_namespaces=known_namespaces or [], server=server)
-    report = run(request, cluster)
+    if connected is None:
+        report = run(request, None)
+    else:
+        from outfitter.cluster.errors import translate
+
+        live, conn = connected
+        try:
+            report = run(request, live)
+        except Exception as err:  # the cluster failing mid-run: one line, exit 2
+            known = translate(err, conn.server, request_timeout)
+            if known is None:
+                raise
+            raise known from None
+        finally:
+            conn.close()
     if sarif is not None:
-        atomic_write(sarif, (json.dumps(as_sarif(report), indent=2) + "\n").encode())
+        write_keeping(sarif, (json.dumps(as_sarif(report), indent=2) + "\n").encode())
     if as_json_:
         sys.stdout.write(json.dumps(as_json(report), indent=2) + "\n")
     else:

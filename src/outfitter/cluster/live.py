@@ -3,9 +3,8 @@ an object the tree refers to exists there, and a server-side dry-run apply of ea
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from lightkube import ApiError, Client, codecs
 from lightkube.core.exceptions import LoadResourceError
 from lightkube.core.resource import NamespacedResource
@@ -13,24 +12,23 @@ from lightkube.core.resource_registry import resource_registry
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 
 from outfitter.cluster.apply import FIELD_MANAGER, load_cluster_kinds
+from outfitter.cluster.errors import describe_transport, is_transport_error
+
+if TYPE_CHECKING:
+    from outfitter.cluster.connect import ServerInfo
 
 
 class LiveCluster:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, info: ServerInfo | None = None) -> None:
         self.client = client
+        self.info = info
         self._kinds_loaded = False
         self._versions: dict[tuple[str, str], str] = {}  # (group, kind) -> a served version
         self._exists: dict[tuple[str, str, str, str], bool | None] = {}
 
     def version(self) -> str | None:
-        """The API server's gitVersion (e.g. v1.36.3), or None if it does not say."""
-        try:
-            http = self.client._client._client  # lightkube has no public /version call
-            response = http.get("/version")
-            return str(response.json().get("gitVersion")) if response.status_code == 200 \
-                else None
-        except Exception:  # the version is a default, not a requirement
-            return None
+        """The API server's gitVersion (e.g. v1.36.3), from discovery, or None."""
+        return self.info.git_version if self.info is not None else None
 
     def crds(self) -> list[dict[str, Any]]:
         out = []
@@ -77,7 +75,9 @@ class LiveCluster:
                 self.client.get(resource, name)
         except ApiError as err:
             return False if err.status.code == 404 else None
-        except httpx.HTTPError:
+        except Exception as err:
+            if not is_transport_error(err):
+                raise
             return None  # the cluster cannot say: the finding says "must exist there"
         return True
 
@@ -98,6 +98,8 @@ class LiveCluster:
             if err.status.code == 404 and "namespaces" in message and "not found" in message:
                 return "namespace", message
             return "rejected", message
-        except httpx.HTTPError as err:
-            return "rejected", f"the API server did not answer: {err}"
+        except Exception as err:
+            if not is_transport_error(err):
+                raise
+            return "rejected", describe_transport(err, "the API server")
         return None

@@ -10,45 +10,29 @@ keeps 10,000 objects cheap: no model classes are built.
 from __future__ import annotations
 
 import builtins
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from lightkube import KubeConfig
-from lightkube.config.client_adapter import Client as _http_client
-from lightkube.config.client_adapter import ConnectionParams
+from outfitter.cluster.errors import describe_transport, translate
+from outfitter.cluster.kinds import Kind
+from outfitter.cluster.retry import RetryPolicy
 
 PAGE = 500
-RETRIES = 3
 RESTART: dict[str, Any] = {}
 
+__all__ = ["ClusterReader", "Kind", "ListState", "Listing"]
 
-@dataclass(frozen=True, order=True)
-class Kind:
-    group: str
-    version: str
-    plural: str
-    kind: str
-    namespaced: bool = True
 
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
+class JsonSource(Protocol):
+    """What the reader needs of a connection (outfitter.cluster.connect.Connection)."""
 
-    @property
-    def path(self) -> str:
-        prefix = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        return f"{prefix}/{self.plural}"
+    server: str
+    timeout: float
+    retry: RetryPolicy
 
-    def path_in(self, namespace: str | None) -> str:
-        if namespace is None or not self.namespaced:
-            return self.path
-        prefix = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        return f"{prefix}/namespaces/{namespace}/{self.plural}"
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> tuple[int, Any]: ...
 
-    def __str__(self) -> str:
-        return f"{self.plural}.{self.group}" if self.group else self.plural
+    def close(self) -> None: ...
 
 
 ListState = Literal["ok", "absent", "forbidden", "error"]
@@ -65,21 +49,15 @@ class Listing:
 class ClusterReader:
     """Lists kinds once each and remembers them; counts the requests it makes."""
 
-    def __init__(self, kubeconfig: Path | None = None, context: str | None = None,
-                 timeout: float = 15.0) -> None:
-        config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
-        single = config.get(context_name=context) if context else config.get()
-        if single is None:
-            raise ValueError("the kubeconfig names no current context; pass --context")
-        params = ConnectionParams(timeout=timeout)  # type: ignore[arg-type]
-        self._http = _http_client(single, params)
+    def __init__(self, source: JsonSource) -> None:
+        self._source = source
         self.requests = 0
         self.cluster_wide: set[Kind] = set()
         """Kinds to list cluster-wide even when a namespace is asked for."""
         self._cache: dict[tuple[Kind, str | None], Listing] = {}
 
     def close(self) -> None:
-        self._http.close()
+        self._source.close()
 
     def __enter__(self) -> ClusterReader:
         return self
@@ -87,16 +65,9 @@ class ClusterReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def ping(self) -> str | None:
-        """None when the API server answers /version, else why not (one line)."""
-        self.requests += 1
-        try:
-            response = self._http.get("/version")
-        except Exception as err:  # connection refused, TLS, DNS: all mean "cannot reach"
-            return f"cannot reach the API server at {self._http.base_url}: {err}"
-        if response.status_code == 401:
-            return f"the API server at {self._http.base_url} refused the credentials (401)"
-        return None
+    def errors(self) -> builtins.list[str]:
+        """Why listings made so far failed (not "absent" or "forbidden": those are answers)."""
+        return [lst.message for lst in self._cache.values() if lst.state == "error"]
 
     def list(self, kind: Kind, namespace: str | None = None) -> Listing:
         """Every object of the kind (in one namespace when given), listed once per run.
@@ -148,28 +119,30 @@ class ClusterReader:
         self, kind: Kind, path: str, params: dict[str, Any]
     ) -> dict[str, Any] | Listing:
         """The page, a Listing that ends the kind (absent, forbidden, error), or RESTART."""
-        delay = 0.5
-        for attempt in range(RETRIES):
+        retry = self._source.retry
+        problem = ""
+        for _ in retry.attempts():
             self.requests += 1
             try:
-                response = self._http.get(path, params=params)
-            except Exception as err:  # timeouts and connection errors: retried, then reported
-                problem = f"{type(err).__name__}: {err}"
-            else:
-                if response.status_code == 200:
-                    data: dict[str, Any] = response.json()
-                    return data
-                if response.status_code == 404:
-                    return Listing(kind, "absent", message=f"{kind} is not served (CRD absent)")
-                if response.status_code == 403:
-                    return Listing(kind, "forbidden", message=f"no permission to list {kind}")
-                if response.status_code == 410 and "continue" in params:
-                    return RESTART
-                problem = f"HTTP {response.status_code}"
-                if response.status_code < 500 and response.status_code != 429:
-                    return Listing(kind, "error", message=f"listing {kind}: {problem}")
-            if attempt < RETRIES - 1:
-                time.sleep(delay)
-                delay *= 2
-        return Listing(kind, "error", message=f"listing {kind} failed after {RETRIES} tries: "
-                                              f"{problem}")
+                code, data = self._source.get_json(path, params)
+            except Exception as err:  # transport failures: retried, then reported
+                if translate(err) is None:
+                    raise
+                problem = describe_transport(err, self._source.server, self._source.timeout)
+                continue
+            if code == 200 and isinstance(data, dict):
+                return data
+            if code == 200:
+                return Listing(kind, "error", message=f"listing {kind}: the answer is not a "
+                                                      f"JSON list")
+            if code == 404:
+                return Listing(kind, "absent", message=f"{kind} is not served (CRD absent)")
+            if code == 403:
+                return Listing(kind, "forbidden", message=f"no permission to list {kind}")
+            if code == 410 and "continue" in params:
+                return RESTART
+            problem = f"HTTP {code}"
+            if not RetryPolicy.retryable_status(code):
+                return Listing(kind, "error", message=f"listing {kind}: {problem}")
+        return Listing(kind, "error", message=f"listing {kind} failed after {retry.tries} "
+                                              f"tries: {problem}")

@@ -120,6 +120,8 @@ class Route:
 class Migration:
     routes: list[Route] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    not_edited: list[str] = field(default_factory=list)
+    """Of `skipped`: what needed an edit that could not be made safely (exit status 1)."""
     """Files that are not YAML, and edits that could not be made cleanly."""
     notes: list[str] = field(default_factory=list)
     files: dict[Path, YamlFile] = field(default_factory=dict)
@@ -132,6 +134,7 @@ class Migration:
         return {
             "routes": [r.to_json() for r in self.routes],
             "skipped": self.skipped,
+            "notEdited": self.not_edited,
             "notes": self.notes,
             "files": sorted(str(p) for p, yf in self.files.items() if yf.changed),
         }
@@ -363,6 +366,7 @@ def _prepare_edits(mig: Migration, files: list[YamlFile]) -> None:
             route.status = "left alone"
             route.reason = f"not edited: {err}"
             mig.skipped.append(f"{route.where}: {route.ref}: not edited: {err}")
+            mig.not_edited.append(f"{route.where}: {route.ref}: not edited: {err}")
             _release(mig, route)
             continue
         yf.set_body(route.index, body)

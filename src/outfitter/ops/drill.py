@@ -20,10 +20,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lightkube import ApiError, Client
-from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap, Namespace
 
+from outfitter.addons.velero import BACKUP_STORAGE_LOCATIONS, BACKUPS
+from outfitter.cluster.kinds import Kind
+from outfitter.cluster.resources import as_dict, resource_of
 from outfitter.errors import InputError
 from outfitter.ops.drill_compare import (
     TYPED_KINDS,
@@ -35,7 +37,6 @@ from outfitter.ops.drill_compare import (
     inventory,
     settled,
 )
-from outfitter.ops.listing import as_dict
 
 VELERO_NAMESPACE = "velero"
 RECORD_NAME = "outfitter-restore-drill"
@@ -44,10 +45,10 @@ DRILL_LABEL = "outfitter.dev/restore-drill"
 SCHEDULE_LABEL = "velero.io/schedule-name"
 DRILL_BACKUP_TTL = "72h0m0s"
 
-Backup = create_namespaced_resource("velero.io", "v1", "Backup", "backups")
-Restore = create_namespaced_resource("velero.io", "v1", "Restore", "restores")
-BackupStorageLocation = create_namespaced_resource(
-    "velero.io", "v1", "BackupStorageLocation", "backupstoragelocations")
+RESTORES = Kind("velero.io", "v1", "restores", "Restore")
+Backup = resource_of(BACKUPS)
+Restore = resource_of(RESTORES)
+BackupStorageLocation = resource_of(BACKUP_STORAGE_LOCATIONS)
 
 # Phases after which Velero does nothing more to the object.
 DONE = {"Completed"}

@@ -29,7 +29,7 @@ from lightkube.resources.core_v1 import (
 from lightkube.resources.networking_v1 import Ingress, NetworkPolicy
 from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
 
-from outfitter.ops.listing import list_or_none
+from outfitter.cluster.resources import list_or_none
 
 # Kinds compared by name (typed); custom resources are found through the CRDs the cluster
 # serves. Pods and Jobs that a controller owns are left out: their controller is compared.

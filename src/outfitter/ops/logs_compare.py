@@ -82,8 +82,13 @@ class Prometheus:
         try:
             response = self.http.get(f"{self.base}/api/v1/query",
                                      params={"query": expr, "time": f"{at:.3f}"})
-        except Exception as err:  # httpx's and httpx2's transport errors alike
-            raise PrometheusError([f"{self.describe}: cannot connect: {err}"]) from None
+        except Exception as err:
+            from outfitter.cluster.errors import describe_transport, is_transport_error
+
+            if not is_transport_error(err):
+                raise
+            line = describe_transport(err, self.describe)
+            raise PrometheusError([line.replace("the API server at ", "")]) from None
         try:
             body = response.json()
         except ValueError:
@@ -140,24 +145,12 @@ def service_proxy_path(prometheus_url: str) -> tuple[str, str]:
     return path + parts.path.rstrip("/"), f"Service {namespace}/{name}:{port} (API server proxy)"
 
 
-def via_api_server(prometheus_url: str, kubeconfig: Any = None,
-                   context: str | None = None) -> Prometheus:
-    """Through the API server's service proxy, authenticated the way lightkube (and kubectl)
-    would be: client certificates, tokens and exec plugins from the kubeconfig."""
-    from lightkube import KubeConfig
-    from lightkube.config import client_adapter
-    from lightkube.core.exceptions import ConfigError
-
-    try:
-        config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
-        single = config.get(context_name=context)
-        if single is None:
-            raise PrometheusError(["the kubeconfig has no current context; pass --context"])
-        http = client_adapter.Client(single, client_adapter.ConnectionParams())
-    except (ConfigError, OSError) as err:
-        raise PrometheusError([f"kubeconfig: {err} (or pass --prometheus URL)"]) from None
+def via_api_server(prometheus_url: str, conn: Any) -> Prometheus:
+    """Through the API server's service proxy, on a connection of the one cluster layer
+    (outfitter.cluster.connect: client certificates, tokens and exec plugins from the
+    kubeconfig, as kubectl would use them)."""
     path, describe = service_proxy_path(prometheus_url)
-    return Prometheus(http, path, f"{describe} at {single.cluster.server}")
+    return Prometheus(conn.http, path, f"{describe} at {conn.server}")
 
 
 # --- measuring ------------------------------------------------------------------------------

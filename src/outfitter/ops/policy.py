@@ -16,37 +16,31 @@ The tree edit (`policy enforce`) is in outfitter.ops.policy_edit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from lightkube import ApiError, Client
-from lightkube.generic_resource import create_global_resource, create_namespaced_resource
 from lightkube.resources.apps_v1 import DaemonSet, Deployment, ReplicaSet, StatefulSet
 from lightkube.resources.batch_v1 import CronJob, Job
 from lightkube.resources.core_v1 import Pod
 
-from outfitter.ops.listing import as_dict, list_or_none
+from outfitter.addons.kyverno import VALIDATING_POLICIES
+from outfitter.cluster.kinds import Kind
+from outfitter.cluster.resources import as_dict, list_or_none, resource_of
+from outfitter.ops.policy_reports import VIOLATION, Finding, Ref, Reports, findings_of
+from outfitter.ops.policy_reports import read_reports as _read_reports
+
+__all__ = ["VIOLATION", "Finding", "Ref", "Reports", "findings_of"]
 
 State = Literal["ready", "violations", "soaking", "no-results", "enforced"]
 
-ValidatingPolicy = create_global_resource(
-    "policies.kyverno.io", "v1", "ValidatingPolicy", "validatingpolicies")
-ClusterPolicy = create_global_resource("kyverno.io", "v1", "ClusterPolicy", "clusterpolicies")
-NamespacedPolicy = create_namespaced_resource("kyverno.io", "v1", "Policy", "policies")
-# (resource, which API writes it): the pinned Kyverno's default first.
-REPORT_KINDS: tuple[tuple[Any, str], ...] = (
-    (create_namespaced_resource("wgpolicyk8s.io", "v1alpha2", "PolicyReport", "policyreports"),
-     "wgpolicyk8s.io/v1alpha2"),
-    (create_global_resource("wgpolicyk8s.io", "v1alpha2", "ClusterPolicyReport",
-                            "clusterpolicyreports"), "wgpolicyk8s.io/v1alpha2"),
-    (create_namespaced_resource("openreports.io", "v1alpha1", "Report", "reports"),
-     "openreports.io/v1alpha1"),
-    (create_global_resource("openreports.io", "v1alpha1", "ClusterReport", "clusterreports"),
-     "openreports.io/v1alpha1"),
-)
-VIOLATION = {"fail", "error"}
+ValidatingPolicy = resource_of(VALIDATING_POLICIES)
+CLUSTER_POLICIES = Kind("kyverno.io", "v1", "clusterpolicies", "ClusterPolicy", namespaced=False)
+POLICIES = Kind("kyverno.io", "v1", "policies", "Policy")
+ClusterPolicy = resource_of(CLUSTER_POLICIES)
+NamespacedPolicy = resource_of(POLICIES)
 # Kinds a pod's owner chain climbs through to the workload a person manages.
 OWNER_KINDS: dict[str, Any] = {
     "Pod": Pod, "ReplicaSet": ReplicaSet, "Job": Job, "Deployment": Deployment,
@@ -105,61 +99,10 @@ def live_policies(client: Client) -> list[LivePolicy]:
 # -- reports ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Ref:
-    kind: str
-    namespace: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Finding:
-    policy: str
-    result: str
-    resource: Ref
-    message: str
-    found: datetime | None
-
-
-@dataclass
-class Reports:
-    findings: list[Finding] = field(default_factory=list)
-    apis: list[str] = field(default_factory=list)
-    """Report APIs the cluster serves."""
-
-
-def _timestamp(result: dict[str, Any]) -> datetime | None:
-    stamp = result.get("timestamp") or {}
-    seconds = stamp.get("seconds")
-    return datetime.fromtimestamp(int(seconds), UTC) if seconds is not None else None
-
-
-def findings_of(report: dict[str, Any]) -> Iterator[Finding]:
-    """The results of one report, each with its resource: per-resource reports name it in
-    `scope`, older aggregated ones in each result's `resources`."""
-    scope = report.get("scope")
-    for result in report.get("results") or []:
-        resources = result.get("resources") or ([scope] if scope else [])
-        for res in resources:
-            yield Finding(
-                policy=result.get("policy") or "?", result=result.get("result") or "?",
-                resource=Ref(res.get("kind") or "?", res.get("namespace") or "",
-                             res.get("name") or "?"),
-                message=result.get("message") or "", found=_timestamp(result))
-
-
 def read_reports(client: Client) -> Reports:
-    reports = Reports()
-    for kind, api in REPORT_KINDS:
-        namespaced = kind.__name__ in ("PolicyReport", "Report")
-        items = list_or_none(client, kind, namespace="*" if namespaced else None)
-        if items is None:
-            continue
-        if api not in reports.apis:
-            reports.apis.append(api)
-        for report in items:
-            reports.findings.extend(findings_of(report))
-    return reports
+    """Every report of both report APIs (outfitter.ops.policy_reports, shared with status)."""
+    return _read_reports(lambda kind: list_or_none(
+        client, kind, namespace="*" if kind.namespaced else None))
 
 
 class Owners:
@@ -233,7 +176,7 @@ def assess(
         if policy.mode != "audit":
             out.append(Readiness(policy.name, policy.mode, "enforced", len(found)))
             continue
-        violations = _violations([f for f in found if f.result in VIOLATION], owners)
+        violations = _violations([f for f in found if f.violation], owners)
         clean_since = None if violations else policy.changed
         ready_at = (clean_since + timedelta(days=ready_after_days)
                     if clean_since and not violations else None)

@@ -30,7 +30,8 @@ from ruamel.yaml.error import YAMLError
 
 from outfitter import yamlio
 from outfitter.errors import InputError
-from outfitter.render.writer import atomic_write, read_record, record_edit, sha256
+from outfitter.files import UnsafeFile, outside_root, read_exact, write_keeping
+from outfitter.render.writer import read_record, record_edit, sha256
 
 MANAGED_BY = ("app.kubernetes.io/managed-by", "outfitter")
 _TOKEN = re.compile(r"""("[^"]*"|'[^']*'|[^\s#,\[\]{}]+)""")
@@ -111,8 +112,8 @@ def find_policies(repo: Path, search: Path) -> list[PolicyDoc]:
     found = []
     for path in yaml_files(search):
         try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError):
+            text = read_exact(path)
+        except UnsafeFile:
             continue
         if "ValidatingPolicy" not in text:
             continue
@@ -228,7 +229,7 @@ def _expected_tree(doc: dict[str, Any], fail: bool) -> dict[str, Any]:
 
 def edit_tree_file(path: Path, rel: str, names: set[str]) -> FileEdit:
     """Switch the named ValidatingPolicies in one file to Deny."""
-    before = path.read_text()
+    before = _read(path)
     docs = _load_rt(path, before)
     plain = yamlio.load_all(before)
     lines = _Lines(before)
@@ -250,6 +251,14 @@ def edit_tree_file(path: Path, rel: str, names: set[str]) -> FileEdit:
         raise EditProblem([f"{path}: the edit would change more than validationActions "
                            "and failurePolicy; edit it by hand"])
     return FileEdit(path, rel, before, after)
+
+
+def _read(path: Path) -> str:
+    """The file's exact text (CRLF kept), or one line saying why it cannot be edited."""
+    try:
+        return read_exact(path)
+    except UnsafeFile as err:
+        raise EditProblem([str(err)]) from None
 
 
 def _parsed(text: str, every: bool = False) -> Any:
@@ -276,7 +285,7 @@ def _set_in(data: Any, keys: list[str], value: str) -> Any:
 
 def edit_profile(path: Path, rel: str, names: Iterable[str]) -> FileEdit:
     """Set `addons.kyverno.policies.<name>: deny` for each name."""
-    before = path.read_text()
+    before = _read(path)
     text = before
     for name in names:
         text = _set_policy(path, text, name)
@@ -374,13 +383,25 @@ def plan_enforce(repo: Path, names: list[str], search: Path,
     for path, wanted in sorted(files.items()):
         plan.edits.append(edit_tree_file(path, path.relative_to(repo).as_posix(), wanted))
     rendered = {d.name for d in docs if d.managed}
-    in_profile = [n for n in plan.switched if n in rendered]
+    # Every named policy the profile does not yet say deny — also one the tree already has in
+    # Deny: an earlier run killed between the tree and the profile is completed by a rerun.
+    in_profile = [n for n in names if n in rendered and profile is not None
+                  and not _profile_says_deny(profile, n)]
     if profile is not None and in_profile:
         rel = profile.relative_to(repo).as_posix() if profile.is_relative_to(repo) else str(
             profile)
         plan.edits.append(edit_profile(profile, rel, in_profile))
         plan.profile_rel = rel
     return plan
+
+
+def _profile_says_deny(profile: Path, name: str) -> bool:
+    try:
+        data = yamlio.load_checked(_read(profile), where=str(profile))
+    except yamlio.YamlInputError as err:
+        raise EditProblem([str(err)]) from None
+    policies = (((data or {}).get("addons") or {}).get("kyverno") or {}).get("policies") or {}
+    return isinstance(policies, dict) and policies.get(name) == "deny"
 
 
 def write_enforce(repo: Path, plan: EnforcePlan) -> list[str]:
@@ -390,8 +411,12 @@ def write_enforce(repo: Path, plan: EnforcePlan) -> list[str]:
     untouched = {e.rel for e in plan.edits
                  if e.rel in record and record[e.rel] == sha256(e.before.encode())}
     notes = []
+    outside = [why for e in plan.edits if e.rel != plan.profile_rel
+               if (why := outside_root(e.path, repo))]
+    if outside:  # checked for every file before the first is written
+        raise EditProblem([*outside, "nothing written"])
     for edit in plan.edits:
-        atomic_write(edit.path, edit.after.encode())
+        write_keeping(edit.path, edit.after.encode())
     for edit in plan.edits:
         if edit.rel in untouched:
             record_edit(repo, edit.rel, edit.before.encode())
@@ -407,8 +432,8 @@ def tree_policies(search: Path, plan: EnforcePlan | None = None) -> list[dict[st
     out = []
     for path in yaml_files(search):
         try:
-            text = edited.get(path) or path.read_text()
-        except (OSError, UnicodeDecodeError):
+            text = edited.get(path) or read_exact(path)
+        except UnsafeFile:
             continue
         if "Policy" not in text:
             continue

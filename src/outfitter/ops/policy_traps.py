@@ -20,7 +20,7 @@ from typing import Any
 from lightkube import Client
 from lightkube.resources.core_v1 import Namespace
 
-from outfitter.ops.listing import as_dict, list_or_none
+from outfitter.cluster.resources import as_dict, list_or_none
 from outfitter.ops.policy import (
     COUNTABLE,
     ClusterPolicy,

@@ -39,8 +39,6 @@ KIND_AUTO = {"ConfigMap": "configmap.reloader.stakater.com/auto",
 KIND_RELOAD = {"ConfigMap": "configmap.reloader.stakater.com/reload",
                "Secret": "secret.reloader.stakater.com/reload"}
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
-# Reloader as outfitter installs it ignores kube-system (addons/reloader.py).
-IGNORED_NAMESPACES = ("kube-system",)
 # kustomize's hash suffix: 10 characters of an encoded sha256 (api/hasher: 0,1,3,a,e are
 # replaced so the suffix never reads as a word or a number).
 HASH_SUFFIX = re.compile(r"-[2456789bcdfghkmt]{10}$")
@@ -104,6 +102,8 @@ class Finding:
 class Plan:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    not_edited: list[str] = field(default_factory=list)
+    """Of `skipped`: what needed an edit that could not be made safely (exit status 1)."""
     """Files or objects left alone, one line each."""
     notes: list[str] = field(default_factory=list)
     files: dict[Path, YamlFile] = field(default_factory=dict)
@@ -120,6 +120,7 @@ class Plan:
             "scanned": self.scanned,
             "findings": [f.to_json() for f in self.findings],
             "skipped": self.skipped,
+            "notEdited": self.not_edited,
             "notes": self.notes,
             "files": sorted(str(p) for p, yf in self.files.items() if yf.changed),
         }
@@ -362,6 +363,7 @@ def _prepare_workload_edit(plan: Plan, yf: YamlFile, index: int, finding: Findin
     except NotEditable as err:
         finding.edit_error = str(err)
         plan.skipped.append(f"{finding.where}: {finding.workload}: not edited: {err}")
+        plan.not_edited.append(f"{finding.where}: {finding.workload}: not edited: {err}")
 
 
 def _add_annotations(
@@ -529,6 +531,7 @@ def _prepare_values_edit(plan: Plan, yf: YamlFile, index: int, finding: Finding)
     except NotEditable as err:
         finding.edit_error = str(err)
         plan.skipped.append(f"{finding.where}: {finding.workload}: not edited: {err}")
+        plan.not_edited.append(f"{finding.where}: {finding.workload}: not edited: {err}")
 
 
 def write(plan: Plan) -> list[Path]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from outfitter import yamlio
+from outfitter.cluster.namespaces import PLATFORM as LEFT_OUT_NAMESPACES
 from outfitter.ops.reloader import (
     APP_TEMPLATE,
     HASH_SUFFIX,
-    IGNORED_NAMESPACES,
     Finding,
     Plan,
     judge,
@@ -44,7 +44,7 @@ def plan_objects(objects: list[dict[str, Any]]) -> Plan:
                                               str(o.get("kind")), meta_of(o).get("name", ""))):
         meta = meta_of(obj)
         ns = meta.get("namespace")
-        if ns in IGNORED_NAMESPACES:
+        if ns in LEFT_OUT_NAMESPACES:
             continue
         plan.scanned += 1
         pod_spec = ((obj.get("spec") or {}).get("template") or {}).get("spec")
@@ -103,12 +103,12 @@ def plan_objects(objects: list[dict[str, Any]]) -> Plan:
 
 def live_objects(client: Any) -> list[dict[str, Any]]:
     """Deployments, StatefulSets and DaemonSets of every namespace, as plain dicts."""
-    from lightkube.resources.apps_v1 import DaemonSet, Deployment, StatefulSet
+    from outfitter.cluster.kinds import WORKLOADS
+    from outfitter.cluster.resources import list_or_none
 
     objects = []
-    for resource in (Deployment, StatefulSet, DaemonSet):
-        for item in client.list(resource, namespace="*"):
-            obj = item.to_dict()
-            obj["kind"] = resource.__name__
+    for kind in WORKLOADS:
+        for obj in list_or_none(client, kind, namespace="*") or []:
+            obj["kind"] = kind.kind
             objects.append(obj)
     return objects

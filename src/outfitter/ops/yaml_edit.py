@@ -24,6 +24,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from outfitter import yamlio
+from outfitter.files import UnsafeFile, read_exact
 
 _MARKER = re.compile(r"^(---|\.\.\.)(\s*(#.*)?)$")
 # (mapping indent, sequence indent, dash offset): the styles seen in Kubernetes repositories
@@ -198,15 +199,20 @@ def read(path: Path) -> YamlFile:
     try:
         # Bytes, decoded: read_text() would turn CRLF into LF and a save would then rewrite
         # every line of a Windows-edited file.
-        text = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise UnreadableFile(f"cannot read: {err}") from None
+        text = read_exact(path)
+    except UnsafeFile as err:
+        raise UnreadableFile(str(err).removeprefix(f"{path}: ")) from None
     docs = []
     for index, (marker, body, line) in enumerate(split(text)):
         if marker.startswith("..."):
             raise UnreadableFile("uses `...` document end markers; not edited")
         try:
-            data = yamlio.load(body)
+            data = yamlio.load_checked(body)  # a repository's file: bounded like any input
+        except yamlio.YamlInputError as err:
+            at = f" (line {line + err.line - 1})" if err.line else ""
+            if err.message.startswith("not valid YAML"):
+                raise UnreadableFile(f"not valid YAML{at}") from None
+            raise UnreadableFile(f"{err.message}{at}") from None
         except Exception as err:  # yaml.YAMLError and the C loader's errors
             mark = getattr(err, "problem_mark", None)
             where = f" (line {line + mark.line})" if mark is not None else ""
@@ -296,7 +302,7 @@ def _splits_comment(old: str, new: str) -> bool:
 def save(yf: YamlFile) -> None:
     """Write the edited file in one rename, after checking it still reads as the same number
     of documents (a broken edit must never reach the user's repository)."""
-    from outfitter.render.writer import atomic_write
+    from outfitter.files import write_keeping
 
     text = yf.render()
     expected = sum(d.data is not None for d in yf.documents) + len(yf.appended)
@@ -307,7 +313,7 @@ def save(yf: YamlFile) -> None:
     if count != expected:
         raise NotEditable(f"{yf.path}: the edited file does not read back as {expected} "
                           f"documents; nothing written")
-    atomic_write(yf.path, text.encode())
+    write_keeping(yf.path, text.encode())
 
 
 def walk(root: Path) -> list[Path]:
@@ -319,7 +325,7 @@ def walk(root: Path) -> list[Path]:
         rel = path.relative_to(root)
         if any(part.startswith(".") for part in rel.parts):
             continue
-        if path.is_file() and path.suffix in (".yaml", ".yml"):
+        if path.suffix in (".yaml", ".yml") and path.is_file():  # FIFOs and folders: no
             found.append(path)
     return found
 

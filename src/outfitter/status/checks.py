@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from outfitter.cluster.reader import ClusterReader, Kind, Listing
 
-State = Literal["pass", "fail", "unknown"]
+State = Literal["pass", "fail", "unknown", "progressing"]
+"""`progressing`: Flux is still reconciling (Ready=Unknown with a reconciling reason)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,28 @@ def condition(obj: dict[str, Any], kind: str = "Ready") -> dict[str, Any] | None
 def is_ready(obj: dict[str, Any]) -> bool:
     c = condition(obj)
     return c is not None and c.get("status") == "True"
+
+
+# Reasons Flux (kstatus) gives a Ready=Unknown while it works on the object.
+RECONCILING_REASONS = frozenset({"Progressing", "ProgressingWithRetry", "Reconciling",
+                                 "DependencyNotReady", "ArtifactInStorage"})
+
+
+def progressing(obj: dict[str, Any]) -> bool:
+    """Ready=Unknown with a reconciling reason, or a Reconciling=True condition."""
+    ready = condition(obj)
+    if ready is not None and ready.get("status") == "Unknown" \
+            and ready.get("reason") in RECONCILING_REASONS:
+        return True
+    rec = condition(obj, "Reconciling")
+    return rec is not None and rec.get("status") == "True" and \
+        (ready is None or ready.get("status") != "False")
+
+
+def readiness(obj: dict[str, Any]) -> Literal["ready", "progressing", "not ready"]:
+    if is_ready(obj):
+        return "ready"
+    return "progressing" if progressing(obj) else "not ready"
 
 
 def workload_available(obj: dict[str, Any]) -> bool:

@@ -14,13 +14,14 @@ from outfitter.status.checks import (
     Check,
     Read,
     Result,
-    is_ready,
     items,
     name_of,
+    readiness,
     summarize,
     workload_available,
 )
 from outfitter.status.existing import existing_checks
+from outfitter.status.ownership import workloads_of
 
 
 @dataclass
@@ -51,6 +52,10 @@ class StatusReport:
     def unknown(self) -> bool:
         return any(r.state == "unknown" for _, r in self.all_results())
 
+    read_errors: list[str] = field(default_factory=list)
+    """Listings that failed (timeouts, 5xx after retries): the report is incomplete, so the
+    roadmap must not lose a tick because of it."""
+
 
 def installed_check(addon: Addon, profile: Profile) -> Check:
     """Flux Kustomization(s) and HelmRelease Ready and the namespace's workloads available
@@ -66,7 +71,7 @@ def installed_check(addon: Addon, profile: Profile) -> Check:
                  *workloads)
 
     def decide(reader: ClusterReader) -> Result:
-        problems, seen = [], []
+        problems, seen, moving = [], [], []
         if owner == "argocd":
             apps = [a for a in items(reader, reads[0])
                     if a["metadata"]["name"] in (addon.name, f"{addon.name}-config")]
@@ -86,22 +91,28 @@ def installed_check(addon: Addon, profile: Profile) -> Check:
             if not kss:
                 return Result("fail", f"no Flux Kustomization {addon.name} in flux-system",
                               "commit the rendered tree and let Flux reconcile")
-            for ks in kss:
-                seen.append(f"Kustomization {ks['metadata']['name']}")
-                if not is_ready(ks):
-                    problems.append(f"Kustomization {ks['metadata']['name']} not Ready")
-            for hr in items(reader, reads[1]):
-                if hr["metadata"]["name"] == addon.name:
-                    seen.append(f"HelmRelease {name_of(hr)}")
-                    if not is_ready(hr):
-                        problems.append(f"HelmRelease {name_of(hr)} not Ready")
-        down = [f"{w['kind']} {name_of(w)}" for read in workloads for w in items(reader, read)
-                if not workload_available(w)]
-        count = sum(len(items(reader, read)) for read in workloads)
-        problems += [f"{d} unavailable" for d in down]
+            flux = [(f"Kustomization {ks['metadata']['name']}", ks) for ks in kss]
+            flux += [(f"HelmRelease {name_of(hr)}", hr) for hr in items(reader, reads[1])
+                     if hr["metadata"]["name"] == addon.name]
+            for label, o in flux:
+                seen.append(label)
+                state = readiness(o)
+                if state == "progressing":
+                    moving.append(f"{label} reconciling")
+                elif state != "ready":
+                    problems.append(f"{label} not Ready")
+        in_namespace = [w for read in workloads for w in items(reader, read)]
+        mine, how = workloads_of(addon.name, ns, in_namespace, argo=owner == "argocd",
+                                 declared=[w.name for w in addon.workloads])
+        problems += [f"{w['kind']} {name_of(w)} unavailable" for w in mine
+                     if not workload_available(w)]
         if problems:
             return Result("fail", summarize(problems), "kubectl describe the objects named")
-        return Result("pass", f"{', '.join(seen)} Ready; {count} workloads available")
+        if moving:
+            return Result("progressing", summarize(moving),
+                          "Flux is reconciling; run status again when it is done")
+        return Result("pass", f"{', '.join(seen)} Ready; {len(mine)} workloads {how} "
+                              f"available")
 
     return Check(f"{addon.name}.installed", f"{addon.title} installed and healthy", reads,
                  decide, roadmap=("install",))
@@ -124,7 +135,8 @@ def run_status(profile: Profile, reader: ClusterReader) -> StatusReport:
         status = AddonStatus(name, title)
         status.results = [(check, check.run(reader)) for check in addon_checks]
         statuses.append(status)
-    return StatusReport(statuses, [(c, c.run(reader)) for c in existing], reader.requests)
+    existing_results = [(c, c.run(reader)) for c in existing]
+    return StatusReport(statuses, existing_results, reader.requests, reader.errors())
 
 
 def needed_reads(checks: list[tuple[str, str, list[Check]]], existing: list[Check]) -> list[Read]:

@@ -5,6 +5,9 @@ Which add-on an item is about comes from reading the roadmap the way `init` does
 (roadmap_match): the entry that claims it (a heading or parent item naming the add-on), else
 the item itself ("- [ ] Backup solution" is Velero's "installed"). Items no check settles,
 checks that came out unknown, and items under "Done"/"Won't do"/"Notes" keep the user's mark.
+Checks that came out unknown or progressing keep the mark too. A report whose reads had
+errors is incomplete: it may tick, never untick, and never moves a `**Status:**` line
+backwards.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ def _check_for(text: str, status: AddonStatus) -> tuple[Check, Result] | None:
     return None
 
 
+UNDECIDED = ("unknown", "progressing")
+
+
 def _installed(status: AddonStatus) -> tuple[Check, Result] | None:
     return next(((c, r) for c, r in status.results if c.key.endswith(".installed")), None)
 
@@ -62,16 +68,19 @@ def _decide(finding: Finding, statuses: dict[str, AddonStatus]
     if len(results) != len(finding.addons):
         return None
     states = {r.state for r in results}
-    state: State = "unknown" if "unknown" in states else "fail" if "fail" in states else "pass"
+    state: State = "unknown" if states & set(UNDECIDED) else "fail" if "fail" in states else "pass"
     evidence = "; ".join(r.evidence for r in results)
     return ", ".join(finding.addons), None, Result(state, evidence)
 
 
-def _status_line(checked: list[bool], status: AddonStatus) -> str | None:
+def _status_line(checked: list[bool], status: AddonStatus, incomplete: bool
+                 ) -> str | None:
     installed = _installed(status)
     state = installed[1].state if installed else None
     if not checked:
-        if state is None or state == "unknown":
+        if state is None or state in UNDECIDED:
+            return None
+        if incomplete and state != "pass":
             return None
         return "Done" if state == "pass" else "Not Started"
     done = sum(checked)
@@ -89,6 +98,7 @@ def update(doc: Roadmap, report: StatusReport) -> tuple[str, list[ItemDecision]]
     findings = analyse(doc)
     marks: dict[int, bool] = {}
     decisions: list[ItemDecision] = []
+    incomplete = bool(report.read_errors)
     for finding in findings:
         entry = finding.entry
         if entry.box is None or finding.mode != "request":
@@ -97,8 +107,8 @@ def update(doc: Roadmap, report: StatusReport) -> tuple[str, list[ItemDecision]]
         decided = _decide(finding, statuses)
         if decided is not None:
             addon, check, result = decided
-            if result.state != "unknown":
-                mark = result.state == "pass"
+            if result.state not in UNDECIDED:
+                mark = result.state == "pass" or (incomplete and entry.checked)
             decisions.append(ItemDecision(addon, entry.text, check, result, mark))
         elif finding.context in statuses:
             decisions.append(ItemDecision(finding.context or "", entry.text, None, None, mark))
@@ -115,11 +125,24 @@ def update(doc: Roadmap, report: StatusReport) -> tuple[str, list[ItemDecision]]
         if line is None:  # only where the document keeps Status lines
             continue
         checked = [marks[id(e)] for e in entry.walk() if id(e) in marks]
-        new_status = _status_line(checked, status)
+        new_status = _status_line(checked, status, incomplete)
         current = STATUS.match(_body(lines[line]))
+        if incomplete and new_status is not None and current is not None \
+                and _rank(new_status) < _rank(current.group(1)):
+            new_status = None
         if new_status is not None and current is not None and current.group(1) != new_status:
             lines[line] = _set_status(lines[line], new_status)
     return "".join(lines), decisions
+
+
+def _rank(status: str | None) -> int:
+    """How far along a Status line says a section is (for never moving it backwards)."""
+    text = (status or "").strip()
+    if text.startswith("Done"):
+        return 3
+    if text.startswith("In Progress"):
+        return 2
+    return 1 if text.startswith("Not Started") else 0
 
 
 def _line_ending(line: str) -> str:
