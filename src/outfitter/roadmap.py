@@ -29,6 +29,7 @@ EXISTING_NAMES = {
     "fluent bit": "fluent-bit", "fluent-bit": "fluent-bit",
     "linkerd": "linkerd",
     "headlamp, kubeview, kube-ops-view": "headlamp", "headlamp": "headlamp",
+    "envoy gateway": "envoy-gateway", "envoy-gateway": "envoy-gateway",
 }
 
 
