@@ -78,11 +78,12 @@ def kyverno() -> Path:
 
 
 def install_upstream_crds(client: Client) -> int:
-    """Every upstream CRD (../shared/upstream/crds) installed and Established; how many."""
+    """Every upstream CRD (../shared/upstream/crds, and the Gateway API, envoy-gateway and
+    flux-operator ones tools/build.sh copies) installed and Established; how many."""
     if not upstream_data.available():
         pytest.skip(f"upstream reference data not found at {upstream_data.UPSTREAM}")
     names = []
-    for path in sorted((upstream_data.UPSTREAM / "crds").rglob("*.yaml")):
+    for path in upstream_data.crd_paths():
         # outfitter's loader: PyYAML's own would misread a bare `=` in the Kyverno CRDs.
         for doc in yamlio.load_all(path.read_text()):
             crd = codecs.from_dict(doc)

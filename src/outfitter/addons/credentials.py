@@ -57,7 +57,7 @@ class SopsSecret(dict[str, Any]):
         return [s for s in self.sources.values() if s.generate is None]
 
 
-_VAR = re.compile(r"\{\{\s*\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_VAR = re.compile(r"\{\{\s*\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
 
 
 def fill(template: str, values: dict[str, str]) -> str:
@@ -71,20 +71,20 @@ def variables(template: str) -> list[str]:
 
 def recover(template: str, filled: str) -> dict[str, str] | None:
     """The variables a filled-in template was made from, or None if it does not match."""
-    pattern, names = "", []
+    pattern, names = "", []  # groups are g0, g1, …: variable names may hold a `-`
     last = 0
     for m in _VAR.finditer(template):
         pattern += re.escape(template[last:m.start()])
         name = m.group(1)
         if name in names:
-            pattern += f"(?P={name})"
+            pattern += f"(?P=g{names.index(name)})"
         else:
-            pattern += f"(?P<{name}>.*?)"
+            pattern += f"(?P<g{len(names)}>.*?)"
             names.append(name)
         last = m.end()
     pattern += re.escape(template[last:])
     match = re.fullmatch(pattern, filled, re.DOTALL)
-    return None if match is None else {n: match.group(n) for n in names}
+    return None if match is None else {n: match.group(f"g{i}") for i, n in enumerate(names)}
 
 
 def placeholder(source: Source) -> str:

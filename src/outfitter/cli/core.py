@@ -22,7 +22,7 @@ from outfitter.cli.app import (
 )
 from outfitter.plan import build_plan, plan_json
 from outfitter.profile_init import map_roadmap, profile_data, profile_text
-from outfitter.render.flux import render_tree
+from outfitter.render.sops import adopt_edited, render_repository
 from outfitter.render.writer import atomic_write, write_tree
 from outfitter.report import print_plan
 
@@ -93,7 +93,9 @@ def render(
         help="overwrite files outfitter wrote that were edited since")] = False,
 ) -> None:
     """Write the Flux tree: one folder per add-on, same input, same bytes."""
-    files = render_tree(build_plan(profile_from(profile)))
+    the_plan = build_plan(profile_from(profile))
+    files = render_repository(the_plan, out)  # SOPS Secrets encrypted, or kept as they are
+    adopt_edited(out, the_plan, files)
     report = write_tree(out, files, force=force)
     console = err_console()
     console.print(f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, "

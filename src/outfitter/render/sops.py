@@ -80,11 +80,13 @@ def render_repository(plan: Plan, repo: Path) -> Files:
     return files
 
 
-def adopt_edited(repo: Path, plan: Plan) -> None:
+def adopt_edited(repo: Path, plan: Plan, files: Files) -> None:
     """Take the encrypted files the user filled with `sops edit` as outfitter's own again:
-    editing them is how they are meant to be used, so a render must not refuse them."""
+    editing them is how they are meant to be used, so a render that keeps them as they are
+    must not refuse them as edited."""
     for rel in sops_secrets(plan):
-        if (repo / rel).is_file():
+        path = repo / rel
+        if rel in files and path.is_file() and path.read_text() == files[rel]:
             record_edit(repo, rel)
 
 
