@@ -11,8 +11,8 @@ from functools import cache
 from pathlib import Path
 
 from outfitter.addons.base import Chart
-from outfitter.validate.chart_values import ChartFolder, merged
 from outfitter.testcluster import tools_base_dir
+from outfitter.validate.chart_values import ChartFolder, merged
 from outfitter.validate.crd_schema import CrdIndex
 
 REPO = Path(__file__).resolve().parents[1]

@@ -272,7 +272,7 @@ def sops_fill_notes(profile: Profile, addon: Addon, rendered: Rendered) -> list[
     notes = []
     for folder, secret in _sops_secrets(rendered):
         if secret.user_owned:
-            owned = ", ".join(f"{s.item}/{s.property}" for s in secret.user_owned)
+            owned = ", ".join(f"{s.item}/{s.prop}" for s in secret.user_owned)
             path = sops_path(profile.gitops.path, addon.namespace, addon.name, folder, secret)
             notes.append(f"Fill {owned} (a placeholder until you do): sops edit {path}")
     return notes

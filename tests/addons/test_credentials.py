@@ -7,8 +7,8 @@ import string
 from typing import Any
 
 from outfitter.addons.credentials import (
-    Source,
     SopsSecret,
+    Source,
     fill,
     generate,
     htpasswd_line,
@@ -73,7 +73,7 @@ def test_object_storage_keys_are_generated_only_for_a_server_outfitter_installs(
         "provider": "external", "endpoint": "https://nas.example.com:9000"}}})
     external = nas.object_store_secret("s3", "velero")
     assert isinstance(external, SopsSecret)
-    assert [s.property for s in external.user_owned] == ["access-key-id", "secret-access-key"]
+    assert [s.prop for s in external.user_owned] == ["access-key-id", "secret-access-key"]
 
 
 def test_sops_ui_logins_are_generated_and_kept_beside_the_htpasswd() -> None:

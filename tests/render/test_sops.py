@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sops_repo import SopsRepo, make_repo
 
 from outfitter import yamlio
 from outfitter.addons.credentials import SopsSecret, htpasswd_line, variables
@@ -19,6 +18,7 @@ from outfitter.render.sops import SopsError, render_repository, sops_secrets
 from outfitter.render.writer import write_tree
 from outfitter.validate.run import Request, run
 from profiles import VARIANTS, variant
+from sops_repo import SopsRepo, make_repo
 
 SOPS_VARIANTS = sorted(n for n in VARIANTS if variant(n).secrets.provider == "sops")
 ROOT = "kubernetes/apps"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sops_repo import make_repo
 from validate_trees import builtin
 
 import upstream_data
@@ -19,6 +18,7 @@ from outfitter.validate.engine import Options, validate
 from outfitter.validate.findings import Report
 from outfitter.validate.run import Request, run
 from profiles import VARIANTS, variant
+from sops_repo import make_repo
 
 # Namespaces of the user's existing cluster that add-ons wire into (kube-prometheus-stack's
 # dashboards, Argo CD, applications that KEDA scales, the existing Fluent Bit).

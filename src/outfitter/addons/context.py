@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from outfitter.addons.credentials import BASIC_AUTH_USER, Source, SopsSecret
+from outfitter.addons.credentials import BASIC_AUTH_USER, SopsSecret, Source
 from outfitter.addons.storage_contract import ObjectStore
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class Context:
             "target": {"name": name, "creationPolicy": "Owner"},
             "data": [
                 {"secretKey": var,
-                 "remoteRef": {"key": source.item, "property": source.property}}
+                 "remoteRef": {"key": source.item, "property": source.prop}}
                 for var, source in keys.items()
             ],
         }

@@ -28,13 +28,14 @@ _ALNUM = string.ascii_letters + string.digits
 @dataclass(frozen=True)
 class Source:
     item: str
-    property: str
+    prop: str
+    """The property of the item (a key of the secret store item)."""
     generate: Generator | None = None
     """None: the user owns the value (a placeholder until `sops edit`)."""
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.item, self.property)
+        return (self.item, self.prop)
 
 
 class SopsSecret(dict[str, Any]):
@@ -71,8 +72,8 @@ def variables(template: str) -> list[str]:
 
 def recover(template: str, filled: str) -> dict[str, str] | None:
     """The variables a filled-in template was made from, or None if it does not match."""
-    pattern, names = "", []  # groups are g0, g1, …: variable names may hold a `-`
-    last = 0
+    # Groups are g0, g1, …: variable names may hold a `-`, which a group name may not.
+    pattern, names, last = "", list[str](), 0
     for m in _VAR.finditer(template):
         pattern += re.escape(template[last:m.start()])
         name = m.group(1)
@@ -88,7 +89,7 @@ def recover(template: str, filled: str) -> dict[str, str] | None:
 
 
 def placeholder(source: Source) -> str:
-    return f"{PLACEHOLDER_PREFIX}-{source.item}-{source.property}"
+    return f"{PLACEHOLDER_PREFIX}-{source.item}-{source.prop}"
 
 
 def generate(source: Source, known: dict[tuple[str, str], str]) -> str:
@@ -100,12 +101,12 @@ def generate(source: Source, known: dict[tuple[str, str], str]) -> str:
     if source.generate == "htpasswd":
         password = known[(source.item, "password")]
         return htpasswd_line(BASIC_AUTH_USER, password)
-    raise ValueError(f"{source.item}/{source.property} is not generated")
+    raise ValueError(f"{source.item}/{source.prop} is not generated")
 
 
 def htpasswd_line(user: str, password: str) -> str:
     """`user:{SHA}…`: the one hash both envoy-gateway's basic auth and Traefik accept."""
-    digest = base64.b64encode(hashlib.sha1(password.encode()).digest()).decode()  # noqa: S324
+    digest = base64.b64encode(hashlib.sha1(password.encode()).digest()).decode()
     return f"{user}:{{SHA}}{digest}"
 
 

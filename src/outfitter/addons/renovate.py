@@ -173,7 +173,7 @@ class Renovate(Addon):
             "(Renovate also reads .github/renovate.json5 — move it there if you prefer). "
             "Install the Renovate GitHub App on the repository, or run Renovate self-hosted "
             "(its container image or GitHub Action) with a token that can open pull requests.",
-            f"Updates are grouped per add-on and for Flux"
+            "Updates are grouped per add-on and for Flux"
             + (" (flux-operator with flux-instance)"
                if ctx.profile.flux.install == "flux-operator" else "")
             + "; branches open on "

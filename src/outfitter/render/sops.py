@@ -24,8 +24,8 @@ from typing import Any
 
 from outfitter import yamlio
 from outfitter.addons.credentials import (
-    Source,
     SopsSecret,
+    Source,
     fill,
     generate,
     placeholder,
@@ -142,7 +142,7 @@ class Sealer:
     def _same_shape(self, rel: str, text: str, secret: SopsSecret) -> bool:
         try:
             docs = yamlio.load_all(text)
-        except Exception:  # noqa: BLE001 (a broken file is rewritten, not a crash)
+        except Exception:
             return False
         plain = {k: v for k, v in secret.items()}
         return len(docs) == 1 and "sops" in docs[0] and _shape(docs[0]) == _shape(plain)
@@ -173,7 +173,7 @@ class Sealer:
 
     def _run(self, args: list[str], stdin: bytes | None, what: str) -> bytes:
         try:
-            done = subprocess.run(  # noqa: S603 (the sops binary found on PATH)
+            done = subprocess.run(
                 [self.sops, *args], input=stdin, cwd=self.repo, capture_output=True,
                 check=False, timeout=120)
         except OSError as err:
@@ -224,7 +224,7 @@ def parent_provides_decryption(repo: Path, tree_path: str) -> bool:
             if path.stat().st_size > 1_000_000:
                 continue
             docs = yamlio.load_all(path.read_text())
-        except Exception:  # noqa: BLE001, S112 (not ours to judge here; validate does)
+        except Exception:
             continue
         for doc in docs:
             if _patches_decryption(doc, tree):
@@ -248,7 +248,7 @@ def _patches_decryption(doc: Any, tree: str) -> bool:
             continue
         try:
             bodies = yamlio.load_all(str(patch.get("patch", "")))
-        except Exception:  # noqa: BLE001, S112
+        except Exception:
             continue
         for body in bodies:
             if isinstance(body, dict) and body.get("kind") == "Kustomization" and \
