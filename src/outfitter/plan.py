@@ -305,7 +305,10 @@ def stack_notes(plan: Plan) -> list[str]:
             f"ingress: Gateway API — {len(ui)} UI HTTPRoutes on Gateway {gw.namespace}/{gw.name} "
             f"(listener {gw.section_name}, which must allow routes from other namespaces), each "
             f"behind an envoy-gateway SecurityPolicy with basic auth; no Traefik Middleware, no "
-            f"per-UI Certificate (TLS is the gateway's).")
+            f"per-UI Certificate (TLS is the gateway's)."
+            + ("" if profile.secrets.provider == "sops" else
+               " envoy-gateway reads only {SHA} htpasswd lines: store them in the items as "
+               "`htpasswd -nbs USER PASSWORD` prints them."))
     else:
         notes.append(f"ingress: Traefik — {len(ui)} UI IngressRoutes behind basic-auth "
                      f"Middlewares on entrypoint {profile.traefik.entrypoint}.")

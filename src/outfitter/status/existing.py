@@ -35,6 +35,7 @@ SIGNATURES: dict[str, tuple[str, Matcher]] = {
     "fluent-bit": ("Fluent Bit", lambda k, ns, n: k == "DaemonSet" and "fluent-bit" in n),
     "linkerd": ("Linkerd", lambda k, ns, n: n == "linkerd-destination"),
     "headlamp": ("Headlamp", lambda k, ns, n: n == "headlamp" or n.endswith("-headlamp")),
+    "envoy-gateway": ("Envoy Gateway", lambda k, ns, n: n == "envoy-gateway"),
 }
 
 
