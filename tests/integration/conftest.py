@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
 from lightkube import Client, codecs
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
@@ -58,7 +59,8 @@ def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
 @pytest.fixture(scope="session")
 def kube_client(control_plane: ControlPlane) -> Iterator[Client]:
     """A lightkube Client acting as cluster admin (system:masters)."""
-    client = control_plane.client()
+    # Large CRDs take the API server more than the default 10 s to store on a busy machine.
+    client = control_plane.client(timeout=httpx2.Timeout(60.0))
     try:
         yield client
     finally:
