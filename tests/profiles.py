@@ -61,7 +61,32 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "tempo": {"storage": "filesystem", "retention": "72h"},
         "otel-collector": {"metrics": False},
     }},
+    # The stacks beside the roadmap's External Secrets + Traefik (the default): SOPS and/or
+    # Gateway API. The first is a cluster-template user's: only Flux and envoy-gateway exist,
+    # Flux comes from flux-operator, the nodes run Talos, DNS-01 needs a token they own.
+    "sops-gateway-api": {
+        "existing": ["flux", "envoy-gateway"],
+        "secrets": {"provider": "sops"},
+        "ingress": {"provider": "gateway-api"},
+        "flux": {"install": "flux-operator"},
+        "cluster": {"nodes": {"os": "talos"}},
+        "acme": {"challenge": "dns01"},
+    },
+    "sops-traefik": {
+        "secrets": {"provider": "sops"},
+        "addons": {"object-storage": {"provider": "external",
+                                      "endpoint": "https://nas.home.example.com:9000"}},
+    },
+    "eso-gateway-api": {
+        "existing": ["flux", "kube-prometheus-stack", "external-secrets", "envoy-gateway"],
+        "ingress": {"provider": "gateway-api",
+                    "gateway": {"name": "envoy-external", "namespace": "gateway"}},
+    },
 }
+STACKS = {"default": ("external-secrets", "traefik"),
+          "sops-gateway-api": ("sops", "gateway-api"),
+          "sops-traefik": ("sops", "traefik"),
+          "eso-gateway-api": ("external-secrets", "gateway-api")}
 
 
 def variant(name: str) -> Profile:

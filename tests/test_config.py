@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from outfitter.config import ProfileError, default_profile, load_profile, parse_profile
+from outfitter.plan import build_plan
 
 
 def problems(data: Any) -> list[str]:
@@ -102,3 +103,31 @@ def test_broken_yaml_points_at_the_line(tmp_path: Any) -> None:
 
 def test_a_profile_that_is_not_a_mapping() -> None:
     assert problems(["cluster"]) == ["(profile): must be a mapping of keys"]
+
+
+def test_the_ingress_provider_must_be_in_the_existing_stack() -> None:
+    assert problems({"existing": ["flux"], "ingress": {"provider": "gateway-api"}}) == [
+        "ingress.provider: gateway-api needs envoy-gateway in existing (UIs are protected "
+        "with its SecurityPolicy basic auth)"]
+    assert "ingress.provider: traefik, but existing lists envoy-gateway and not traefik (set " \
+        "ingress.provider: gateway-api)" in problems({"existing": ["flux", "envoy-gateway"]})
+    assert problems({"secrets": {"provider": "vault"}}) == [
+        "secrets.provider: Input should be 'external-secrets' or 'sops'"]
+    assert problems({"cluster": {"nodes": {"os": "windows"}}}) == [
+        "cluster.nodes.os: Input should be 'generic' or 'talos'"]
+
+
+def test_a_cluster_template_profile_plans_without_external_secrets_or_traefik() -> None:
+    profile = parse_profile({"existing": ["flux", "envoy-gateway"],
+                             "secrets": {"provider": "sops"},
+                             "ingress": {"provider": "gateway-api"}})
+    plan = build_plan(profile)  # velero, loki, tempo, longhorn, cost: no longer refused
+    assert {"velero", "loki", "tempo", "longhorn", "cost"} <= {ap.addon.name for ap in plan.addons}
+    groups = {str(o["apiVersion"]).rpartition("/")[0] for ap in plan.addons
+              for o in ap.rendered.app + ap.rendered.config}
+    assert not groups & {"external-secrets.io", "traefik.io"}
+    with pytest.raises(ProfileError) as err:
+        build_plan(parse_profile({"existing": ["flux", "envoy-gateway"],
+                                  "ingress": {"provider": "gateway-api"}}))
+    assert ("addons.velero: renders external-secrets.io objects, but external-secrets is not "
+            "in existing") in err.value.problems

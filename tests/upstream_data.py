@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from outfitter.addons.base import Chart
+from outfitter.testcluster import tools_base_dir
 from outfitter.validate.chart_values import ChartFolder, merged
 from outfitter.validate.crd_schema import CrdIndex
 
@@ -52,8 +53,29 @@ def published_version(chart: Chart) -> str:
     return PUBLISHED_VERSION.get(folder.folder.name, folder.version)
 
 
+# CRDs the shared data lacks (Gateway API, envoy-gateway, flux-operator): tools/build.sh
+# copies them from their Go modules (tools/crds/go.mod pins the versions).
+TOOL_CRDS = tools_base_dir() / "crds"
+TOOL_CRD_GROUPS = ("gateway.networking.k8s.io", "gateway.envoyproxy.io", "fluxcd.controlplane.io")
+
+
+def tool_crds_available() -> bool:
+    return all((TOOL_CRDS / d).is_dir() for d in ("gateway-api", "envoy-gateway",
+                                                  "flux-operator"))
+
+
+def crd_paths() -> list[Path]:
+    """Every CRD file the tests know: the shared upstream copies, and the tools' when built."""
+    paths = sorted((UPSTREAM / "crds").rglob("*.yaml"))
+    if tool_crds_available():
+        paths += sorted(TOOL_CRDS.rglob("*.yaml"))
+    return paths
+
+
 @cache
 def crd_index() -> CrdIndex:
     index = CrdIndex(strict=True)
     index.add_path(UPSTREAM / "crds")
+    if tool_crds_available():
+        index.add_path(TOOL_CRDS)
     return index

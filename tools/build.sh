@@ -99,4 +99,36 @@ GOWORK="$flux_src/go.work" build flux flux -- \
   -ldflags "-s -w -X main.VERSION=${flux_version#v}" -o "$bin/flux" \
   github.com/fluxcd/flux2/v2/cmd/flux
 
+sops_version=$(module_version sops github.com/getsops/sops/v3)
+build sops sops -- -ldflags "-s -w -X github.com/getsops/sops/v3/version.Version=${sops_version#v}" \
+  -o "$bin/sops" github.com/getsops/sops/v3/cmd/sops
+
+age_version=$(module_version age filippo.io/age)
+build age age age-keygen -- -ldflags "-s -w -X main.Version=$age_version" -o "$bin/" \
+  filippo.io/age/cmd/age filippo.io/age/cmd/age-keygen
+
+# CRDs the shared upstream data lacks (Gateway API, envoy-gateway, flux-operator), taken from
+# their Go modules at the versions tools/crds/go.mod pins: the tests dry-run HTTPRoutes,
+# SecurityPolicies and FluxInstances against the real schemas.
+crds_stamp=$(stamp_of crds)-2  # -N: bump when the copied selection changes
+if [[ "$(cat "$out/stamps/crds" 2>/dev/null)" != "$crds_stamp" || ! -d "$out/crds" ]]; then
+  (cd "$here/crds" && go mod download)
+  rm -rf "$out/crds.tmp" && mkdir -p "$out/crds.tmp"/{gateway-api,envoy-gateway,flux-operator}
+  gw=$(cd "$here/crds" && go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)
+  eg=$(cd "$here/crds" && go list -m -f '{{.Dir}}' github.com/envoyproxy/gateway)
+  fo=$(cd "$here/crds" && go list -m -f '{{.Dir}}' github.com/controlplaneio-fluxcd/flux-operator)
+  # Only the kinds outfitter renders or reads (the others cost seconds each to install).
+  for k in gatewayclasses gateways httproutes referencegrants; do
+    cp "$gw/config/crd/standard/gateway.networking.k8s.io_$k.yaml" "$out/crds.tmp/gateway-api/"
+  done
+  cp "$eg"/charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_securitypolicies.yaml \
+    "$out/crds.tmp/envoy-gateway/"
+  cp "$fo"/config/crd/bases/fluxcd.controlplane.io_fluxinstances.yaml "$out/crds.tmp/flux-operator/"
+  chmod -R u+w "$out/crds.tmp" && rm -rf "$out/crds" && mv "$out/crds.tmp" "$out/crds"
+  echo "$crds_stamp" > "$out/stamps/crds"
+  echo "tools: crds copied -> $out/crds"
+else
+  echo "tools: crds up to date"
+fi
+
 echo "tools: all built in $((SECONDS - total))s -> $bin"

@@ -21,8 +21,9 @@ from outfitter.quantity import cpu_millis, memory_mib
 
 EXISTING_STACK = (
     "flux", "argocd", "kube-prometheus-stack", "traefik", "external-secrets", "goldilocks",
-    "graylog", "fluent-bit", "linkerd", "headlamp",
+    "graylog", "fluent-bit", "linkerd", "headlamp", "envoy-gateway",
 )
+DEFAULT_EXISTING = EXISTING_STACK[:-1]  # the roadmap's stack: no envoy-gateway
 
 
 class _Strict(BaseModel):
@@ -31,6 +32,8 @@ class _Strict(BaseModel):
 
 class Nodes(_Strict):
     count: int = Field(3, ge=1, le=1000)
+    os: Literal["generic", "talos"] = Field(
+        "generic", description="talos: notes name Talos system extensions and machine config")
     cpu: str = Field("4", description="allocatable CPU per node, e.g. '4' or '3500m'")
     memory: str = Field("16Gi", description="allocatable memory per node, e.g. '16Gi'")
 
@@ -110,6 +113,38 @@ class Monitoring(_Strict):
         "http://kube-prometheus-stack-alertmanager.monitoring.svc:9093", alias="alertmanagerURL")
 
 
+class Secrets(_Strict):
+    provider: Literal["external-secrets", "sops"] = Field(
+        "external-secrets",
+        description="external-secrets: ExternalSecrets from secretStore; sops: Secrets "
+                    "encrypted with sops under the repository's .sops.yaml")
+    sops_secret: str = Field(
+        "sops-age", alias="sopsSecret",
+        description="Secret in flux-system holding the age key Flux decrypts with")
+
+
+class Gateway(_Strict):
+    name: str = Field("envoy-internal", description="the Gateway UIs attach to")
+    namespace: str = "network"
+    section_name: str = Field("https", alias="sectionName",
+                              description="its HTTPS listener, for HTTPRoutes of UIs")
+    http_section_name: str = Field("http", alias="httpSectionName",
+                                   description="its HTTP listener, for ACME HTTP-01")
+
+
+class Ingress(_Strict):
+    provider: Literal["traefik", "gateway-api"] = Field(
+        "traefik", description="traefik: IngressRoutes; gateway-api: HTTPRoutes on `gateway`")
+    gateway: Gateway = Gateway()
+
+
+class Flux(_Strict):
+    install: Literal["bootstrap", "flux-operator"] = Field(
+        "bootstrap", description="how Flux itself is installed: `flux bootstrap` or "
+                                 "flux-operator with a FluxInstance")
+    instance: str = Field("flux", description="the FluxInstance's name (flux-operator)")
+
+
 class Traefik(_Strict):
     entrypoint: str = "websecure"
     cert_resolver: str = Field("letsencrypt", alias="certResolver",
@@ -133,8 +168,11 @@ class Profile(_Strict):
     gitops: GitOps = GitOps()
     monitoring: Monitoring = Monitoring()
     traefik: Traefik = Traefik()
+    secrets: Secrets = Secrets()
+    ingress: Ingress = Ingress()
+    flux: Flux = Flux()
     existing: list[Literal[EXISTING_STACK]] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: list(EXISTING_STACK))
+        default_factory=lambda: list(DEFAULT_EXISTING))
     addons: Any = Field(default_factory=lambda: addons_model()())
 
     @field_validator("addons", mode="before")
@@ -242,8 +280,21 @@ def namespace_problems(profile: Profile) -> list[str]:
     return problems
 
 
+def stack_checks(profile: Profile) -> list[str]:
+    """The secrets and ingress providers against the existing stack."""
+    problems = []
+    if profile.ingress.provider == "gateway-api" and not profile.has("envoy-gateway"):
+        problems.append("ingress.provider: gateway-api needs envoy-gateway in existing (UIs are "
+                        "protected with its SecurityPolicy basic auth)")
+    if profile.ingress.provider == "traefik" and not profile.has("traefik") \
+            and profile.has("envoy-gateway"):
+        problems.append("ingress.provider: traefik, but existing lists envoy-gateway and not "
+                        "traefik (set ingress.provider: gateway-api)")
+    return problems
+
+
 def cross_checks(profile: Profile) -> list[str]:
-    problems: list[str] = []
+    problems: list[str] = stack_checks(profile)
     argocd_apps = set(profile.gitops.argocd_applications)
     for addon in registry.all_addons():
         opts = profile.addon_options(addon.name)

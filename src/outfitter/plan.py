@@ -14,6 +14,7 @@ from typing import Any
 from outfitter.addons import registry
 from outfitter.addons.base import Addon, Rendered, Workload, deep_merge
 from outfitter.addons.context import Context
+from outfitter.addons.credentials import SopsSecret, sops_path
 from outfitter.addons.storage_contract import ObjectStore
 from outfitter.config import Profile, ProfileError
 from outfitter.quantity import cpu_millis, memory_mib
@@ -24,6 +25,8 @@ EXISTING_GROUPS = {
     "external-secrets.io": "external-secrets",
     "traefik.io": "traefik",
     "argoproj.io": "argocd",
+    "gateway.networking.k8s.io": "envoy-gateway",
+    "gateway.envoyproxy.io": "envoy-gateway",
 }
 BUILT_IN_GROUPS = {"", "apps", "batch", "policy", "rbac.authorization.k8s.io",
                    "networking.k8s.io", "autoscaling", "scheduling.k8s.io", "storage.k8s.io"}
@@ -124,6 +127,10 @@ class Plan:
                     out.append(f"{ap.addon.name}: {w.workload.name} sets no "
                                f"{', '.join(w.unset)}; the budget cannot count it")
         return out
+
+    def stack_notes(self) -> list[str]:
+        """What the profile's secrets, ingress, Flux and node choices add or drop."""
+        return stack_notes(self)
 
     def get(self, name: str) -> AddonPlan:
         for ap in self.addons:
@@ -229,6 +236,9 @@ def build_plan(profile: Profile) -> Plan:
         needs, unserved = crd_needs(a, rendered[a.name], providers, profile)
         problems += unserved
         edges[a.name] = sorted((deps | needs) & enabled - {a.name})
+        if profile.addon_options(a.name).owner == "argocd" and _sops_secrets(rendered[a.name]):
+            problems.append(f"addons.{a.name}.owner: argocd cannot decrypt the SOPS Secrets it "
+                            f"renders (secrets.provider: sops); let Flux own it")
     if problems:
         raise ProfileError(problems)
     sorter = TopologicalSorter(edges)
@@ -242,14 +252,76 @@ def build_plan(profile: Profile) -> Plan:
         values = deep_merge(a.values(ctx), a.options(profile).values)
         costs = [c for w in a.workloads_for(profile)
                  if (c := workload_cost(w, values, nodes)) is not None]
+        notes = a.notes(ctx) + sops_fill_notes(profile, a, rendered[a.name])
         plans.append(AddonPlan(a, wave_of[a.name], edges[a.name], rendered[a.name], values,
-                               costs, a.buckets(ctx), a.notes(ctx), a.in_cluster(ctx)))
+                               costs, a.buckets(ctx), notes, a.in_cluster(ctx)))
     plans.sort(key=lambda p: (p.wave, p.addon.priority_for(profile), p.addon.name))
     dependents: dict[str, list[str]] = {a.name: [] for a in addons}
     for name, upstream in edges.items():
         for d in upstream:
             dependents[d].append(name)
     return Plan(profile, ctx, plans, {k: sorted(v) for k, v in dependents.items()})
+
+
+def _sops_secrets(rendered: Rendered) -> list[tuple[str, SopsSecret]]:
+    return [(folder, o) for folder, objs in (("app", rendered.app), ("config", rendered.config))
+            for o in objs if isinstance(o, SopsSecret)]
+
+
+def sops_fill_notes(profile: Profile, addon: Addon, rendered: Rendered) -> list[str]:
+    """The `sops edit` command for each encrypted Secret that holds a placeholder."""
+    notes = []
+    for folder, secret in _sops_secrets(rendered):
+        if secret.user_owned:
+            owned = ", ".join(f"{s.item}/{s.prop}" for s in secret.user_owned)
+            path = sops_path(profile.gitops.path, addon.namespace, addon.name, folder, secret)
+            notes.append(f"Fill {owned} (a placeholder until you do): sops edit {path}")
+    return notes
+
+
+def stack_notes(plan: Plan) -> list[str]:
+    profile = plan.profile
+    secrets = [s for ap in plan.addons for _, s in _sops_secrets(ap.rendered)]
+    external = [o for ap in plan.addons for o in ap.rendered.app + ap.rendered.config
+                if o.get("kind") == "ExternalSecret"]
+    notes = []
+    if profile.secrets.provider == "sops":
+        owned = sum(1 for s in secrets if s.user_owned)
+        notes.append(
+            f"secrets: SOPS — {len(secrets)} Secrets encrypted by `sops` under the repository's "
+            f".sops.yaml when rendering ({len(secrets) - owned} generated once by outfitter, "
+            f"{owned} holding placeholders you fill with `sops edit`); no ExternalSecret, so no "
+            f"External Secrets Operator or store items. Flux decrypts with Secret "
+            f"flux-system/{profile.secrets.sops_secret} (age key), set on each Kustomization "
+            f"unless a parent Kustomization patches decryption in.")
+    else:
+        store = profile.secret_store
+        notes.append(f"secrets: External Secrets — {len(external)} ExternalSecrets from "
+                     f"{store.kind} {store.name}; each item they name must exist in the store.")
+    ui = [o for ap in plan.addons for o in ap.rendered.app
+          if o.get("kind") in ("HTTPRoute", "IngressRoute")]
+    if profile.ingress.provider == "gateway-api":
+        gw = profile.ingress.gateway
+        notes.append(
+            f"ingress: Gateway API — {len(ui)} UI HTTPRoutes on Gateway {gw.namespace}/{gw.name} "
+            f"(listener {gw.section_name}, which must allow routes from other namespaces), each "
+            f"behind an envoy-gateway SecurityPolicy with basic auth; no Traefik Middleware, no "
+            f"per-UI Certificate (TLS is the gateway's)."
+            + ("" if profile.secrets.provider == "sops" else
+               " envoy-gateway reads only {SHA} htpasswd lines: store them in the items as "
+               "`htpasswd -nbs USER PASSWORD` prints them."))
+    else:
+        notes.append(f"ingress: Traefik — {len(ui)} UI IngressRoutes behind basic-auth "
+                     f"Middlewares on entrypoint {profile.traefik.entrypoint}.")
+    if profile.flux.install == "flux-operator":
+        notes.append(f"flux: installed by flux-operator (FluxInstance flux-system/"
+                     f"{profile.flux.instance}); Renovate groups flux-operator with flux-instance "
+                     f"and status checks the FluxInstance Ready.")
+    if profile.cluster.nodes.os == "talos":
+        notes.append("nodes: Talos — no shell or package manager on the nodes; what node agents "
+                     "need comes from system extensions and the machine config (see the "
+                     "add-ons' notes).")
+    return notes
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
@@ -279,5 +351,6 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             "notes": ap.notes,
         } for ap in plan.addons],
         "total": cost(plan.total),
+        "stack": plan.stack_notes(),
         "warnings": plan.warnings(),
     }

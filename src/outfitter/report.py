@@ -54,6 +54,9 @@ def print_plan(plan: Plan, console: Console) -> None:
     if buckets and plan.context.object_store:
         console.print(f"[bold]object storage[/] {plan.context.object_store.provider} "
                       f"at {plan.context.object_store.endpoint}: buckets {', '.join(buckets)}")
+    for note in plan.stack_notes():
+        console.print(f"[magenta]{note.split(':', 1)[0]}[/]:{note.split(':', 1)[1]}",
+                      highlight=False)
     for ap in plan.addons:
         for note in ap.notes:
             console.print(f"[cyan]{ap.addon.name}[/]: {note}", highlight=False)

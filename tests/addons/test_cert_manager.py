@@ -42,3 +42,26 @@ def test_expiry_alert_within_14_days() -> None:
     alerts = {r["alert"]: r for r in rule["spec"]["groups"][0]["rules"]}
     assert "14 * 24 * 3600" in alerts["CertificateExpiresSoon"]["expr"]
     assert rule["metadata"]["labels"] == {"release": "kube-prometheus-stack"}
+
+
+GATEWAY = {"existing": ["flux", "kube-prometheus-stack", "external-secrets", "envoy-gateway"],
+           "ingress": {"provider": "gateway-api", "gateway": {
+               "name": "envoy-external", "namespace": "network", "httpSectionName": "web"}}}
+
+
+def test_http01_through_a_gateway_uses_the_gateway_http_route_solver() -> None:
+    plan = build_plan(parse_profile(GATEWAY))
+    ap = plan.get("cert-manager")
+    prod = next(o for o in ap.rendered.config if o["metadata"]["name"] == "letsencrypt-production")
+    assert prod["spec"]["acme"]["solvers"] == [{"http01": {"gatewayHTTPRoute": {"parentRefs": [{
+        "group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "envoy-external",
+        "namespace": "network", "sectionName": "web"}]}}}]
+    # cert-manager 1.21 only serves the solver with its Gateway API support switched on.
+    assert ap.values["config"]["gatewayAPI"] == {"enabled": True}
+    assert "config" not in build_plan(parse_profile({})).get("cert-manager").values
+    assert any("gatewayHTTPRoute" in n for n in ap.notes)
+
+
+def test_dns01_is_the_same_through_a_gateway() -> None:
+    with_gateway = rendered({**GATEWAY, "acme": {"challenge": "dns01"}})
+    assert with_gateway.config == rendered({"acme": {"challenge": "dns01"}}).config

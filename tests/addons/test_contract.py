@@ -66,6 +66,10 @@ def test_every_custom_resource_validates_against_its_upstream_crd(
         for obj in yamlio.load_all(text):
             if _group(obj) in BUILT_IN_GROUPS:
                 continue
+            if _group(obj) in upstream_data.TOOL_CRD_GROUPS and \
+                    not upstream_data.tool_crds_available():
+                pytest.skip(f"{obj['kind']} needs the CRDs tools/build.sh copies "
+                            f"({upstream_data.TOOL_CRDS})")
             problems = index.validate(obj)
             assert problems is not None, f"{path}: no upstream CRD for {obj['apiVersion']} " \
                                          f"{obj['kind']}"

@@ -190,3 +190,14 @@ def test_the_real_loki_add_on_when_registered() -> None:
         pytest.skip("the loki add-on is off by default")
     assert ADDON.values(ctx)["falcosidekick"]["config"]["loki"]["hostport"] == \
         f"http://loki.{registry.get('loki').namespace}.svc:3100"
+
+
+def test_talos_driver_notes() -> None:
+    generic = ADDON.notes(ctx_for())
+    talos = ADDON.notes(ctx_for(cluster={"nodes": {"os": "talos"}}))
+    assert not any("Talos" in n for n in generic)
+    [note] = [n for n in talos if n.startswith("Talos")]
+    assert "modern eBPF" in note and "kernel-module driver cannot load" in note
+    assert "pod-security.kubernetes.io/enforce: privileged" in note
+    # The driver itself is the one Talos needs already: nothing changes in the values.
+    assert ADDON.values(ctx_for(cluster={"nodes": {"os": "talos"}})) == ADDON.values(ctx_for())

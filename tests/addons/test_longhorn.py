@@ -197,3 +197,22 @@ def test_gitops_friendly_and_open_iscsi_noted() -> None:
     assert ap.values["preUpgradeChecker"]["jobEnabled"] is False
     assert ADDON.mesh == "disabled"
     assert any("open-iscsi" in n for n in ap.notes)
+
+
+def test_talos_nodes_get_extensions_and_kubelet_mounts_instead_of_packages() -> None:
+    generic = longhorn().notes
+    talos = longhorn({"cluster": {"nodes": {"os": "talos"}}}).notes
+    assert any("open-iscsi" in n for n in generic)
+    assert not any("open-iscsi" in n for n in talos)
+    [extensions] = [n for n in talos if "system extensions" in n]
+    assert "siderolabs/iscsi-tools" in extensions and "siderolabs/util-linux-tools" in extensions
+    assert "machine.kubelet.extraMounts" in extensions and "rshared" in extensions
+    assert any("pod-security.kubernetes.io/enforce: privileged" in n for n in talos)
+
+
+def test_a_ui_route_on_the_gateway_with_sops() -> None:
+    ap = longhorn({"existing": ["flux", "envoy-gateway"], "secrets": {"provider": "sops"},
+                   "ingress": {"provider": "gateway-api"}})
+    kinds = sorted(o["kind"] for o in ap.rendered.app)
+    assert "HTTPRoute" in kinds and "SecurityPolicy" in kinds and "IngressRoute" not in kinds
+    assert not any("No UI route" in n for n in ap.notes)

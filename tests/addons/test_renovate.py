@@ -4,6 +4,7 @@ Renovate's schema, managers on the tree, groups per add-on, automerge of patches
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,18 @@ def test_notes_say_where_the_file_goes() -> None:
     notes = build_plan(parse_profile({})).get("renovate").notes
     assert any("repository's root" in n and ".github/renovate.json5" in n for n in notes)
     assert ADDON.namespace == "renovate"
+
+
+def test_flux_operator_and_flux_instance_update_together() -> None:
+    [bootstrap] = [r for r in rendered()["packageRules"] if r.get("groupName", "").startswith(
+        "flux")]
+    assert bootstrap["matchPackageNames"] == ["fluxcd/flux2", "ghcr.io/fluxcd/**"]
+    rules = rendered({"flux": {"install": "flux-operator"}})["packageRules"]
+    [operator] = [r for r in rules if r.get("groupName", "").startswith("flux")]
+    assert operator["groupName"] == "flux-operator"
+    assert "ghcr.io/controlplaneio-fluxcd/**" in operator["matchPackageNames"]
+    pattern = next(p for p in operator["matchPackageNames"] if p.startswith("/"))
+    for name in ("flux-operator", "flux-instance", "ghcr.io/controlplaneio-fluxcd/charts/"
+                 "flux-instance"):
+        assert re.search(pattern.strip("/"), name), name
+    assert not re.search(pattern.strip("/"), "flux-operator-mcp")

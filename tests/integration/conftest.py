@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
 from lightkube import Client, codecs
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
@@ -58,7 +59,8 @@ def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
 @pytest.fixture(scope="session")
 def kube_client(control_plane: ControlPlane) -> Iterator[Client]:
     """A lightkube Client acting as cluster admin (system:masters)."""
-    client = control_plane.client()
+    # Large CRDs take the API server more than the default 10 s to store on a busy machine.
+    client = control_plane.client(timeout=httpx2.Timeout(60.0))
     try:
         yield client
     finally:
@@ -78,11 +80,12 @@ def kyverno() -> Path:
 
 
 def install_upstream_crds(client: Client) -> int:
-    """Every upstream CRD (../shared/upstream/crds) installed and Established; how many."""
+    """Every upstream CRD (../shared/upstream/crds, and the Gateway API, envoy-gateway and
+    flux-operator ones tools/build.sh copies) installed and Established; how many."""
     if not upstream_data.available():
         pytest.skip(f"upstream reference data not found at {upstream_data.UPSTREAM}")
     names = []
-    for path in sorted((upstream_data.UPSTREAM / "crds").rglob("*.yaml")):
+    for path in upstream_data.crd_paths():
         # outfitter's loader: PyYAML's own would misread a bare `=` in the Kyverno CRDs.
         for doc in yamlio.load_all(path.read_text()):
             crd = codecs.from_dict(doc)

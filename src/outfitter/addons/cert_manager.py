@@ -1,6 +1,7 @@
 """cert-manager: Let's Encrypt staging and production ClusterIssuers for the profile's
-challenge (HTTP-01 through Traefik, or DNS-01 with a token from the secret store), metrics,
-and an alert for certificates close to expiry.
+challenge (HTTP-01 through Traefik or through the Gateway API gateway's HTTP listener, or
+DNS-01 with a token from the secret store or a SOPS Secret), metrics, and an alert for
+certificates close to expiry.
 
 cert-manager does not watch Traefik IngressRoutes: routes get their certificates through
 Certificate objects (`outfitter certs migrate` writes them for existing routes).
@@ -62,7 +63,7 @@ class CertManager(Addon):
     )
 
     def values(self, ctx: Context) -> dict[str, Any]:
-        return {
+        values: dict[str, Any] = {
             "crds": {"enabled": True, "keep": True},
             "resources": _small("20m", "64Mi", "200m", "256Mi"),
             "webhook": {"resources": _small("10m", "32Mi", "100m", "128Mi")},
@@ -72,9 +73,21 @@ class CertManager(Addon):
                 "servicemonitor": {"enabled": ctx.monitoring, "labels": ctx.monitoring_labels},
             },
         }
+        if ctx.gateway_api:
+            # The gatewayHTTPRoute solver needs the controller's Gateway API support
+            # (`gatewayAPI.enabled` since 1.21; `enableGatewayAPI` is deprecated there).
+            values["config"] = {"apiVersion": "controller.config.cert-manager.io/v1alpha1",
+                                "kind": "ControllerConfiguration",
+                                "gatewayAPI": {"enabled": True}}
+        return values
 
     def _solver(self, ctx: Context) -> dict[str, Any]:
         acme = ctx.profile.acme
+        if acme.challenge == "http01" and ctx.gateway_api:
+            gateway = ctx.profile.ingress.gateway
+            return {"http01": {"gatewayHTTPRoute": {"parentRefs": [{
+                "group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gateway.name,
+                "namespace": gateway.namespace, "sectionName": gateway.http_section_name}]}}}
         if acme.challenge == "http01":
             return {"http01": {"ingress": {"ingressClassName": "traefik"}}}
         ref = {"name": DNS_TOKEN_SECRET, "key": "api-token"}
@@ -91,7 +104,7 @@ class CertManager(Addon):
         out = Rendered()
         acme = ctx.profile.acme
         if acme.challenge == "dns01":
-            out.app.append(ctx.external_secret(
+            out.app.append(ctx.credential(
                 DNS_TOKEN_SECRET, self.namespace,
                 {"api-token": (acme.dns01.token_key, "credential")}))
         for issuer, server in ACME_SERVERS.items():
@@ -182,10 +195,26 @@ class CertManager(Addon):
 
     def notes(self, ctx: Context) -> list[str]:
         acme = ctx.profile.acme
-        how = ("HTTP-01 through Traefik" if acme.challenge == "http01"
-               else f"DNS-01 ({acme.dns01.provider}, token from item '{acme.dns01.token_key}')")
-        return [f"ClusterIssuers {STAGING_ISSUER} and {PRODUCTION_ISSUER} with {how}.",
-                "IngressRoutes still on a Traefik certResolver: `outfitter certs migrate`."]
+        gateway = ctx.profile.ingress.gateway
+        token = ("a SOPS Secret you fill" if ctx.sops
+                 else f"item '{acme.dns01.token_key}'")
+        if acme.challenge == "dns01":
+            how = f"DNS-01 ({acme.dns01.provider}, token from {token})"
+        elif ctx.gateway_api:
+            how = (f"HTTP-01 through Gateway {gateway.namespace}/{gateway.name} (listener "
+                   f"{gateway.http_section_name}, gatewayHTTPRoute solver)")
+        else:
+            how = "HTTP-01 through Traefik"
+        notes = [f"ClusterIssuers {STAGING_ISSUER} and {PRODUCTION_ISSUER} with {how}."]
+        if ctx.gateway_api:
+            notes.append(f"UIs get no Certificate of their own: TLS ends at the listener "
+                         f"{gateway.section_name} of Gateway {gateway.namespace}/{gateway.name}, "
+                         f"with the gateway's certificate (a wildcard, as cluster-template "
+                         f"issues it). `outfitter certs migrate` is for Traefik routes.")
+        else:
+            notes.append("IngressRoutes still on a Traefik certResolver: "
+                         "`outfitter certs migrate`.")
+        return notes
 
 
 ADDON = CertManager()

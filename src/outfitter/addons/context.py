@@ -1,7 +1,7 @@
 """What an add-on gets while rendering: the profile, and builders for the objects that wire
-add-ons into the platform the cluster already runs (External Secrets, prometheus-operator,
-Grafana's sidecar, Traefik with cert-manager). Add-ons call these instead of writing the
-same objects eleven times.
+add-ons into the platform the cluster already runs (External Secrets or SOPS,
+prometheus-operator, Grafana's sidecar, Traefik with cert-manager or a Gateway API gateway).
+Add-ons call these instead of writing the same objects eleven times.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from outfitter.addons.credentials import BASIC_AUTH_USER, SopsSecret, Source
 from outfitter.addons.storage_contract import ObjectStore
 
 if TYPE_CHECKING:
@@ -38,29 +39,57 @@ class Context:
     def enabled(self, name: str) -> bool:
         return self.profile.addon_options(name).enabled
 
-    # --- External Secrets -----------------------------------------------------------------
+    # --- Credentials: External Secrets or SOPS ---------------------------------------------
+    @property
+    def sops(self) -> bool:
+        return self.profile.secrets.provider == "sops"
+
+    def credential(
+        self,
+        name: str,
+        namespace: str,
+        keys: dict[str, Source | tuple[str, str]],
+        template: dict[str, str] | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Secret `name` with the keys a chart reads, whatever the secrets provider.
+
+        `keys` maps a variable to its Source (a bare (item, property) is one the user owns).
+        Without a template each variable becomes a key of the Secret; with one, the template
+        builds the keys. External Secrets: an ExternalSecret from the secret store. SOPS: a
+        Secret the render step fills in and encrypts. No value is ever written in the clear.
+        """
+        sources = {var: s if isinstance(s, Source) else Source(*s) for var, s in keys.items()}
+        if not self.sops:
+            return self.external_secret(name, namespace, sources, template, labels)
+        data = template if template is not None else {var: f"{{{{ .{var} }}}}"
+                                                      for var in sources}
+        return SopsSecret({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": meta(name, namespace, labels=labels),
+            "type": "Opaque",
+            "stringData": dict(data),
+        }, sources)
+
     def external_secret(
         self,
         name: str,
         namespace: str,
-        keys: dict[str, tuple[str, str]],
+        keys: dict[str, Source],
         template: dict[str, str] | None = None,
         labels: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """An ExternalSecret producing Secret `name` from the profile's secret store.
-
-        `keys` maps a variable to (store item, property). Without a template each variable
-        becomes a key of the Secret; with one, the template builds the keys. No value is
-        ever written to the tree.
-        """
+        """An ExternalSecret producing Secret `name` from the profile's secret store."""
         store = self.profile.secret_store
         spec: dict[str, Any] = {
             "refreshInterval": "1h",
             "secretStoreRef": {"kind": store.kind, "name": store.name},
             "target": {"name": name, "creationPolicy": "Owner"},
             "data": [
-                {"secretKey": var, "remoteRef": {"key": item, "property": prop}}
-                for var, (item, prop) in keys.items()
+                {"secretKey": var,
+                 "remoteRef": {"key": source.item, "property": source.prop}}
+                for var, source in keys.items()
             ],
         }
         if template is not None or labels:
@@ -83,10 +112,14 @@ class Context:
         """Object storage credentials for a consumer, as `access_key_id`/`secret_access_key`
         variables (templated into whatever shape the consumer's chart reads)."""
         store = self.require_object_store()
-        return self.external_secret(
+        # An in-cluster server takes whatever keys it is given: outfitter makes them (SOPS).
+        made = store.provider != "external"
+        return self.credential(
             name, namespace,
-            {"access_key_id": (store.credentials_item, "access-key-id"),
-             "secret_access_key": (store.credentials_item, "secret-access-key")},
+            {"access_key_id": Source(store.credentials_item, "access-key-id",
+                                     "access-key" if made else None),
+             "secret_access_key": Source(store.credentials_item, "secret-access-key",
+                                         "secret" if made else None)},
             template=template,
         )
 
@@ -151,15 +184,39 @@ class Context:
             "data": {f"{name}.json": dashboard_json},
         }
 
-    # --- Traefik + cert-manager: a UI behind authentication ---------------------------------
+    # --- A UI behind authentication: Traefik + cert-manager, or a Gateway API gateway ------
     def host(self, sub: str) -> str:
         return f"{sub}.{self.profile.cluster.domain}"
+
+    @property
+    def gateway_api(self) -> bool:
+        return self.profile.ingress.provider == "gateway-api"
+
+    def basic_auth(self, name: str, namespace: str, key: str) -> list[dict[str, Any]]:
+        """Secret `<name>-basic-auth` holding one htpasswd line under `key`. From the secret
+        store (item `<name>-basic-auth`, property htpasswd), or generated with SOPS: then a
+        second Secret `<name>-login` keeps the user name and password to log in with."""
+        item = f"{name}-basic-auth"
+        if not self.sops:
+            return [self.credential(item, namespace, {"users": (item, "htpasswd")},
+                                    template={key: "{{ .users }}"})]
+        return [
+            self.credential(item, namespace, {"users": Source(item, "htpasswd", "htpasswd")},
+                            template={key: "{{ .users }}"}),
+            self.credential(f"{name}-login", namespace,
+                            {"password": Source(item, "password", "secret")},
+                            template={"username": BASIC_AUTH_USER,
+                                      "password": "{{ .password }}"}),
+        ]
 
     def ui_route(
         self, name: str, namespace: str, service: str, port: int, sub: str | None = None
     ) -> list[dict[str, Any]]:
-        """IngressRoute + cert-manager Certificate + basic-auth Middleware whose users come
-        from the secret store. Never a UI without authentication."""
+        """A route to the UI that never lets an unauthenticated request through: a Traefik
+        IngressRoute with a basic-auth Middleware (and a cert-manager Certificate), or an
+        HTTPRoute on the profile's gateway with an envoy-gateway SecurityPolicy."""
+        if self.gateway_api:
+            return self._gateway_ui_route(name, namespace, service, port, sub)
         host = self.host(sub or name)
         tls_secret = f"{name}-tls"
         auth_secret = f"{name}-basic-auth"
@@ -168,11 +225,7 @@ class Context:
         tls = ({"secretName": tls_secret} if with_cert_manager
                else {"certResolver": self.profile.traefik.cert_resolver})
         objects = [
-            self.external_secret(
-                auth_secret, namespace,
-                {"users": (f"{name}-basic-auth", "htpasswd")},
-                template={"users": "{{ .users }}"},
-            ),
+            *self.basic_auth(name, namespace, "users"),
             {
                 "apiVersion": "traefik.io/v1alpha1",
                 "kind": "Middleware",
@@ -196,8 +249,38 @@ class Context:
             },
         ]
         if with_cert_manager:
-            objects.insert(2, self.certificate(tls_secret, namespace, [host]))
+            objects.insert(len(objects) - 1, self.certificate(tls_secret, namespace, [host]))
         return objects
+
+    def _gateway_ui_route(
+        self, name: str, namespace: str, service: str, port: int, sub: str | None
+    ) -> list[dict[str, Any]]:
+        # TLS ends at the gateway's HTTPS listener, with the gateway's own certificate.
+        gateway = self.profile.ingress.gateway
+        return [
+            *self.basic_auth(name, namespace, ".htpasswd"),
+            {
+                "apiVersion": "gateway.networking.k8s.io/v1",
+                "kind": "HTTPRoute",
+                "metadata": meta(name, namespace),
+                "spec": {
+                    "parentRefs": [{"name": gateway.name, "namespace": gateway.namespace,
+                                    "sectionName": gateway.section_name}],
+                    "hostnames": [self.host(sub or name)],
+                    "rules": [{"backendRefs": [{"name": service, "port": port}]}],
+                },
+            },
+            {
+                "apiVersion": "gateway.envoyproxy.io/v1alpha1",
+                "kind": "SecurityPolicy",
+                "metadata": meta(f"{name}-auth", namespace),
+                "spec": {
+                    "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute",
+                                    "name": name}],
+                    "basicAuth": {"users": {"name": f"{name}-basic-auth"}},
+                },
+            },
+        ]
 
     def certificate(self, secret: str, namespace: str, hosts: list[str]) -> dict[str, Any]:
         return {

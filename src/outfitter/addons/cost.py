@@ -7,7 +7,8 @@ longer `cost-analyzer`) does not use an existing Prometheus at all: it brings it
 collector (the FinOps agent), a ClickHouse-backed aggregator and local storage, so it costs
 far more memory and disk. Both are offered; the plan says why OpenCost is the default.
 
-The UI is only ever reachable through an authenticated IngressRoute (ctx.ui_route).
+The UI is only ever reachable through an authenticated route (ctx.ui_route: an IngressRoute
+or an HTTPRoute).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ class CostOptions(AddonOptions):
     engine: Engine = Field(
         "opencost", description="opencost (free, uses the existing Prometheus) or kubecost "
                                 "(3.x, brings its own collector and storage)")
-    ui: bool = Field(True, description="expose the cost UI through Traefik, behind basic auth")
+    ui: bool = Field(True, description="expose the cost UI (Traefik or the gateway), behind "
+                                       "basic auth")
 
 
 def _options(profile: Profile) -> CostOptions:

@@ -305,6 +305,13 @@ class Falco(Addon):
                "if Falco cannot attach on your kernel)."
                if opts.least_privileged else "privileged container."),
         ]
+        if ctx.profile.cluster.nodes.os == "talos":
+            notes.append(
+                "Talos: the modern eBPF driver is the one that fits (Talos kernels carry BTF; "
+                "the kernel-module driver cannot load there, Talos only loads signed modules "
+                f"from system extensions), so nothing is downloaded at start. Talos enforces "
+                f"the baseline Pod Security Standard: label the {self.namespace} namespace "
+                "`pod-security.kubernetes.io/enforce: privileged`.")
         targets = []
         if ctx.monitoring:
             targets.append(f"Alertmanager (from {opts.alert_priority})")

@@ -281,7 +281,7 @@ class Keda(Addon):
             if creds is not None:
                 parameter, item, prop = creds
                 secret = auth_name(so)
-                out.app.append(ctx.external_secret(secret, so.namespace, {parameter: (item, prop)}))
+                out.app.append(ctx.credential(secret, so.namespace, {parameter: (item, prop)}))
                 out.config.append({
                     "apiVersion": API,
                     "kind": "TriggerAuthentication",

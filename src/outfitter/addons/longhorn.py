@@ -88,9 +88,31 @@ def _per_engine(value: int | str) -> str:
 
 
 def ui_exposed(ctx: Context) -> bool:
-    """ctx.ui_route needs Traefik and External Secrets (existing) and cert-manager (add-on)."""
-    return (ctx.profile.has("traefik") and ctx.profile.has("external-secrets")
-            and ctx.enabled("cert-manager"))
+    """ctx.ui_route needs the ingress (Traefik with cert-manager, or envoy-gateway) and the
+    secrets provider (External Secrets, or SOPS) to be there."""
+    secrets = ctx.sops or ctx.profile.has("external-secrets")
+    if ctx.gateway_api:
+        return secrets and ctx.profile.has("envoy-gateway")
+    return secrets and ctx.profile.has("traefik") and ctx.enabled("cert-manager")
+
+
+def _node_notes(os: str) -> list[str]:
+    """What the nodes need before Longhorn starts; Talos has no package manager or shell."""
+    if os == "talos":
+        return [
+            "Talos: add the system extensions siderolabs/iscsi-tools and "
+            "siderolabs/util-linux-tools to the node image (Image Factory schematic), and "
+            "give the kubelet the data path with shared propagation in the machine config: "
+            "`machine.kubelet.extraMounts: [{destination: /var/lib/longhorn, type: bind, "
+            "source: /var/lib/longhorn, options: [bind, rshared, rw]}]`; then upgrade the "
+            "nodes to the new image.",
+            f"Talos enforces the baseline Pod Security Standard: label the {NAMESPACE} "
+            f"namespace `pod-security.kubernetes.io/enforce: privileged` (Longhorn's manager "
+            f"and CSI pods are privileged).",
+        ]
+    return ["Every node needs open-iscsi installed with iscsid running (and an NFSv4 client "
+            "for RWX volumes) before Longhorn starts; run `longhornctl check preflight` or "
+            "the environment check script from the Longhorn docs."]
 
 
 def _storage_class_note(longhorn_default: bool, cluster_class: str) -> str:
@@ -267,9 +289,7 @@ class Longhorn(Addon):
         count = replicas(ctx.profile)
         im_cpu = nodes.cpu_millis * INSTANCE_MANAGER_CPU_PERCENT // 100
         notes = [
-            "Every node needs open-iscsi installed with iscsid running (and an NFSv4 client "
-            "for RWX volumes) before Longhorn starts; run `longhornctl check preflight` or "
-            "the environment check script from the Longhorn docs.",
+            *_node_notes(ctx.profile.cluster.nodes.os),
             f"Volumes get {count} replica(s) on {nodes.count} node(s)."
             + (" A single replica survives no node failure." if count == 1 else ""),
             _storage_class_note(opts.default_storage_class, ctx.profile.cluster.storage_class),
@@ -289,7 +309,8 @@ class Longhorn(Addon):
             notes.append("No backups: object storage is off, so Longhorn keeps local "
                          "snapshots only.")
         if not ui_exposed(ctx):
-            notes.append("No UI route (it needs Traefik, External Secrets and cert-manager): "
+            notes.append("No UI route (it needs Traefik with cert-manager or envoy-gateway, and "
+                         "External Secrets or SOPS): "
                          f"use `kubectl -n {NAMESPACE} port-forward svc/{UI_SERVICE} 8080:80`.")
         return notes
 

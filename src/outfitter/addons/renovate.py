@@ -11,7 +11,9 @@ What the file says:
 - `kubernetes` reads `image:` lines anywhere in the tree;
 - `argocd` reads the Applications of add-ons Argo CD owns;
 - one group per add-on (chart and images in one PR, matched by the add-on's folder), and
-  one for Flux itself;
+  one for Flux itself: `fluxcd/flux2` with the controller images after `flux bootstrap`, or
+  the flux-operator and flux-instance charts (and the operator's image) when flux-operator
+  installs Flux (`flux.install: flux-operator`);
 - patch updates of what outfitter pins merge themselves after a few days (option
   `automergePatch`); minor and major updates always wait for a review.
 
@@ -110,11 +112,7 @@ class Renovate(Addon):
         config["kubernetes"] = {"managerFilePatterns": [f"{root}/**/*.yaml"]}
         if self._argocd_owned(ctx):
             config["argocd"] = {"managerFilePatterns": [f"{root}/**/application.yaml"]}
-        rules: list[dict[str, Any]] = [{
-            "description": "Flux: the system manifest and the controller images together",
-            "matchPackageNames": ["fluxcd/flux2", "ghcr.io/fluxcd/**"],
-            "groupName": "flux",
-        }]
+        rules: list[dict[str, Any]] = [self._flux_rule(ctx)]
         for addon in self._charted(ctx):
             rules.append({
                 "description": f"{addon.title}: chart and images in one pull request",
@@ -136,6 +134,23 @@ class Renovate(Addon):
         })
         config["packageRules"] = rules
         return config
+
+    @staticmethod
+    def _flux_rule(ctx: Context) -> dict[str, Any]:
+        if ctx.profile.flux.install == "flux-operator":
+            # The operator and the chart of its FluxInstance move together: a flux-instance
+            # release expects the operator of the same release.
+            return {
+                "description": "Flux: flux-operator and flux-instance together",
+                "matchPackageNames": ["ghcr.io/controlplaneio-fluxcd/**",
+                                      "/(^|/)flux-(operator|instance)$/"],
+                "groupName": "flux-operator",
+            }
+        return {
+            "description": "Flux: the system manifest and the controller images together",
+            "matchPackageNames": ["fluxcd/flux2", "ghcr.io/fluxcd/**"],
+            "groupName": "flux",
+        }
 
     def _charted(self, ctx: Context) -> list[Addon]:
         return sorted(
@@ -162,7 +177,10 @@ class Renovate(Addon):
             "(Renovate also reads .github/renovate.json5 — move it there if you prefer). "
             "Install the Renovate GitHub App on the repository, or run Renovate self-hosted "
             "(its container image or GitHub Action) with a token that can open pull requests.",
-            f"Updates are grouped per add-on and for Flux; branches open on "
+            "Updates are grouped per add-on and for Flux"
+            + (" (flux-operator with flux-instance)"
+               if ctx.profile.flux.install == "flux-operator" else "")
+            + "; branches open on "
             f"{', '.join(repr(s) for s in opts.schedule)}"
             + (f" ({opts.timezone})." if opts.timezone else " (UTC)."),
         ]

@@ -33,8 +33,9 @@ from outfitter.profile_init import (
     profile_text,
     schema_modeline,
 )
-from outfitter.render.flux import leftovers, render_tree
+from outfitter.render.flux import leftovers
 from outfitter.render.repository import place
+from outfitter.render.sops import adopt_edited, render_repository
 from outfitter.render.writer import (
     WriteConflict,
     apply_writes,
@@ -150,10 +151,12 @@ def render(
     """Write the Flux tree into the repository: one folder per add-on, same input, same
     bytes; your edits, Renovate's bumps and your own files stay."""
     the_plan = build_plan(profile_from(profile))
-    files = render_tree(the_plan)
     problems = check_root(out)
     if problems:
         raise WriteConflict(problems)
+    files = render_repository(the_plan, out)  # SOPS Secrets encrypted, or kept as they are
+    if not check:
+        adopt_edited(out, the_plan, files)
     before = load_record(out).addons if out.is_dir() else {}
     placement = place(the_plan, files, out)
     actions, report, record = plan_writes(out, placement.files, force, placement.edits,

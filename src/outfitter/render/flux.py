@@ -23,6 +23,7 @@ from typing import Any
 
 from outfitter import yamlio
 from outfitter.addons.base import Addon, Chart
+from outfitter.addons.credentials import SopsSecret, sops_path
 from outfitter.plan import AddonPlan, Plan
 
 FLUX_NAMESPACE = "flux-system"
@@ -80,11 +81,21 @@ def _kustomization(resources: list[str]) -> str:
 
 
 def _by_kind(objs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Group objects into files named after their kind, the community's convention."""
+    """Group objects into files named after their kind, the community's convention; a Secret
+    to encrypt gets a file of its own, `<name>.sops.yaml` (what .sops.yaml rules match)."""
     files: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for obj in objs:
-        files[f"{obj['kind'].lower()}.yaml"].append(obj)
+        if isinstance(obj, SopsSecret):
+            files[f"{obj['metadata']['name']}.sops.yaml"].append(dict(obj))
+        else:
+            files[f"{obj['kind'].lower()}.yaml"].append(obj)
     return dict(sorted(files.items()))
+
+
+def sops_file(plan: Plan, ap: AddonPlan, secret: SopsSecret) -> str:
+    """Where a Secret to encrypt is written, relative to the repository's root."""
+    folder = "config" if any(o is secret for o in ap.rendered.config) else "app"
+    return sops_path(plan.profile.gitops.path, ap.addon.namespace, ap.addon.name, folder, secret)
 
 
 def chart_source(addon: Addon, chart: Chart) -> tuple[str, dict[str, Any]]:
@@ -161,6 +172,7 @@ def helm_release(ap: AddonPlan, plan: Plan, chart: Chart) -> dict[str, Any]:
 def _flux_kustomization(
     name: str, path: str, depends_on: list[str], wait: bool,
     health_checks: list[dict[str, Any]], prune: bool = True,
+    decryption: str | None = None,
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {}
     if depends_on:
@@ -175,6 +187,8 @@ def _flux_kustomization(
     spec["sourceRef"] = {"kind": "GitRepository", "name": "flux-system",
                          "namespace": FLUX_NAMESPACE}
     spec["commonMetadata"] = {"labels": dict(MANAGED_BY)}
+    if decryption is not None:
+        spec["decryption"] = {"provider": "sops", "secretRef": {"name": decryption}}
     if wait:
         spec["wait"] = True
     elif health_checks:
@@ -188,8 +202,10 @@ def _flux_kustomization(
 
 
 class FluxRenderer:
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, inherit_decryption: bool = False) -> None:
         self.plan = plan
+        self.inherit_decryption = inherit_decryption
+        """A parent Kustomization of the repository patches `decryption` into its children."""
         self.profile = plan.profile
         self.ctx = plan.context
         self.resources = {ap.addon.name: ap.rendered for ap in plan.addons}
@@ -286,12 +302,21 @@ class FluxRenderer:
         has_app = has_chart or bool(self.resources[addon.name].app)
         if has_app:
             out.append(_flux_kustomization(
-                addon.name, f"{base}/app", deps, depended_on, release_check))
+                addon.name, f"{base}/app", deps, depended_on, release_check,
+                decryption=self.decryption(self.resources[addon.name].app)))
         if has_config:
             out.append(_flux_kustomization(
                 f"{addon.name}-config", f"{base}/config", [addon.name] if has_app else deps,
-                bool(self.plan.dependents.get(addon.name)), []))
+                bool(self.plan.dependents.get(addon.name)), [],
+                decryption=self.decryption(self.resources[addon.name].config)))
         return out
+
+    def decryption(self, objs: list[dict[str, Any]]) -> str | None:
+        """The age key Secret a Kustomization decrypts with, when it carries encrypted files
+        and no parent Kustomization patches decryption in."""
+        if self.inherit_decryption or not any(isinstance(o, SopsSecret) for o in objs):
+            return None
+        return self.profile.secrets.sops_secret
 
     def argo_applications(self, ap: AddonPlan, chart: Chart | None) -> list[dict[str, Any]]:
         addon = ap.addon
@@ -346,10 +371,11 @@ class FluxRenderer:
         return out
 
 
-def render_tree(plan: Plan) -> Files:
+def render_tree(plan: Plan, inherit_decryption: bool = False) -> Files:
     """Every file outfitter writes, by path relative to the Git repository's root: the tree
-    under gitops.path, and the add-ons' repository files (e.g. renovate.json)."""
-    renderer = FluxRenderer(plan)
+    under gitops.path, and the add-ons' repository files (e.g. renovate.json). Secrets to
+    encrypt are written with their templates only; `render.sops` fills and encrypts them."""
+    renderer = FluxRenderer(plan, inherit_decryption)
     root = plan.profile.gitops.path.strip("/")
     files = {f"{root}/{rel}": text for rel, text in renderer.render().items()}
     for ap in plan.addons:

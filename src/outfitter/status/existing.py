@@ -8,7 +8,15 @@ from typing import Any
 from outfitter.cluster.reader import ClusterReader
 from outfitter.config import Profile
 from outfitter.status import kinds
-from outfitter.status.checks import Check, Read, Result, items, name_of, workload_available
+from outfitter.status.checks import (
+    Check,
+    Read,
+    Result,
+    condition,
+    items,
+    name_of,
+    workload_available,
+)
 
 # component -> (title, test on a workload (kind, namespace, name))
 Matcher = Callable[[str, str, str], bool]
@@ -27,6 +35,7 @@ SIGNATURES: dict[str, tuple[str, Matcher]] = {
     "fluent-bit": ("Fluent Bit", lambda k, ns, n: k == "DaemonSet" and "fluent-bit" in n),
     "linkerd": ("Linkerd", lambda k, ns, n: n == "linkerd-destination"),
     "headlamp": ("Headlamp", lambda k, ns, n: n == "headlamp" or n.endswith("-headlamp")),
+    "envoy-gateway": ("Envoy Gateway", lambda k, ns, n: n == "envoy-gateway"),
 }
 
 
@@ -55,4 +64,28 @@ def existing_checks(profile: Profile) -> list[Check]:
 
         return Check(f"existing.{component}", title, reads, decide)
 
-    return [check(c) for c in profile.existing if c in SIGNATURES]
+    checks = [check(c) for c in profile.existing if c in SIGNATURES]
+    if profile.has("flux") and profile.flux.install == "flux-operator":
+        checks.append(flux_instance_check(profile.flux.instance))
+    return checks
+
+
+def flux_instance_check(name: str) -> Check:
+    """flux-operator installs Flux from a FluxInstance: Flux is there when it is Ready."""
+    read = Read(kinds.FLUX_INSTANCES, "flux-system")
+
+    def decide(reader: ClusterReader) -> Result:
+        found = [i for i in items(reader, read) if i["metadata"]["name"] == name]
+        if not found:
+            return Result("fail", f"no FluxInstance flux-system/{name}",
+                          "flux.install says flux-operator installs Flux (flux.instance)")
+        ready = condition(found[0])
+        version = ((found[0].get("status") or {}).get("lastAppliedRevision")
+                   or (found[0].get("spec") or {}).get("distribution", {}).get("version", "?"))
+        if ready is None or ready.get("status") != "True":
+            why = (ready or {}).get("message") or "no Ready condition yet"
+            return Result("fail", f"FluxInstance flux-system/{name} not Ready: {why}",
+                          f"kubectl -n flux-system describe fluxinstance {name}")
+        return Result("pass", f"FluxInstance flux-system/{name} Ready ({version})")
+
+    return Check("existing.flux-instance", "Flux (flux-operator FluxInstance)", (read,), decide)

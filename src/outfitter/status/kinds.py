@@ -9,6 +9,7 @@ from outfitter.cluster.kinds import (
     CRONJOBS,
     DAEMONSETS,
     DEPLOYMENTS,
+    FLUX_INSTANCES,
     HELMRELEASES,
     KUSTOMIZATIONS,
     NODES,
@@ -18,5 +19,5 @@ from outfitter.cluster.kinds import (
 )
 
 __all__ = ["APPLICATIONS", "CONFIGMAPS", "CRONJOBS", "DAEMONSETS", "DEPLOYMENTS",
-           "HELMRELEASES", "KUSTOMIZATIONS", "NODES", "PROMETHEUSRULES", "STATEFULSETS",
-           "WORKLOADS"]
+           "FLUX_INSTANCES", "HELMRELEASES", "KUSTOMIZATIONS", "NODES", "PROMETHEUSRULES",
+           "STATEFULSETS", "WORKLOADS"]
