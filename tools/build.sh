@@ -78,4 +78,9 @@ build kyverno kubectl-kyverno -- \
 build kubeconform kubeconform -- -ldflags "-s -w" -o "$bin/kubeconform" \
   github.com/yannh/kubeconform/cmd/kubeconform
 
+helm_version=$(module_version helm helm.sh/helm/v4)
+build helm helm -- -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version \
+  -X helm.sh/helm/v4/internal/version.metadata= -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
+  -o "$bin/helm" helm.sh/helm/v4/cmd/helm
+
 echo "tools: all built in $((SECONDS - total))s -> $bin"
