@@ -32,6 +32,7 @@ from outfitter.addons.base import (
 )
 from outfitter.addons.context import Context
 from outfitter.config import Profile
+from outfitter.helm.checks import MetricCatalogue
 
 FalcoPriority = Literal[
     "emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug"]
@@ -184,6 +185,14 @@ def homelab_rules(opts: FalcoOptions) -> str:
 
 class Falco(Addon):
     name = "falco"
+    # What the component exports (from its source, at the pinned version): the names the
+    # PrometheusRules may use.
+    metrics = MetricCatalogue(
+        "Falcosidekick", ("falcosidekick_", "falcosecurity_falcosidekick_",), frozenset({
+        "falcosecurity_falcosidekick_falco_events_total",
+        "falcosecurity_falcosidekick_inputs_total",
+        "falcosecurity_falcosidekick_outputs_total",
+    }))
     title = "Falco"
     namespace = "falco"
     mesh = "disabled"
@@ -285,12 +294,12 @@ class Falco(Addon):
                 "Falco is not running on {{ $value }} node(s): they are not watched"),
         ]
         if self.sidekick(ctx)["enabled"]:
-            # The counter is `falcosidekick_outputs` in Falcosidekick's code; exposition may
-            # add `_total` (OpenMetrics), so both spellings match.
+            # Falcosidekick registers its counters under the `falcosecurity_falcosidekick`
+            # namespace: the outputs counter is exported as this name, nothing shorter.
             rules.append(ctx.alert(
                 "FalcosidekickOutputFailing",
-                'sum by (destination) (rate({__name__=~"falcosidekick_outputs(_total)?",'
-                f'namespace="{ns}",status="error"}}[5m])) > 0',
+                'sum by (destination) (rate(falcosecurity_falcosidekick_outputs_total'
+                f'{{namespace="{ns}",status="error"}}[5m])) > 0',
                 "15m", "warning",
                 "Falcosidekick cannot deliver Falco events to {{ $labels.destination }}"))
         return Rendered(app=[ctx.prometheus_rule("falco", ns, rules)])

@@ -34,8 +34,10 @@ from outfitter.addons.base import (
     Workload,
     options_of,
 )
+from outfitter import yamlio
 from outfitter.addons.context import Context, meta
 from outfitter.config import Profile
+from outfitter.helm.checks import MetricCatalogue
 
 NAMESPACE = "longhorn-system"
 CREDENTIALS_SECRET = "longhorn-backup-credentials"
@@ -44,6 +46,34 @@ UI_PORT = 80
 # Longhorn's default for guaranteedInstanceManagerCPU: this share (%) of each node's
 # allocatable CPU is requested by the instance-manager pod Longhorn itself creates there.
 INSTANCE_MANAGER_CPU_PERCENT = 12
+
+
+# Containers of the chart without a resources value: (kind, object, container list,
+# container, CPU request, memory request, memory limit).
+_UNBOUNDED = (
+    ("DaemonSet", "longhorn-manager", "containers", "pre-pull-share-manager-image",
+     "1m", "8Mi", "16Mi"),  # `sleep infinity`, only there to pull the image
+    ("Deployment", "longhorn-driver-deployer", "initContainers", "wait-longhorn-manager",
+     "5m", "16Mi", "32Mi"),
+    ("Deployment", "longhorn-driver-deployer", "containers", "longhorn-driver-deployer",
+     "10m", "32Mi", "128Mi"),
+    ("Deployment", "longhorn-ui", "containers", "longhorn-ui", "10m", "32Mi", "128Mi"),
+    ("Job", "longhorn-post-upgrade", "containers", "longhorn-post-upgrade",
+     "50m", "64Mi", "256Mi"),
+    ("Job", "longhorn-uninstall", "containers", "longhorn-uninstall", "50m", "64Mi", "256Mi"),
+)
+
+
+def _bounded(kind: str, name: str, field: str, container: str, cpu: str, memory: str,
+             limit: str) -> dict[str, Any]:
+    """A strategic-merge patch giving one container of one object its resources."""
+    api = "batch/v1" if kind == "Job" else "apps/v1"
+    patch = {"apiVersion": api, "kind": kind, "metadata": {"name": name},
+             "spec": {"template": {"spec": {field: [{
+                 "name": container,
+                 "resources": {"requests": {"cpu": cpu, "memory": memory},
+                               "limits": {"memory": limit}}}]}}}}
+    return {"target": {"kind": kind, "name": name}, "patch": yamlio.dump(patch)}
 
 
 class LonghornOptions(AddonOptions):
@@ -111,6 +141,35 @@ def _cron_problem(field: str, cron: str) -> ProfileProblem | None:
 
 class Longhorn(Addon):
     name = "longhorn"
+    # What the component exports (from its source, at the pinned version): the names the
+    # PrometheusRules may use.
+    metrics = MetricCatalogue(
+        "Longhorn", ("longhorn_",), frozenset({
+        "longhorn_volume_robustness",
+        "longhorn_volume_state",
+        "longhorn_volume_capacity_bytes",
+        "longhorn_volume_actual_size_bytes",
+        "longhorn_volume_read_throughput",
+        "longhorn_volume_write_throughput",
+        "longhorn_volume_read_iops",
+        "longhorn_volume_write_iops",
+        "longhorn_volume_read_latency",
+        "longhorn_volume_write_latency",
+        "longhorn_node_status",
+        "longhorn_node_count_total",
+        "longhorn_node_storage_capacity_bytes",
+        "longhorn_node_storage_usage_bytes",
+        "longhorn_node_storage_reservation_bytes",
+        "longhorn_disk_capacity_bytes",
+        "longhorn_disk_usage_bytes",
+        "longhorn_disk_reservation_bytes",
+        "longhorn_backup_state",
+        "longhorn_backup_actual_size_bytes",
+        "longhorn_instance_manager_cpu_usage_millicpu",
+        "longhorn_instance_manager_memory_usage_bytes",
+        "longhorn_manager_cpu_usage_millicpu",
+        "longhorn_manager_memory_usage_bytes",
+    }))
     title = "Longhorn"
     namespace = NAMESPACE
     mesh = "disabled"  # node agents on the host network, CSI and iSCSI: no proxy there
@@ -192,6 +251,13 @@ class Longhorn(Addon):
                 "pollInterval": "300",
             }
         return values
+
+    def post_renderers(self, ctx: Context) -> list[dict[str, Any]]:
+        """Resources for the containers the chart takes none for from values.yaml (Helm 4
+        post-renders hooks too, so its hook Jobs are bounded as well)."""
+        patches = [_bounded(kind, name, field, container, cpu, memory, limit)
+                   for kind, name, field, container, cpu, memory, limit in _UNBOUNDED]
+        return [{"kustomize": {"patches": patches}}]
 
     def resources(self, ctx: Context) -> Rendered:
         opts = _options(ctx.profile)

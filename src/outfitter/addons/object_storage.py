@@ -127,6 +127,10 @@ class ObjectStorage(Addon):
                         "enableAuth": True,
                         "existingConfigSecret": "seaweedfs-s3-config",
                         "createBuckets": [{"name": b} for b in ctx.buckets],
+                        # The post-install hook Job that creates the buckets.
+                        "createBucketsHook": {"resources": {
+                            "requests": {"cpu": "10m", "memory": "64Mi"},
+                            "limits": {"cpu": "200m", "memory": "256Mi"}}},
                     },
                     "data": {"type": "persistentVolumeClaim", "size": opts.size,
                              "storageClass": storage_class},

@@ -107,6 +107,9 @@ def helm_release(ap: AddonPlan, plan: Plan, chart: Chart) -> dict[str, Any]:
         "remediation": {"retries": 3, "strategy": "rollback"},
     }
     spec["values"] = ap.values
+    post_renderers = addon.post_renderers(plan.context)
+    if post_renderers:
+        spec["postRenderers"] = post_renderers
     return {
         "apiVersion": "helm.toolkit.fluxcd.io/v2",
         "kind": "HelmRelease",
