@@ -20,6 +20,7 @@ from outfitter.cli import validate  # noqa: F401  isort: skip
 from outfitter.cli import status  # noqa: F401  isort: skip
 from outfitter.cli import certs, logs, reloader  # noqa: F401  isort: skip
 from outfitter.cli import drill, policy  # noqa: F401  isort: skip
+from outfitter.cli import diff  # noqa: F401  isort: skip
 
 
 def main(argv: list[str] | None = None) -> int:
