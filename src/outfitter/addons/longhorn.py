@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import Field
 
+from outfitter import yamlio
 from outfitter.addons.base import (
     Addon,
     AddonOptions,
@@ -34,7 +35,6 @@ from outfitter.addons.base import (
     Workload,
     options_of,
 )
-from outfitter import yamlio
 from outfitter.addons.context import Context, meta
 from outfitter.config import Profile
 from outfitter.helm.checks import MetricCatalogue
@@ -179,7 +179,8 @@ class Longhorn(Addon):
     Options = LonghornOptions
     chart = Chart("longhorn", "1.12.1", "https://charts.longhorn.io")
     # The chart exposes resources only for the manager DaemonSet: the UI, the driver
-    # deployer and the CSI sidecars take none from values.yaml (see notes()).
+    # deployer and the hook Jobs get theirs from post_renderers(); what the driver deployer
+    # creates at run time takes none (see notes()).
     workloads = (Workload("longhorn-manager", "DaemonSet", "longhornManager.resources"),)
 
     def check_profile(self, profile: Profile) -> list[ProfileProblem]:
@@ -335,10 +336,12 @@ class Longhorn(Addon):
             + (" A single replica survives no node failure." if count == 1 else ""),
             _storage_class_note(opts.default_storage_class, ctx.profile.cluster.storage_class),
             f"Snapshots '{opts.snapshot_schedule}', {opts.snapshot_retain} kept per volume.",
-            f"Longhorn's instance-manager pods request {INSTANCE_MANAGER_CPU_PERCENT}% of each "
-            f"node's CPU ({im_cpu}m per node, setting guaranteedInstanceManagerCPU); they, the "
-            "UI, the driver deployer and the CSI sidecars set no resources through the chart, "
-            "so the budget does not count them.",
+            "Created at run time, not by the chart (so the budget cannot count them): an "
+            f"instance-manager pod per node requesting {INSTANCE_MANAGER_CPU_PERCENT}% of the "
+            f"node's CPU ({im_cpu}m, setting guaranteedInstanceManagerCPU); the CSI attacher, "
+            "provisioner, resizer and snapshotter Deployments (csi.*ReplicaCount each) and "
+            "the CSI plugin and engine-image DaemonSets, made by the driver deployer with no "
+            "resources.",
         ]
         if backups_on(ctx.profile) and ctx.object_store is not None:
             notes.append(f"Backups '{opts.backup_schedule}', {opts.backup_retain} kept per "
