@@ -189,6 +189,11 @@ class Addon(ABC):
     def resources(self, ctx: Context) -> Rendered:
         return Rendered()
 
+    def lint_exceptions(self, ctx: Context) -> dict[str, str]:
+        """validate rules the chart's output breaks by design (rule -> why), silenced on the
+        HelmRelease with `outfitter.dev/ignore` (e.g. a node agent's hostPath volumes)."""
+        return {}
+
     def post_renderers(self, ctx: Context) -> list[dict[str, Any]]:
         """HelmRelease `spec.postRenderers`: for what the chart's values cannot set (e.g.
         resources of containers the chart leaves unbounded)."""

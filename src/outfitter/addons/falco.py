@@ -211,6 +211,13 @@ class Falco(Addon):
                  enabled_path="falcosidekick.enabled"),
     )
 
+    def lint_exceptions(self, ctx: Context) -> dict[str, str]:
+        found = {"host-path": "Falco reads the host's /proc, /sys, /boot, /etc and the "
+                              "container runtime's socket: that is its job"}
+        if not _options(ctx.profile).least_privileged:
+            found["privileged"] = "leastPrivileged: false runs the driver privileged"
+        return found
+
     def check_profile(self, profile: Profile) -> list[ProfileProblem]:
         opts = _options(profile)
         problems = []

@@ -169,6 +169,10 @@ class Keda(Addon):
                  replicas_path="webhooks.replicaCount", enabled_path="webhooks.enabled"),
     )
 
+    def lint_exceptions(self, ctx: Context) -> dict[str, str]:
+        return {"secret-ref": "the operator generates its webhook and metrics-server "
+                              "certificates (Secret kedaorg-certs) when it starts"}
+
     def check_profile(self, profile: Profile) -> list[ProfileProblem]:
         problems = []
         seen: set[tuple[str, str]] = set()

@@ -183,6 +183,11 @@ class Longhorn(Addon):
     # creates at run time takes none (see notes()).
     workloads = (Workload("longhorn-manager", "DaemonSet", "longhornManager.resources"),)
 
+    def lint_exceptions(self, ctx: Context) -> dict[str, str]:
+        return {"host-path": "longhorn-manager keeps replicas in /var/lib/longhorn and "
+                             "reaches /dev, /proc, /etc and /boot of each node",
+                "privileged": "longhorn-manager mounts block devices and runs iSCSI"}
+
     def check_profile(self, profile: Profile) -> list[ProfileProblem]:
         opts = _options(profile)
         nodes = profile.cluster.nodes.count

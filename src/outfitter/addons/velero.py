@@ -102,6 +102,10 @@ class Velero(Addon):
     Options = VeleroOptions
     chart = Chart("velero", "12.1.0", "https://vmware-tanzu.github.io/helm-charts")
 
+    def lint_exceptions(self, ctx: Context) -> dict[str, str]:
+        return {"host-path": "the node agent reads pod volumes from /var/lib/kubelet for "
+                             "file-system backups"}
+
     def workloads_for(self, profile: Profile) -> tuple[Workload, ...]:
         server = Workload("velero", "Deployment", "resources")
         if not _options(profile).file_system_backup:

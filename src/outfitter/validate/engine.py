@@ -59,6 +59,9 @@ from outfitter.validate.substitute import disabled, substitute
 if TYPE_CHECKING:
     from outfitter.helm.validation import HelmPass
 
+# A Secret a chart renders is not "in plain text in Git": the rule is about the tree's files.
+NOT_FOR_CHART_OUTPUT = frozenset({"plaintext-secret"})
+
 ALL_CHECKS = frozenset({"schema", "flux", "refs", "values", "lint"})
 
 
@@ -576,9 +579,14 @@ class Validator:
             for item in outcome.objects:
                 first = len(self.report.findings)
                 self._object(Built(item.obj, where.file, where.doc), None)
+                kind, name = kind_name(item.obj)
+                # The HelmRelease's silenced rules hold for all its chart renders (the
+                # reference checks come later and look them up by object).
+                key = (where.file, where.doc, kind, name)
+                self._ignores[key] = self._ignores.get(key, frozenset()) | ignored
                 kept = []
                 for finding in self.report.findings[first:]:
-                    if finding.rule in ignored:
+                    if finding.rule in ignored or finding.rule in NOT_FOR_CHART_OUTPUT:
                         continue
                     finding.subject = f"{finding.subject} from {where.label} ({item.source})"
                     finding.path, finding.kind_name = (), (where.kind, where.name)
