@@ -57,6 +57,15 @@ CHART = {
         data:
           host: {{ required "values.host is required" .Values.host | quote }}
         """,
+    # Random on every `helm template`, as charts that generate a password or a CA are.
+    "templates/secret.yaml": """
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: {{ .Release.Name }}-token
+        data:
+          token: {{ randAlphaNum 16 | b64enc | quote }}
+        """,
     "templates/deployment.yaml": """
         apiVersion: apps/v1
         kind: Deployment

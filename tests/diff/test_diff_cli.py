@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helm_fixtures import CHART, helm_binary, tree, write
+from helm_fixtures import CHART, helm_binary, release, tree, write
 from outfitter.cli import main
 
 SECRET = """
@@ -27,7 +27,7 @@ def git(repo: Path, *args: str) -> None:
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = write(tmp_path / "repo", {**tree(), "apps/secret.yaml": SECRET.format(
-        token="first-value")})
+        token="first-value"), "apps/other.yaml": release("other", "host: other.example.com")})
     git(root, "init", "-q", "-b", "main")
     git(root, "add", ".")
     git(root, "commit", "-q", "-m", "base")
@@ -48,6 +48,7 @@ def run_diff(repo: Path, charts: Path, capsys: pytest.CaptureFixture[str], *args
 
 def test_no_change_exits_0(repo: Path, charts: Path,
                            capsys: pytest.CaptureFixture[str]) -> None:
+    # The chart generates a random token: the same release on both sides is still no change.
     code, out = run_diff(repo, charts, capsys)
     assert code == 0
     assert "no change to any object" in out
@@ -75,11 +76,16 @@ def test_a_values_change_is_shown_in_the_rendered_objects(
     assert "first-value" not in out and "second-value" not in out
     # The HelmRelease itself changed in the tree too.
     assert ("(no Flux Kustomization)", "HelmRelease", "web") in changes
+    # The chart's random token changes with every template of a changed release…
+    assert changes[("HelmRelease apps/web", "Secret", "web-token")] == {
+        "data.token": ("(masked)", "(masked)")}
+    # …but a release whose inputs are the same on both sides is templated once: no change.
+    assert not any(owner == "HelmRelease apps/other" for owner, _, _ in changes)
     # Same input, same bytes; Markdown for the pull request.
     assert run_diff(repo, charts, capsys, "main~1", "main", "--json") == (1, out)
     code, markdown = run_diff(repo, charts, capsys, "main~1", "main", "--markdown")
     assert code == 1
-    assert "<summary><b>HelmRelease apps/web</b> (2 changed)</summary>" in markdown
+    assert "<summary><b>HelmRelease apps/web</b> (3 changed)</summary>" in markdown
     assert "!     spec.ports[http].port: 80 → 8080" in markdown
 
 

@@ -14,7 +14,7 @@ from outfitter.diff.build import build
 from outfitter.diff.compare import compare
 from outfitter.diff.output import as_json, as_markdown, print_diff
 from outfitter.diff.sides import checked_out, resolve, toplevel
-from outfitter.helm.template import HelmMissing
+from outfitter.helm.template import HelmMissing, RenderedObject
 from outfitter.helm.validation import Settings
 
 
@@ -53,11 +53,12 @@ def diff(
     if charts is not None and not charts.is_dir():
         raise UsageProblem([f"--charts {charts}: not a directory"])
     built = {}
+    memo: dict[str, list[RenderedObject]] = {}
     try:
         for label, side in (("base", base_side), ("head", head_side)):
             with checked_out(root, side) as folder:
                 built[label] = build(folder, settings, helm=not no_helm,
-                                     kube_version=kubernetes_version)
+                                     kube_version=kubernetes_version, memo=memo)
     except HelmMissing as err:
         raise UsageProblem([f"{err} (or --no-helm)"]) from None
     changes = compare(built["base"], built["head"])

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from outfitter.helm.template import RenderedObject
 from outfitter.helm.validation import HelmPass, Settings
 from outfitter.validate.engine import Options, Validator
 from outfitter.validate.findings import INPUT_RULES
@@ -27,8 +28,12 @@ class BuiltSide:
 
 
 def build(root: Path, settings: Settings, *, helm: bool = True,
-          kube_version: str | None = None) -> BuiltSide:
-    helm_pass: HelmPass[Where] = HelmPass(settings, kube_version, render=helm, check=False)
+          kube_version: str | None = None,
+          memo: dict[str, list[RenderedObject]] | None = None) -> BuiltSide:
+    """`memo`: shared by the two sides, so a release whose inputs are the same on both is
+    templated once."""
+    helm_pass: HelmPass[Where] = HelmPass(settings, kube_version, render=helm, check=False,
+                                          memo=memo)
     report = Validator(root, Options(checks=frozenset(), helm=helm_pass, workers=1)).run()
     out = BuiltSide()
     for finding in report.sorted():

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,9 +48,13 @@ class Templater(Generic[T]):
 
     def __init__(self, helm: str, store: ChartStore, *, kube_version: str | None = None,
                  api_versions: Iterable[str] = (),
-                 cluster_scoped: Callable[[str, str], bool] = lambda group, kind: False
-                 ) -> None:
+                 cluster_scoped: Callable[[str, str], bool] = lambda group, kind: False,
+                 memo: dict[str, list[RenderedObject]] | None = None) -> None:
         self.helm = helm
+        # Output by everything that decides it: a release with the same inputs is templated
+        # once (diff shares one memo between its sides, so a release the change does not
+        # touch shows no change, even where the chart generates random values).
+        self.memo = memo if memo is not None else {}
         self.store = store
         self.kube_version = kube_version
         self.api_versions = set(api_versions)
@@ -170,6 +176,14 @@ class Templater(Generic[T]):
         except ValuesError as err:
             outcome.error = str(err)
             return outcome
+        key = json.dumps([str(chart.resolve()), release.name, release.namespace,
+                          release.release_name, release.target_namespace,
+                          release.include_crds, values, release.spec.get("postRenderers"),
+                          self.kube_version, sorted(self.api_versions)],
+                         sort_keys=True, default=str)
+        if key in self.memo:
+            outcome.objects = copy.deepcopy(self.memo[key])
+            return outcome
         try:
             objects = template(self.helm, release, chart, values,
                                kube_version=self.kube_version,
@@ -178,6 +192,8 @@ class Templater(Generic[T]):
             outcome.objects = post_render(objects, release.spec.get("postRenderers"))
         except TemplateError as err:
             outcome.error = str(err)
+            return outcome
+        self.memo[key] = copy.deepcopy(outcome.objects)
         return outcome
 
     def render_all(self) -> list[Outcome[T]]:

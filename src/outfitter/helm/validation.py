@@ -24,7 +24,7 @@ from outfitter.helm.checks import (
     unbounded,
 )
 from outfitter.helm.collect import Outcome, Templater
-from outfitter.helm.template import find_helm
+from outfitter.helm.template import RenderedObject, find_helm
 
 W = TypeVar("W")  # where an object is (validate's Where)
 
@@ -64,7 +64,8 @@ class HelmPass(Generic[W]):
     reference checks (diff wants the objects, not findings)."""
 
     def __init__(self, settings: Settings, kube_version: str | None = None, *,
-                 render: bool = True, check: bool = True) -> None:
+                 render: bool = True, check: bool = True,
+                 memo: dict[str, list[RenderedObject]] | None = None) -> None:
         self.render, self.check = render, check
         # HelmMissing: the caller's input error.
         helm = find_helm(settings.helm_bin) if render else "helm"
@@ -72,7 +73,8 @@ class HelmPass(Generic[W]):
                            helm=helm)
         self.templater: Templater[W] = Templater(
             helm, store,
-            kube_version=kube_version_for_helm(kube_version) if kube_version else None)
+            kube_version=kube_version_for_helm(kube_version) if kube_version else None,
+            memo=memo)
         self.tree: list[tuple[dict[str, Any], W]] = []
         self.rendered: list[tuple[dict[str, Any], W]] = []
         self.filled: set[str] = set()  # namespaces the templated releases fill
