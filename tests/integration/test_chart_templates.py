@@ -15,6 +15,7 @@ import pytest
 from lightkube import Client
 
 import chart_packages
+from conftest import install_upstream_crds
 from outfitter import yamlio
 from outfitter.addons import registry
 from outfitter.cluster.apply import Located, apply_all
@@ -29,7 +30,7 @@ from outfitter.helm.collect import Outcome, Templater
 from outfitter.helm.template import find_helm
 from outfitter.plan import build_plan
 from outfitter.render.flux import render_tree
-from outfitter.testcluster import tools_bin_dir
+from outfitter.testcluster import ControlPlane, tools_bin_dir
 from profiles import VARIANTS, variant
 
 pytestmark = pytest.mark.integration
@@ -155,12 +156,27 @@ def _crds_first(items: list[Located]) -> Iterator[Located]:
     yield from (i for i in items if i.obj.get("kind") == "CustomResourceDefinition")
 
 
+@pytest.fixture(scope="module")
+def patient_client(control_plane: ControlPlane) -> Iterator[Client]:
+    """A client that waits as long as a loaded machine needs for the large CRDs (the
+    charts' own and ../shared/upstream/crds), which are installed with it."""
+    import httpx2
+
+    client = control_plane.client(timeout=httpx2.Timeout(300))
+    try:
+        install_upstream_crds(client)
+        yield client
+    finally:
+        client.close()
+
+
 @variants
 def test_templated_output_passes_a_server_side_dry_run(
-    variant_output: Templated, kube_client: Client, crds_installed: int
+    variant_output: Templated, patient_client: Client
 ) -> None:
     from outfitter.cluster.apply import load_cluster_kinds
 
+    kube_client = patient_client
     rendered = variant_output.rendered
     _namespaces(kube_client, rendered)
     # The charts' own CRDs are installed for real first, as Flux does (install.crds).
