@@ -7,9 +7,11 @@ need it skip when it is absent, e.g. outside this repository's CI.
 from __future__ import annotations
 
 import os
+import tarfile
 from functools import cache
 from pathlib import Path
 
+from outfitter import yamlio
 from outfitter.addons.base import Chart
 from outfitter.testcluster import tools_base_dir
 from outfitter.validate.chart_values import ChartFolder, merged
@@ -29,6 +31,10 @@ PUBLISHED_VERSION = {"cert-manager": "v1.21.1"}
 # Parent folder -> {values key: folder} for subcharts copied beside their parent: Helm reads a
 # subchart's values under its name in the parent's values, so its keys are known there too.
 SUBCHARTS = {"falco": {"falcosidekick": "falcosidekick"}}
+# Subcharts only in a packed chart (../shared/upstream/helm-charts): parent folder -> {values
+# key: (package, values.yaml inside it)}.
+PACKED_SUBCHARTS = {"kubecost": {"finopsagent": (
+    "kubecost-3.2.1.tgz", "kubecost/charts/finops-agent/values.yaml")}}
 
 
 def available() -> bool:
@@ -45,6 +51,12 @@ def _folder(name: str) -> ChartFolder:
     folder = ChartFolder(UPSTREAM / "charts" / name)
     for key, sub in SUBCHARTS.get(name, {}).items():
         folder.defaults[key] = merged(_folder(sub).defaults, folder.defaults.get(key) or {})
+    for key, (package, member) in PACKED_SUBCHARTS.get(name, {}).items():
+        with tarfile.open(UPSTREAM / "helm-charts" / package) as archive:
+            handle = archive.extractfile(member)
+            assert handle is not None, member
+            defaults = yamlio.load(handle.read().decode()) or {}
+        folder.defaults[key] = merged(defaults, folder.defaults.get(key) or {})
     return folder
 
 

@@ -131,4 +131,9 @@ else
   echo "tools: crds up to date"
 fi
 
+helm_version=$(module_version helm helm.sh/helm/v4)
+build helm helm -- -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version \
+  -X helm.sh/helm/v4/internal/version.metadata= -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
+  -o "$bin/helm" helm.sh/helm/v4/cmd/helm
+
 echo "tools: all built in $((SECONDS - total))s -> $bin"

@@ -174,6 +174,9 @@ class Profile(_Strict):
     existing: list[Literal[EXISTING_STACK]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: list(DEFAULT_EXISTING))
     addons: Any = Field(default_factory=lambda: addons_model()())
+    ci: Literal["github"] | None = Field(
+        None, description="CI for the GitOps repository (addons/ci.py): `github` writes a "
+        "GitHub Actions workflow and a lefthook entry")
 
     @field_validator("addons", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from outfitter.addons.context import Context
     from outfitter.addons.storage_contract import ObjectStore
     from outfitter.config import Profile
+    from outfitter.helm.checks import MetricCatalogue
     from outfitter.status.checks import Check
 
 
@@ -190,6 +191,9 @@ class Addon(ABC):
     """Linkerd injection for the add-on's namespace when the cluster runs Linkerd: `enabled`
     for plain services, `disabled` where a proxy breaks things (node agents, host network,
     webhooks that must answer before the mesh is up). None leaves the namespace alone."""
+    metrics: ClassVar[MetricCatalogue | None] = None
+    """The metrics the component exports, where they are known: the metric names of
+    PrometheusRules (the tree's and the charts') are checked against it."""
     documented_in_comments: ClassVar[dict[str, tuple[str, ...]]] = {}
     """Per chart name: value paths its values.yaml documents only as commented examples."""
     stateful: ClassVar[bool] = False
@@ -253,6 +257,16 @@ class Addon(ABC):
 
     def resources(self, ctx: Context) -> Rendered:
         return Rendered()
+
+    def lint_exceptions(self, ctx: Context) -> dict[str, str]:
+        """validate rules the chart's output breaks by design (rule -> why), silenced on the
+        HelmRelease with `outfitter.dev/ignore` (e.g. a node agent's hostPath volumes)."""
+        return {}
+
+    def post_renderers(self, ctx: Context) -> list[dict[str, Any]]:
+        """HelmRelease `spec.postRenderers`: for what the chart's values cannot set (e.g.
+        resources of containers the chart leaves unbounded)."""
+        return []
 
     def object_store(self, profile: Profile) -> ObjectStore | None:
         """The S3 contract, when this add-on provides object storage to the others."""

@@ -14,6 +14,7 @@ from typing import Any
 from outfitter.addons.base import Addon, Chart, Priority, Rendered, Workload
 from outfitter.addons.context import PRODUCTION_ISSUER, STAGING_ISSUER, Context, meta
 from outfitter.cluster.reader import ClusterReader, Kind
+from outfitter.helm.checks import MetricCatalogue
 from outfitter.status.checks import (
     Check,
     Read,
@@ -45,6 +46,22 @@ def _small(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str
 
 class CertManager(Addon):
     name = "cert-manager"
+    # What the component exports (from its source, at the pinned version): the names the
+    # PrometheusRules may use.
+    metrics = MetricCatalogue(
+        "cert-manager", ("certmanager_",), frozenset({
+        "certmanager_certificate_expiration_timestamp_seconds",
+        "certmanager_certificate_ready_status",
+        "certmanager_certificate_renewal_timestamp_seconds",
+        "certmanager_certificate_not_after_timestamp_seconds",
+        "certmanager_certificate_not_before_timestamp_seconds",
+        "certmanager_clock_time_seconds",
+        "certmanager_clock_time_seconds_gauge",
+        "certmanager_controller_sync_call_count",
+        "certmanager_controller_sync_error_count",
+        "certmanager_http_acme_client_request_count",
+        "certmanager_http_acme_client_request_duration_seconds",
+    }))
     title = "cert-manager"
     namespace = "cert-manager"
     mesh = "disabled"
@@ -68,6 +85,8 @@ class CertManager(Addon):
             "resources": _small("20m", "64Mi", "200m", "256Mi"),
             "webhook": {"resources": _small("10m", "32Mi", "100m", "128Mi")},
             "cainjector": {"resources": _small("10m", "64Mi", "100m", "256Mi")},
+            # The post-install hook Job that waits for the webhook: bounded like the rest.
+            "startupapicheck": {"resources": _small("10m", "32Mi", "100m", "64Mi")},
             "prometheus": {
                 "enabled": True,
                 "servicemonitor": {"enabled": ctx.monitoring, "labels": ctx.monitoring_labels},

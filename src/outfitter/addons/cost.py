@@ -176,6 +176,10 @@ class Cost(Addon):
             # Not for a homelab: cloud billing (no cloud bill), forecasting, network costs
             # (a host-network DaemonSet that needs cloud region/zone node labels) and the
             # cluster controller (it resizes and turns down workloads).
+            # The finops agent mounts `<release>-cloudability-secrets` whenever
+            # cloudability.secret.create is on (the default) but the chart creates that
+            # Secret only with Cloudability enabled: the pod could never start.
+            "finopsagent": {"agent": {"cloudability": {"secret": {"create": False}}}},
             "cloudCost": {"enabled": False},
             "forecasting": {"enabled": False},
             "networkCosts": {"enabled": False},

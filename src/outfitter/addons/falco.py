@@ -32,6 +32,7 @@ from outfitter.addons.base import (
 )
 from outfitter.addons.context import Context
 from outfitter.config import Profile
+from outfitter.helm.checks import MetricCatalogue
 
 FalcoPriority = Literal[
     "emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug"]
@@ -184,6 +185,14 @@ def homelab_rules(opts: FalcoOptions) -> str:
 
 class Falco(Addon):
     name = "falco"
+    # What the component exports (from its source, at the pinned version): the names the
+    # PrometheusRules may use.
+    metrics = MetricCatalogue(
+        "Falcosidekick", ("falcosidekick_", "falcosecurity_falcosidekick_",), frozenset({
+        "falcosecurity_falcosidekick_falco_events_total",
+        "falcosecurity_falcosidekick_inputs_total",
+        "falcosecurity_falcosidekick_outputs_total",
+    }))
     title = "Falco"
     namespace = "falco"
     mesh = "disabled"
@@ -203,6 +212,13 @@ class Falco(Addon):
                  replicas_path="falcosidekick.replicaCount",
                  enabled_path="falcosidekick.enabled"),
     )
+
+    def lint_exceptions(self, ctx: Context) -> dict[str, str]:
+        found = {"host-path": "Falco reads the host's /proc, /sys, /boot, /etc and the "
+                              "container runtime's socket: that is its job"}
+        if not _options(ctx.profile).least_privileged:
+            found["privileged"] = "leastPrivileged: false runs the driver privileged"
+        return found
 
     def check_profile(self, profile: Profile) -> list[ProfileProblem]:
         opts = _options(profile)
@@ -287,12 +303,12 @@ class Falco(Addon):
                 "Falco is not running on {{ $value }} node(s): they are not watched"),
         ]
         if self.sidekick(ctx)["enabled"]:
-            # The counter is `falcosidekick_outputs` in Falcosidekick's code; exposition may
-            # add `_total` (OpenMetrics), so both spellings match.
+            # Falcosidekick registers its counters under the `falcosecurity_falcosidekick`
+            # namespace: the outputs counter is exported as this name, nothing shorter.
             rules.append(ctx.alert(
                 "FalcosidekickOutputFailing",
-                'sum by (destination) (rate({__name__=~"falcosidekick_outputs(_total)?",'
-                f'namespace="{ns}",status="error"}}[5m])) > 0',
+                'sum by (destination) (rate(falcosecurity_falcosidekick_outputs_total'
+                f'{{namespace="{ns}",status="error"}}[5m])) > 0',
                 "15m", "warning",
                 "Falcosidekick cannot deliver Falco events to {{ $labels.destination }}"))
         return Rendered(app=[ctx.prometheus_rule("falco", ns, rules)])

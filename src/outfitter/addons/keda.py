@@ -27,6 +27,7 @@ from outfitter.addons.base import (
 )
 from outfitter.addons.context import Context, meta
 from outfitter.config import Profile
+from outfitter.helm.checks import MetricCatalogue
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 CRON = re.compile(r"^\S+( \S+){4}$")
@@ -132,6 +133,23 @@ def auth_name(so: ScaledObjectSpec) -> str:
 
 class Keda(Addon):
     name = "keda"
+    # What the component exports (from its source, at the pinned version): the names the
+    # PrometheusRules may use.
+    metrics = MetricCatalogue(
+        "KEDA", ("keda_",), frozenset({
+        "keda_scaled_object_errors_total",
+        "keda_scaled_job_errors_total",
+        "keda_scaler_errors_total",
+        "keda_scaler_detail_errors_total",
+        "keda_scaler_metrics_value",
+        "keda_scaler_metrics_latency_seconds",
+        "keda_scaler_active",
+        "keda_scaled_object_paused",
+        "keda_internal_scale_loop_latency_seconds",
+        "keda_resource_registered_total",
+        "keda_trigger_registered_total",
+        "keda_build_info",
+    }))
     title = "KEDA"
     namespace = "keda"
     # The metrics server is an APIService the kube-apiserver calls, and the admission
@@ -153,6 +171,10 @@ class Keda(Addon):
         Workload("keda-admission-webhooks", "Deployment", "resources.webhooks",
                  replicas_path="webhooks.replicaCount", enabled_path="webhooks.enabled"),
     )
+
+    def lint_exceptions(self, ctx: Context) -> dict[str, str]:
+        return {"secret-ref": "the operator generates its webhook and metrics-server "
+                              "certificates (Secret kedaorg-certs) when it starts"}
 
     def check_profile(self, profile: Profile) -> list[ProfileProblem]:
         problems = []

@@ -125,6 +125,9 @@ class LogShipper(Addon):
     Options = AddonOptions
     release_name = "alloy"
 
+    def lint_exceptions(self, ctx: Context) -> dict[str, str]:
+        return {"host-path": "a log shipper reads the node's /var/log"}
+
     def enabled(self, profile: Profile) -> bool:
         return super().enabled(profile) and profile.addon_options("loki").enabled
 

@@ -273,7 +273,8 @@ class Loki(Addon):
             "sidecar": False,
         }
         if s3:
-            single["extraArgs"] = ["-config.expand-env=true"]
+            # The chart always passes -config.expand-env=true: the credentials only need to
+            # be in the environment.
             single["extraEnvFrom"] = [{"secretRef": {"name": CREDENTIALS_SECRET}}]
 
         values: dict[str, Any] = {

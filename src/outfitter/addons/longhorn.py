@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import Field
 
+from outfitter import yamlio
 from outfitter.addons.base import (
     Addon,
     AddonOptions,
@@ -36,6 +37,7 @@ from outfitter.addons.base import (
 )
 from outfitter.addons.context import Context, meta
 from outfitter.config import Profile
+from outfitter.helm.checks import MetricCatalogue
 
 NAMESPACE = "longhorn-system"
 CREDENTIALS_SECRET = "longhorn-backup-credentials"
@@ -44,6 +46,34 @@ UI_PORT = 80
 # Longhorn's default for guaranteedInstanceManagerCPU: this share (%) of each node's
 # allocatable CPU is requested by the instance-manager pod Longhorn itself creates there.
 INSTANCE_MANAGER_CPU_PERCENT = 12
+
+
+# Containers of the chart without a resources value: (kind, object, container list,
+# container, CPU request, memory request, memory limit).
+_UNBOUNDED = (
+    ("DaemonSet", "longhorn-manager", "containers", "pre-pull-share-manager-image",
+     "1m", "8Mi", "16Mi"),  # `sleep infinity`, only there to pull the image
+    ("Deployment", "longhorn-driver-deployer", "initContainers", "wait-longhorn-manager",
+     "5m", "16Mi", "32Mi"),
+    ("Deployment", "longhorn-driver-deployer", "containers", "longhorn-driver-deployer",
+     "10m", "32Mi", "128Mi"),
+    ("Deployment", "longhorn-ui", "containers", "longhorn-ui", "10m", "32Mi", "128Mi"),
+    ("Job", "longhorn-post-upgrade", "containers", "longhorn-post-upgrade",
+     "50m", "64Mi", "256Mi"),
+    ("Job", "longhorn-uninstall", "containers", "longhorn-uninstall", "50m", "64Mi", "256Mi"),
+)
+
+
+def _bounded(kind: str, name: str, field: str, container: str, cpu: str, memory: str,
+             limit: str) -> dict[str, Any]:
+    """A strategic-merge patch giving one container of one object its resources."""
+    api = "batch/v1" if kind == "Job" else "apps/v1"
+    patch = {"apiVersion": api, "kind": kind, "metadata": {"name": name},
+             "spec": {"template": {"spec": {field: [{
+                 "name": container,
+                 "resources": {"requests": {"cpu": cpu, "memory": memory},
+                               "limits": {"memory": limit}}}]}}}}
+    return {"target": {"kind": kind, "name": name}, "patch": yamlio.dump(patch)}
 
 
 class LonghornOptions(AddonOptions):
@@ -133,6 +163,35 @@ def _cron_problem(field: str, cron: str) -> ProfileProblem | None:
 
 class Longhorn(Addon):
     name = "longhorn"
+    # What the component exports (from its source, at the pinned version): the names the
+    # PrometheusRules may use.
+    metrics = MetricCatalogue(
+        "Longhorn", ("longhorn_",), frozenset({
+        "longhorn_volume_robustness",
+        "longhorn_volume_state",
+        "longhorn_volume_capacity_bytes",
+        "longhorn_volume_actual_size_bytes",
+        "longhorn_volume_read_throughput",
+        "longhorn_volume_write_throughput",
+        "longhorn_volume_read_iops",
+        "longhorn_volume_write_iops",
+        "longhorn_volume_read_latency",
+        "longhorn_volume_write_latency",
+        "longhorn_node_status",
+        "longhorn_node_count_total",
+        "longhorn_node_storage_capacity_bytes",
+        "longhorn_node_storage_usage_bytes",
+        "longhorn_node_storage_reservation_bytes",
+        "longhorn_disk_capacity_bytes",
+        "longhorn_disk_usage_bytes",
+        "longhorn_disk_reservation_bytes",
+        "longhorn_backup_state",
+        "longhorn_backup_actual_size_bytes",
+        "longhorn_instance_manager_cpu_usage_millicpu",
+        "longhorn_instance_manager_memory_usage_bytes",
+        "longhorn_manager_cpu_usage_millicpu",
+        "longhorn_manager_memory_usage_bytes",
+    }))
     title = "Longhorn"
     namespace = NAMESPACE
     stateful = True
@@ -147,8 +206,14 @@ class Longhorn(Addon):
     Options = LonghornOptions
     chart = Chart("longhorn", "1.12.1", "https://charts.longhorn.io")
     # The chart exposes resources only for the manager DaemonSet: the UI, the driver
-    # deployer and the CSI sidecars take none from values.yaml (see notes()).
+    # deployer and the hook Jobs get theirs from post_renderers(); what the driver deployer
+    # creates at run time takes none (see notes()).
     workloads = (Workload("longhorn-manager", "DaemonSet", "longhornManager.resources"),)
+
+    def lint_exceptions(self, ctx: Context) -> dict[str, str]:
+        return {"host-path": "longhorn-manager keeps replicas in /var/lib/longhorn and "
+                             "reaches /dev, /proc, /etc and /boot of each node",
+                "privileged": "longhorn-manager mounts block devices and runs iSCSI"}
 
     def check_profile(self, profile: Profile) -> list[ProfileProblem]:
         opts = _options(profile)
@@ -219,6 +284,13 @@ class Longhorn(Addon):
                 "pollInterval": "300",
             }
         return values
+
+    def post_renderers(self, ctx: Context) -> list[dict[str, Any]]:
+        """Resources for the containers the chart takes none for from values.yaml (Helm 4
+        post-renders hooks too, so its hook Jobs are bounded as well)."""
+        patches = [_bounded(kind, name, field, container, cpu, memory, limit)
+                   for kind, name, field, container, cpu, memory, limit in _UNBOUNDED]
+        return [{"kustomize": {"patches": patches}}]
 
     def resources(self, ctx: Context) -> Rendered:
         opts = _options(ctx.profile)
@@ -294,10 +366,12 @@ class Longhorn(Addon):
             + (" A single replica survives no node failure." if count == 1 else ""),
             _storage_class_note(opts.default_storage_class, ctx.profile.cluster.storage_class),
             f"Snapshots '{opts.snapshot_schedule}', {opts.snapshot_retain} kept per volume.",
-            f"Longhorn's instance-manager pods request {INSTANCE_MANAGER_CPU_PERCENT}% of each "
-            f"node's CPU ({im_cpu}m per node, setting guaranteedInstanceManagerCPU); they, the "
-            "UI, the driver deployer and the CSI sidecars set no resources through the chart, "
-            "so the budget does not count them.",
+            "Created at run time, not by the chart (so the budget cannot count them): an "
+            f"instance-manager pod per node requesting {INSTANCE_MANAGER_CPU_PERCENT}% of the "
+            f"node's CPU ({im_cpu}m, setting guaranteedInstanceManagerCPU); the CSI attacher, "
+            "provisioner, resizer and snapshotter Deployments (csi.*ReplicaCount each) and "
+            "the CSI plugin and engine-image DaemonSets, made by the driver deployer with no "
+            "resources.",
         ]
         if backups_on(ctx.profile) and ctx.object_store is not None:
             notes.append(f"Backups '{opts.backup_schedule}', {opts.backup_retain} kept per "

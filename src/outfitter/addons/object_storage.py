@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from outfitter import yamlio
 from outfitter.addons.base import (
     Addon,
     AddonOptions,
@@ -34,6 +35,10 @@ SEAWEEDFS = Chart("seaweedfs", "4.44.0", "https://seaweedfs.github.io/seaweedfs/
 MINIO = Chart("minio", "5.4.0", "https://charts.min.io/")
 GARAGE = Chart("garage", "0.8.0", "https://github.com/deuxfleurs-org/garage",
                git_path="script/helm/garage", git_ref="v2.0.0")
+
+
+_JOB_RESOURCES = {"requests": {"cpu": "10m", "memory": "64Mi"},
+                  "limits": {"cpu": "200m", "memory": "128Mi"}}
 
 
 class ObjectStorageOptions(AddonOptions):
@@ -130,6 +135,10 @@ class ObjectStorage(Addon):
                         "enableAuth": True,
                         "existingConfigSecret": "seaweedfs-s3-config",
                         "createBuckets": [{"name": b} for b in ctx.buckets],
+                        # The post-install hook Job that creates the buckets.
+                        "createBucketsHook": {"resources": {
+                            "requests": {"cpu": "10m", "memory": "64Mi"},
+                            "limits": {"cpu": "200m", "memory": "256Mi"}}},
                     },
                     "data": {"type": "persistentVolumeClaim", "size": opts.size,
                              "storageClass": storage_class},
@@ -147,6 +156,10 @@ class ObjectStorage(Addon):
                 "resources": {"requests": {"cpu": "100m", "memory": "512Mi"},
                               "limits": {"cpu": "1", "memory": "1Gi"}},
                 "buckets": [{"name": b, "policy": "none", "purge": False} for b in ctx.buckets],
+                # The post-install Jobs that create the buckets and the user (the chart
+                # requests memory only).
+                "makeBucketJob": {"resources": _JOB_RESOURCES},
+                "makeUserJob": {"resources": _JOB_RESOURCES},
                 "metrics": {"serviceMonitor": {"enabled": ctx.monitoring,
                                                "additionalLabels": ctx.monitoring_labels}},
             }
@@ -160,6 +173,18 @@ class ObjectStorage(Addon):
                               "limits": {"cpu": "1", "memory": "1Gi"}},
             }
         return {}
+
+    def post_renderers(self, ctx: Context) -> list[dict[str, Any]]:
+        if _options(ctx.profile).provider != "garage":
+            return []
+        # Garage's chart takes no resources for its init container (it waits for the
+        # metadata volume and exits).
+        patch = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "garage"},
+                 "spec": {"template": {"spec": {"initContainers": [{
+                     "name": "garage-init", "resources": _JOB_RESOURCES}]}}}}
+        return [{"kustomize": {"patches": [{"target": {"kind": "StatefulSet",
+                                                       "name": "garage"},
+                                            "patch": yamlio.dump(patch)}]}}]
 
     def resources(self, ctx: Context) -> Rendered:
         opts = _options(ctx.profile)

@@ -36,6 +36,7 @@ from outfitter.addons.base import (
 )
 from outfitter.addons.context import Context
 from outfitter.config import Profile
+from outfitter.helm.checks import MetricCatalogue
 
 NAMESPACE = "observability"
 FULLNAME = "otel-collector"
@@ -65,6 +66,28 @@ def remote_write_url(profile: Profile) -> str:
 
 class OtelCollector(Addon):
     name = "otel-collector"
+    # What the component exports (from its source, at the pinned version): the names the
+    # PrometheusRules may use.
+    metrics = MetricCatalogue(
+        "the OpenTelemetry Collector", ("otelcol_exporter_", "otelcol_receiver_",), frozenset({
+        "otelcol_exporter_send_failed_spans_total",
+        "otelcol_exporter_send_failed_log_records_total",
+        "otelcol_exporter_send_failed_metric_points_total",
+        "otelcol_exporter_sent_spans_total",
+        "otelcol_exporter_sent_log_records_total",
+        "otelcol_exporter_sent_metric_points_total",
+        "otelcol_exporter_queue_size",
+        "otelcol_exporter_queue_capacity",
+        "otelcol_exporter_enqueue_failed_spans_total",
+        "otelcol_exporter_enqueue_failed_log_records_total",
+        "otelcol_exporter_enqueue_failed_metric_points_total",
+        "otelcol_receiver_accepted_spans_total",
+        "otelcol_receiver_refused_spans_total",
+        "otelcol_receiver_accepted_log_records_total",
+        "otelcol_receiver_refused_log_records_total",
+        "otelcol_receiver_accepted_metric_points_total",
+        "otelcol_receiver_refused_metric_points_total",
+    }))
     title = "OpenTelemetry Collector"
     namespace = NAMESPACE
     mesh = "enabled"

@@ -27,6 +27,7 @@ MODULES = (
     "tempo",
     "otel_collector",
     "status_reader",
+    "ci",
 )
 
 

@@ -3,7 +3,10 @@
 The Tempo chart moved from grafana/helm-charts (its last release there, 1.24.4, is marked
 deprecated) to grafana-community/helm-charts in January 2026. Traces go to the object storage
 contract (bucket `tempo`), or to a volume when the profile says `storage: filesystem`. Tempo
-receives OTLP over gRPC and HTTP; the Jaeger receivers the chart opens by default are closed.
+receives OTLP over gRPC and HTTP. The chart's default Jaeger receivers stay: the chart's
+Service template reads `tempo.receivers.jaeger.protocols.*` without a guard, so removing them
+(`jaeger: null`) makes `helm template` fail and Tempo never installs. They listen inside the
+cluster only (ClusterIP).
 Grafana gets a Tempo datasource that links traces to their logs in Loki.
 """
 
@@ -99,7 +102,7 @@ class Tempo(Addon):
                           "limits": {"cpu": "500m", "memory": "1Gi"}},
             "retention": f"{hours(opts.retention)}h",  # Go durations know no days
             "receivers": {
-                "jaeger": None,  # null removes the chart's default Jaeger receivers
+                # `jaeger` is left to the chart's defaults: see the module's docstring.
                 "otlp": {"protocols": {
                     "grpc": {"endpoint": f"0.0.0.0:{OTLP_GRPC_PORT}"},
                     "http": {"endpoint": f"0.0.0.0:{OTLP_HTTP_PORT}"},

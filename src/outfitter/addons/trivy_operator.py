@@ -34,6 +34,7 @@ from outfitter.addons.base import (
 from outfitter.addons.context import Context
 from outfitter.cluster.reader import ClusterReader, Kind
 from outfitter.config import Profile
+from outfitter.helm.checks import MetricCatalogue
 from outfitter.status import kinds
 from outfitter.status.checks import Check, Read, Result, items, name_of, summarize
 
@@ -97,6 +98,17 @@ SERVER_RESOURCES = _resources("100m", "512Mi", "1", "1Gi")
 
 class TrivyOperator(Addon):
     name = "trivy-operator"
+    # What the component exports (from its source, at the pinned version): the names the
+    # PrometheusRules may use.
+    metrics = MetricCatalogue(
+        "Trivy Operator", ("trivy_",), frozenset({
+        "trivy_image_vulnerabilities",
+        "trivy_image_exposedsecrets",
+        "trivy_resource_configaudits",
+        "trivy_role_infraassessments",
+        "trivy_cluster_compliance",
+        "trivy_vulnerability_id",
+    }))
     title = "Trivy Operator"
     namespace = "security"
     mesh = "disabled"

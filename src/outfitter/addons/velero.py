@@ -24,6 +24,7 @@ from outfitter.addons.base import (
 from outfitter.addons.context import Context, meta
 from outfitter.cluster.reader import ClusterReader, Kind
 from outfitter.config import Profile
+from outfitter.helm.checks import MetricCatalogue
 from outfitter.status import kinds
 from outfitter.status.checks import Check, Read, Result, age, items, now, parse_time
 
@@ -59,6 +60,38 @@ def _options(profile: Profile) -> VeleroOptions:
 
 class Velero(Addon):
     name = "velero"
+    # What the component exports (from its source, at the pinned version): the names the
+    # PrometheusRules may use.
+    metrics = MetricCatalogue(
+        "Velero", ("velero_",), frozenset({
+        "velero_backup_total",
+        "velero_backup_attempt_total",
+        "velero_backup_success_total",
+        "velero_backup_partial_failure_total",
+        "velero_backup_failure_total",
+        "velero_backup_validation_failure_total",
+        "velero_backup_duration_seconds",
+        "velero_backup_last_successful_timestamp",
+        "velero_backup_last_status",
+        "velero_backup_tarball_size_bytes",
+        "velero_backup_items_total",
+        "velero_backup_items_errors",
+        "velero_backup_deletion_attempt_total",
+        "velero_backup_deletion_success_total",
+        "velero_backup_deletion_failure_total",
+        "velero_restore_total",
+        "velero_restore_attempt_total",
+        "velero_restore_success_total",
+        "velero_restore_partial_failure_total",
+        "velero_restore_failed_total",
+        "velero_restore_validation_failed_total",
+        "velero_volume_snapshot_attempt_total",
+        "velero_volume_snapshot_success_total",
+        "velero_volume_snapshot_failure_total",
+        "velero_csi_snapshot_attempt_total",
+        "velero_csi_snapshot_success_total",
+        "velero_csi_snapshot_failure_total",
+    }))
     title = "Velero"
     namespace = "velero"
     mesh = "disabled"
@@ -70,6 +103,10 @@ class Velero(Addon):
     crds = ("velero.io",)
     Options = VeleroOptions
     chart = Chart("velero", "12.1.0", "https://vmware-tanzu.github.io/helm-charts")
+
+    def lint_exceptions(self, ctx: Context) -> dict[str, str]:
+        return {"host-path": "the node agent reads pod volumes from /var/lib/kubelet for "
+                             "file-system backups"}
 
     def workloads_for(self, profile: Profile) -> tuple[Workload, ...]:
         server = Workload("velero", "Deployment", "resources")
@@ -96,7 +133,13 @@ class Velero(Addon):
                 "image": opts.aws_plugin,
                 "imagePullPolicy": "IfNotPresent",
                 "volumeMounts": [{"mountPath": "/target", "name": "plugins"}],
+                # It copies the plugin binary and exits.
+                "resources": {"requests": {"cpu": "10m", "memory": "32Mi"},
+                              "limits": {"cpu": "100m", "memory": "64Mi"}},
             }],
+            # The pre-upgrade hook Job that applies Velero's CRDs.
+            "upgradeJobResources": {"requests": {"cpu": "10m", "memory": "64Mi"},
+                                    "limits": {"cpu": "200m", "memory": "256Mi"}},
             "resources": {"requests": {"cpu": "50m", "memory": "128Mi"},
                           "limits": {"cpu": "500m", "memory": "512Mi"}},
             # outfitter renders the BackupStorageLocation and Schedules itself (config/),

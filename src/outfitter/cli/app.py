@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                            "and add it."),
     "drill": ("outfitter.cli.drill", "Day-2 drills the roadmap asks for."),
     "policy": ("outfitter.cli.policy", "Kyverno policies: from Audit to Deny."),
+    "diff": ("outfitter.cli.diff", "What a change does to the cluster, rendered (git refs)."),
 }
 
 

@@ -127,9 +127,24 @@ def _short(text: str, width: int = 72) -> str:
 
 
 @app.command()
-def plan(profile: ProfileOpt = None, as_json: JsonOpt = False) -> None:
+def plan(
+    profile: ProfileOpt = None, as_json: JsonOpt = False,
+    helm: Annotated[bool, typer.Option(
+        "--helm", help="budget read from the charts' templated output (needs helm)")] = False,
+    charts: Annotated[Path | None, typer.Option(
+        "--charts", help="with --helm: local charts (.tgz or folders) before the cache",
+        file_okay=False)] = None,
+    helm_bin: Annotated[str | None, typer.Option(
+        "--helm-bin", help="the helm to run (default: helm on PATH)")] = None,
+    offline: Annotated[bool, typer.Option(
+        "--offline", help="with --helm: never pull a chart")] = False,
+) -> None:
     """Show the add-ons in dependency waves, what they need, and what they cost."""
     the_plan = build_plan(profile_from(profile))
+    if helm:
+        from outfitter.cli.plan_helm import templated_budget
+
+        templated_budget(the_plan, charts, helm_bin, offline)
     if as_json:
         sys.stdout.write(json.dumps(plan_json(the_plan), indent=2) + "\n")
     else:

@@ -18,6 +18,7 @@ from outfitter.cli.app import (
     out_console,
 )
 from outfitter.files import write_keeping
+from outfitter.helm.validation import Settings
 from outfitter.validate.output import as_json, as_sarif, print_report
 from outfitter.validate.run import LiveLike, Request, run
 
@@ -43,8 +44,9 @@ def validate(
     schemas: Annotated[list[Path] | None, typer.Option(
         "--schemas", help="extra CRD folder or file (repeatable)")] = None,
     charts: Annotated[Path | None, typer.Option(
-        "--charts", help="local chart folders (Chart.yaml + values.yaml) to check "
-        "HelmRelease values against", file_okay=False)] = None,
+        "--charts", help="local charts: folders (Chart.yaml + values.yaml) to check "
+        "HelmRelease values against; with --helm also packed .tgz files to template",
+        file_okay=False)] = None,
     kubernetes_version: Annotated[str | None, typer.Option(
         "--kubernetes-version", help="schemas of this Kubernetes version (default: the "
         "cluster's with --kubeconfig, else the newest installed)")] = None,
@@ -57,6 +59,13 @@ def validate(
     server: Annotated[bool, typer.Option(
         "--server", help="also send every object to the cluster as a server-side dry-run "
         "apply")] = False,
+    helm: Annotated[bool, typer.Option(
+        "--helm", help="template every HelmRelease with helm and check the output like "
+        "the tree's own manifests")] = False,
+    helm_bin: Annotated[str | None, typer.Option(
+        "--helm-bin", help="the helm to run (default: helm on PATH)")] = None,
+    offline: Annotated[bool, typer.Option(
+        "--offline", help="with --helm: never pull a chart; say which one is missing")] = False,
     as_json_: JsonOpt = False,
     sarif: Annotated[Path | None, typer.Option(
         "--sarif", help="also write a SARIF 2.1.0 report to this file", dir_okay=False)] = None,
@@ -67,7 +76,8 @@ def validate(
     connected = _cluster(kubeconfig, context, server, request_timeout)
     request = Request(path=path, strict=strict, schemas=schemas or [], charts=charts,
                       kubernetes_version=kubernetes_version,
-                      known_namespaces=known_namespaces or [], server=server)
+                      known_namespaces=known_namespaces or [], server=server,
+                      helm=Settings(helm_bin, charts, offline) if helm else None)
     if connected is None:
         report = run(request, None)
     else:

@@ -25,6 +25,7 @@ from outfitter import yamlio
 from outfitter.addons.base import Addon, Chart
 from outfitter.addons.credentials import SopsSecret, sops_path
 from outfitter.plan import AddonPlan, Plan
+from outfitter.validate.findings import IGNORE_ANNOTATION
 
 FLUX_NAMESPACE = "flux-system"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "outfitter"}
@@ -161,10 +162,18 @@ def helm_release(ap: AddonPlan, plan: Plan, chart: Chart) -> dict[str, Any]:
             "remediation": {"retries": 3, "strategy": "rollback"},
         }
     spec["values"] = ap.values
+    post_renderers = addon.post_renderers(plan.context)
+    if post_renderers:
+        spec["postRenderers"] = post_renderers
+    metadata: dict[str, Any] = {"name": addon.name, "namespace": addon.namespace}
+    exceptions = addon.lint_exceptions(plan.context)
+    if exceptions:
+        # `validate --helm` checks the chart's output; these rules it breaks by design.
+        metadata["annotations"] = {IGNORE_ANNOTATION: ",".join(sorted(exceptions))}
     return {
         "apiVersion": "helm.toolkit.fluxcd.io/v2",
         "kind": "HelmRelease",
-        "metadata": {"name": addon.name, "namespace": addon.namespace},
+        "metadata": metadata,
         "spec": spec,
     }
 

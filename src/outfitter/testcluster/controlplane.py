@@ -502,6 +502,9 @@ class ControlPlane:
             "--requestheader-group-headers=X-Remote-Group",
             "--requestheader-extra-headers-prefix=X-Remote-Extra-",
             "--profiling=false",
+            # As kubeadm, k3s and Talos run it: node agents (Longhorn's manager, a
+            # privileged Falco) are refused otherwise, which no real cluster does.
+            "--allow-privileged=true",
             f"--v={self.verbosity}",
         ], tier=1)
 

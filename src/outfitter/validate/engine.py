@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 import yaml
 
@@ -56,6 +56,12 @@ from outfitter.validate.parallel import Workers, parse_file, worker_count
 from outfitter.validate.refs import HELM_RELEASE, RefIndex, Where, oci_chart_name
 from outfitter.validate.substitute import EnvsubstError, disabled, substitute
 
+if TYPE_CHECKING:
+    from outfitter.helm.validation import HelmPass
+
+# A Secret a chart renders is not "in plain text in Git": the rule is about the tree's files.
+NOT_FOR_CHART_OUTPUT = frozenset({"plaintext-secret"})
+
 ALL_CHECKS = frozenset({"schema", "flux", "refs", "values", "lint"})
 
 
@@ -75,6 +81,7 @@ class Options:
     cluster: Cluster | None = None  # references looked up there
     server: bool = False  # every object dry-run applied to `cluster`
     checks: frozenset[str] = ALL_CHECKS
+    helm: HelmPass[Where] | None = None  # --helm: HelmReleases templated, output checked
     # Processes that read and parse files ahead of the pass: None chooses (one per core for
     # a large tree, none against a live cluster), 1 reads in-process.
     workers: int | None = None
@@ -397,6 +404,8 @@ class Validator:
         api_version = str(obj.get("apiVersion", ""))
         group, _, version = api_version.rpartition("/")
         self.report.objects += 1
+        if self.opts.helm is not None:
+            self.opts.helm.observe(obj, where)
 
         if "schema" in self.opts.checks:
             self._schema(obj, (group, version, kind), where, ignored)
@@ -538,6 +547,8 @@ class Validator:
     # -- after the pass ------------------------------------------------------------------
 
     def _finish(self) -> None:
+        if self.opts.helm is not None:
+            self._helm_output(self.opts.helm)
         if "values" in self.opts.checks and self.opts.charts is not None:
             for spec, where, ignored in self._releases:
                 self._values(spec, where, ignored)
@@ -557,6 +568,42 @@ class Validator:
                               f"{len(places)} object(s) in {len(set(places))} file(s) not "
                               f"validated", kind_name=None))
         self._lines()
+
+    def _helm_output(self, helm: HelmPass[Where]) -> None:
+        """--helm: each HelmRelease templated; a failure is a finding at the HelmRelease, and
+        its objects go through the checks of any manifest, reported at the HelmRelease."""
+        helm.add_api_versions(self.opts.crds.known())
+        for outcome in helm.outcomes():
+            where = outcome.origin
+            ignored = self._ignored_at(where)
+            if outcome.error is not None:
+                if outcome.error_rule not in ignored:
+                    self._add(_finding(outcome.error_rule, where, f"{outcome.chart}: "
+                                       f"{outcome.error}", ()))
+                continue
+            for item in outcome.objects:
+                if item.obj.get("kind") == "CustomResourceDefinition":
+                    self.opts.crds.add_crd(item.obj)
+            for item in outcome.objects:
+                first = len(self.report.findings)
+                self._object(Built(item.obj, where.file, where.doc), None)
+                kind, name = kind_name(item.obj)
+                # The HelmRelease's silenced rules hold for all its chart renders (the
+                # reference checks come later and look them up by object).
+                key = (where.file, where.doc, kind, name)
+                self._ignores[key] = self._ignores.get(key, frozenset()) | ignored
+                kept = []
+                for finding in self.report.findings[first:]:
+                    if finding.rule in ignored or finding.rule in NOT_FOR_CHART_OUTPUT:
+                        continue
+                    finding.subject = f"{finding.subject} from {where.label} ({item.source})"
+                    finding.path, finding.kind_name = (), (where.kind, where.name)
+                    kept.append(finding)
+                self.report.findings[first:] = kept
+        for problem in helm.problems():
+            if problem.rule not in self._ignored_at(problem.where):
+                self._add(_finding(problem.rule, problem.where, problem.message,
+                                   () if problem.rendered else problem.path))
 
     def _ignored_at(self, where: Where) -> frozenset[str]:
         return self._ignores.get((where.file, where.doc, where.kind, where.name), frozenset())

@@ -65,6 +65,19 @@ RULES: dict[str, Rule] = {r.id: r for r in (
     Rule("host-namespaces", "warning", "hostNetwork, hostPID or hostIPC"),
     Rule("image-latest", "warning", "an image on `latest` or with no tag"),
     Rule("chart-unpinned", "warning", "a chart or chart source without an exact version"),
+    # Charts templated (--helm).
+    Rule("helm-template", "error", "a HelmRelease whose chart does not template with its "
+         "values (helm's message): Flux would fail the release"),
+    Rule("helm-chart", "error", "a HelmRelease whose chart cannot be had (not in --charts or "
+         "the cache, and not pulled)"),
+    Rule("unbounded-container", "warning", "a container a chart creates without CPU and "
+         "memory requests or a memory limit"),
+    Rule("service-port", "warning", "a `service.namespace.svc:port` that names a port the "
+         "Service does not open, or a Service that is not there"),
+    Rule("secret-key", "warning", "a workload reads a key the Secret's producer does not "
+         "have (the pod cannot start)"),
+    Rule("metric-unknown", "warning", "a PrometheusRule metric its component does not "
+         "export: the alert can never fire"),
     # Live API server.
     Rule("server-dry-run", "error", "the API server rejects the object (server-side dry run)"),
     Rule("server-skipped", "info", "not sent to the API server: it depends on something this "

@@ -59,7 +59,9 @@ def check_values(values: Any, chart: ChartFolder, library: ChartLibrary) -> list
         sub = library.find(key)
         if sub is not None and key != "global":
             defaults[key] = merged(sub.defaults, defaults.get(key) or {})
-        elif key not in defaults or not isinstance(defaults.get(key), dict):
+        elif key != "global" or not isinstance(defaults.get(key), dict):
+            # A subchart not in the library: the parent's defaults under its key are a few
+            # overrides, not the subchart's values, so its keys cannot be judged here.
             free.add(key)
     checked = {k: v for k, v in values.items() if k not in free}
     problems = []

@@ -11,6 +11,8 @@ from typing import Protocol
 import yaml
 
 from outfitter.errors import InputError
+from outfitter.helm.template import HelmMissing
+from outfitter.helm.validation import HelmPass, Settings
 from outfitter.validate.chart_values import ChartLibrary
 from outfitter.validate.crd_schema import CrdIndex
 from outfitter.validate.engine import ALL_CHECKS, Cluster, Options, validate
@@ -43,6 +45,7 @@ class Request:
     known_namespaces: list[str] = field(default_factory=list)
     server: bool = False
     checks: frozenset[str] = ALL_CHECKS
+    helm: Settings | None = None  # --helm
 
 
 def pick_version(wanted: str | None, cluster: LiveLike | None) -> str:
@@ -99,6 +102,11 @@ def build_options(request: Request, cluster: LiveLike | None = None) -> tuple[Op
         charts=ChartLibrary(request.charts) if request.charts is not None else None,
         known_namespaces=frozenset(request.known_namespaces), cluster=cluster,
         server=request.server, checks=request.checks)
+    if request.helm is not None:
+        try:
+            options.helm = HelmPass(request.helm, version)
+        except HelmMissing as err:
+            raise ValidateInputError([str(err)]) from None
     return options, version
 
 

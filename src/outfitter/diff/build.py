@@ -1,0 +1,75 @@
+"""One side of a diff built: the tree as validate builds it (Flux Kustomizations, kustomize,
+postBuild substitution) and each HelmRelease templated by helm, every object filed under what
+applies it — its HelmRelease, or the Flux Kustomization whose path holds its file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from outfitter.helm.template import RenderedObject
+from outfitter.helm.validation import HelmPass, Settings
+from outfitter.validate.engine import Options, Validator
+from outfitter.validate.findings import INPUT_RULES
+from outfitter.validate.refs import Where
+
+FLUX_KS = ("kustomize.toolkit.fluxcd.io", "Kustomization")
+OUTSIDE = "(no Flux Kustomization)"
+
+Key = tuple[str, str, str, str, str]  # owner, group, kind, namespace, name
+
+
+@dataclass
+class BuiltSide:
+    objects: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # templates that failed, bad files
+
+
+def build(root: Path, settings: Settings, *, helm: bool = True,
+          kube_version: str | None = None,
+          memo: dict[str, list[RenderedObject]] | None = None) -> BuiltSide:
+    """`memo`: shared by the two sides, so a release whose inputs are the same on both is
+    templated once."""
+    helm_pass: HelmPass[Where] = HelmPass(settings, kube_version, render=helm, check=False,
+                                          memo=memo)
+    report = Validator(root, Options(checks=frozenset(), helm=helm_pass, workers=1)).run()
+    out = BuiltSide()
+    for finding in report.sorted():
+        if finding.rule in INPUT_RULES or finding.rule in ("helm-template", "helm-chart",
+                                                           "kustomize-build"):
+            subject = f"{finding.subject}: " if finding.subject else ""
+            out.problems.append(f"{finding.file}: {subject}{finding.message}")
+    owners = _ks_paths(helm_pass.tree)
+    for obj, where in helm_pass.tree:
+        out.objects[_key(_owner(where.file, owners), obj)] = obj
+    for obj, where in helm_pass.rendered:
+        out.objects[_key(f"HelmRelease {where.namespace}/{where.name}", obj)] = obj
+    return out
+
+
+def _key(owner: str, obj: dict[str, Any]) -> Key:
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    return (owner, str(obj.get("apiVersion", "")).rpartition("/")[0], str(obj.get("kind", "")),
+            str((meta or {}).get("namespace") or ""), str((meta or {}).get("name") or ""))
+
+
+def _ks_paths(tree: list[tuple[dict[str, Any], Where]]) -> list[tuple[str, str]]:
+    """(folder relative to the root, "Kustomization ns/name"), longest folder first."""
+    out = []
+    for obj, where in tree:
+        group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+        if (group, obj.get("kind")) != FLUX_KS:
+            continue
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        folder = os.path.normpath(str((spec or {}).get("path") or ".")).lstrip("./")
+        out.append((folder, f"Kustomization {where.namespace}/{where.name}"))
+    return sorted(out, key=lambda item: (-len(item[0]), item[1]))
+
+
+def _owner(file: str, owners: list[tuple[str, str]]) -> str:
+    for folder, owner in owners:
+        if not folder or file == folder or file.startswith(folder + "/"):
+            return owner
+    return OUTSIDE

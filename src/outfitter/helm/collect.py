@@ -1,0 +1,200 @@
+"""The HelmReleases of a tree, gathered object by object (as validate's pass sees them) and
+templated once the whole tree is read: their chart sources and valuesFrom ConfigMaps and
+Secrets may come later in the tree than the release itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from outfitter.helm.charts import ChartSource, ChartStore, ChartUnavailable
+from outfitter.helm.postrender import post_render
+from outfitter.helm.release import Release, ValuesError, values_of
+from outfitter.helm.template import RenderedObject, TemplateError, template
+from outfitter.validate.refs import CLUSTER_SCOPED
+
+HELM_GROUP = "helm.toolkit.fluxcd.io"
+SOURCE_GROUP = "source.toolkit.fluxcd.io"
+
+T = TypeVar("T")  # where a HelmRelease was found (validate's Where, a file name, …)
+
+
+@dataclass
+class Outcome(Generic[T]):
+    release: Release
+    origin: T
+    chart: str = ""  # "name version"
+    objects: list[RenderedObject] = field(default_factory=list)
+    error: str | None = None
+    error_rule: str = "helm-template"  # or "helm-chart": the chart could not be had
+
+
+def _decoded(value: Any) -> str:
+    try:
+        return base64.b64decode(str(value), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return str(value)
+
+
+class Templater(Generic[T]):
+    """Collects HelmReleases, their sources and valuesFrom data; templates them on demand."""
+
+    def __init__(self, helm: str, store: ChartStore, *, kube_version: str | None = None,
+                 api_versions: Iterable[str] = (),
+                 cluster_scoped: Callable[[str, str], bool] = lambda group, kind: False,
+                 memo: dict[str, list[RenderedObject]] | None = None) -> None:
+        self.helm = helm
+        # Output by everything that decides it: a release with the same inputs is templated
+        # once (diff shares one memo between its sides, so a release the change does not
+        # touch shows no change, even where the chart generates random values).
+        self.memo = memo if memo is not None else {}
+        self.store = store
+        self.kube_version = kube_version
+        self.api_versions = set(api_versions)
+        self._scoped_elsewhere = cluster_scoped
+        self.cluster_kinds: set[tuple[str, str]] = set(CLUSTER_SCOPED)
+        self.releases: list[tuple[Release, T]] = []
+        self.sources: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.data: dict[tuple[str, str, str], dict[str, str] | None] = {}
+
+    def cluster_scoped(self, group: str, kind: str) -> bool:
+        return (group, kind) in self.cluster_kinds or self._scoped_elsewhere(group, kind)
+
+    def observe(self, obj: dict[str, Any], origin: T) -> None:
+        api = str(obj.get("apiVersion", ""))
+        group = api.rpartition("/")[0]
+        kind = str(obj.get("kind", ""))
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        ns = str((meta or {}).get("namespace") or "default")
+        name = str((meta or {}).get("name") or "")
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        if group == HELM_GROUP and kind == "HelmRelease":
+            self.releases.append((Release(name, ns, dict(spec or {})), origin))
+        elif group == SOURCE_GROUP:
+            self.sources[(kind, ns, name)] = dict(spec or {})
+        elif group == "" and kind in ("ConfigMap", "Secret"):
+            if kind == "Secret" and "sops" in obj:
+                self.data[(kind, ns, name)] = None
+                return
+            values: dict[str, str] = {}
+            for fld in ("data", "stringData"):
+                for key, value in (obj.get(fld) or {}).items() \
+                        if isinstance(obj.get(fld), dict) else []:
+                    values[str(key)] = _decoded(value) if kind == "Secret" and fld == "data" \
+                        else str(value)
+            self.data[(kind, ns, name)] = values
+        if group == "apiextensions.k8s.io" and kind == "CustomResourceDefinition":
+            self._crd_versions(spec or {})
+
+    def _crd_versions(self, spec: dict[str, Any]) -> None:
+        group = spec.get("group")
+        names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+        if spec.get("scope") == "Cluster" and group and (names or {}).get("kind"):
+            self.cluster_kinds.add((str(group), str((names or {})["kind"])))
+        for version in spec.get("versions") or []:
+            if isinstance(version, dict) and version.get("served", True) and group:
+                self.api_versions.add(f"{group}/{version.get('name')}")
+                kind = (spec.get("names") or {}).get("kind")
+                if kind:
+                    self.api_versions.add(f"{group}/{version.get('name')}/{kind}")
+
+    # -- sources ---------------------------------------------------------------------------
+
+    def chart_source(self, release: Release) -> ChartSource:
+        spec = release.spec
+        ref = spec.get("chartRef")
+        if isinstance(ref, dict) and ref.get("name"):
+            kind = str(ref.get("kind") or "OCIRepository")
+            key = (kind, str(ref.get("namespace") or release.namespace), str(ref["name"]))
+            source = self.sources.get(key)
+            if source is None:
+                raise ChartUnavailable(f"chartRef {kind} {key[1]}/{key[2]} is not in the tree")
+            if kind == "HelmChart":
+                return self._helm_chart(source, key[1])
+            url = str(source.get("url") or "")
+            oci_ref = source.get("ref") if isinstance(source.get("ref"), dict) else {}
+            version = (oci_ref or {}).get("tag") or (oci_ref or {}).get("semver")
+            name = url.rstrip("/").rsplit("/", 1)[-1]
+            return ChartSource(name, None if version is None else str(version),
+                               "OCIRepository", url)
+        chart = spec.get("chart") if isinstance(spec.get("chart"), dict) else {}
+        inner = (chart or {}).get("spec") if isinstance((chart or {}).get("spec"), dict) else {}
+        if not inner or not inner.get("chart"):
+            raise ChartUnavailable("neither spec.chart.spec.chart nor spec.chartRef is set")
+        return self._helm_chart(inner, release.namespace)
+
+    def _helm_chart(self, inner: dict[str, Any], namespace: str) -> ChartSource:
+        name = str(inner.get("chart"))
+        version = inner.get("version")
+        source_ref = inner.get("sourceRef") if isinstance(inner.get("sourceRef"), dict) else {}
+        kind = str((source_ref or {}).get("kind") or "HelmRepository")
+        key = (kind, str((source_ref or {}).get("namespace") or namespace),
+               str((source_ref or {}).get("name") or ""))
+        source = self.sources.get(key)
+        if kind == "GitRepository":
+            git_ref = (source or {}).get("ref") if isinstance((source or {}).get("ref"),
+                                                              dict) else {}
+            tag = (git_ref or {}).get("tag") or (git_ref or {}).get("branch") or \
+                (git_ref or {}).get("name")
+            folder = name.strip("/").removeprefix("./")
+            chart_name = folder.rsplit("/", 1)[-1]
+            return ChartSource(chart_name, None, kind, str((source or {}).get("url") or ""),
+                               git_ref=None if tag is None else str(tag).removeprefix(
+                                   "refs/tags/"), git_path=folder)
+        if source is None:
+            # Not in the tree: the chart can still be found locally by name and version.
+            return ChartSource(name, None if version in (None, "*") else str(version), "Local")
+        url = str(source.get("url") or "")
+        if kind == "HelmRepository" and (str(source.get("type")) == "oci" or
+                                         url.startswith("oci://")):
+            return ChartSource(name, None if version is None else str(version),
+                               "OCIRepository", f"{url.rstrip('/')}/{name}")
+        if kind != "HelmRepository":
+            raise ChartUnavailable(f"chart {name} from a {kind}: not supported")
+        return ChartSource(name, None if version in (None, "*") else str(version), kind, url)
+
+    # -- templating ---------------------------------------------------------------------
+
+    def render(self, release: Release, origin: T) -> Outcome[T]:
+        outcome: Outcome[T] = Outcome(release, origin)
+        try:
+            source = self.chart_source(release)
+            outcome.chart = f"{source.name} {source.version or ''}".strip()
+            chart: Path = self.store.get(source)
+        except ChartUnavailable as err:
+            outcome.error, outcome.error_rule = str(err), "helm-chart"
+            return outcome
+        try:
+            values = values_of(release, lambda k, ns, n: self.data.get((k, ns, n)))
+        except ValuesError as err:
+            outcome.error = str(err)
+            return outcome
+        key = json.dumps([str(chart.resolve()), release.name, release.namespace,
+                          release.release_name, release.target_namespace,
+                          release.include_crds, values, release.spec.get("postRenderers"),
+                          self.kube_version, sorted(self.api_versions)],
+                         sort_keys=True, default=str)
+        if key in self.memo:
+            outcome.objects = copy.deepcopy(self.memo[key])
+            return outcome
+        try:
+            objects = template(self.helm, release, chart, values,
+                               kube_version=self.kube_version,
+                               api_versions=self.api_versions,
+                               cluster_scoped=self.cluster_scoped)
+            outcome.objects = post_render(objects, release.spec.get("postRenderers"))
+        except TemplateError as err:
+            outcome.error = str(err)
+            return outcome
+        self.memo[key] = copy.deepcopy(outcome.objects)
+        return outcome
+
+    def render_all(self) -> list[Outcome[T]]:
+        return [self.render(release, origin) for release, origin in self.releases]
