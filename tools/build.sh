@@ -78,4 +78,12 @@ build kyverno kubectl-kyverno -- \
 build kubeconform kubeconform -- -ldflags "-s -w" -o "$bin/kubeconform" \
   github.com/yannh/kubeconform/cmd/kubeconform
 
+# flate (offline Flux renderer, an oracle for validate's builds) needs Go 1.27: that one build
+# may fetch its toolchain from the module proxy; every other build stays on the local Go.
+flate_version=$(cd "$here/flate" && GOTOOLCHAIN=go1.27.3 go list -m -f '{{.Version}}' \
+  github.com/home-operations/flate)
+GOTOOLCHAIN=go1.27.3 build flate flate -- \
+  -ldflags "-s -w -X main.version=$flate_version" -o "$bin/flate" \
+  github.com/home-operations/flate/cmd/flate
+
 echo "tools: all built in $((SECONDS - total))s -> $bin"

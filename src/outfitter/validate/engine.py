@@ -26,6 +26,8 @@ from typing import Any, Literal, NamedTuple, Protocol
 import yaml
 
 from outfitter import yamlio
+from outfitter.repo import model as repo_model
+from outfitter.repo.objects import OPERATOR_API
 from outfitter.validate import lint as lint_
 from outfitter.validate.chart_values import ChartLibrary
 from outfitter.validate.crd_schema import CrdIndex, Key
@@ -78,12 +80,15 @@ class Options:
     # Processes that read and parse files ahead of the pass: None chooses (one per core for
     # a large tree, none against a live cluster), 1 reads in-process.
     workers: int | None = None
+    # How the repository is entered (--source, --path, --source-dir): repo.model.Options.
+    repo: repo_model.Options = field(default_factory=repo_model.Options)
 
 
 @dataclass
 class _FluxKs:
     overlay: Overlay
     folder: str | None
+    applied_by: str = ""  # "namespace/name" of the Flux Kustomization
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +122,10 @@ class Validator:
         self._subst: dict[tuple[str, str, str], dict[str, str] | None] = {}
         self._ignores: dict[tuple[str, int | None, str, str], frozenset[str]] = {}
         self._unresolved = False  # the current object kept `${VAR}`s whose value is unknown
+        self._parsed: dict[str, list[Any]] = {}  # documents parsed in the scan (few files)
+        self._flux_files: list[str] = []
+        self._objects_in: set[str] = set()  # files whose text names an apiVersion and kind
+        self.repo: repo_model.Repository | None = None
 
     # -- the pass ------------------------------------------------------------------------
 
@@ -126,6 +135,7 @@ class Validator:
         workers = self._workers(len(files))
         try:
             flux_ks = self._prescan(files, workers)
+            self.repo = self._model()
             units = self._units(files, flux_ks)
             steps = self._steps(files, units)
             if workers is not None:
@@ -163,9 +173,19 @@ class Validator:
             for step in self.builder.plan(folder, overlay):
                 steps.append(_Step("build", step, ks) if isinstance(step, str)
                              else _Step("kubectl", ks=ks, objects=step))
+        assert self.repo is not None
+        built = set().union(*(b.reach.folders for b in self.repo.builds if b.reach is not None))
+        loose = set(self.repo.loose) if self.repo.mode == "loose" else set()
         for path in files:
             if path in self.builder.consumed or \
                     os.path.basename(path) in KUSTOMIZATION_FILES:
+                continue
+            if path not in loose and path not in self.repo.applications:
+                owner = self._kustomize_owner(path)
+                if owner is not None and owner in built:
+                    steps.append(_Step("not-included", path, owner=owner))
+                continue  # nothing applies it: one not-applied note for it or its folder
+            if not self.repo.boundary.contains(path):
                 continue
             owner = self._kustomize_owner(path)
             steps.append(_Step("plain", path) if owner is None
@@ -220,11 +240,16 @@ class Validator:
                 scan = scan_file(path)
             if not scan.readable:
                 continue  # reported when the file is validated
+            if scan.objects:
+                self._objects_in.add(path)
             if scan.candidate:
                 candidates.append(path)
             if scan.items is None:
                 continue
             items = scan.items
+            self._parsed[path] = docs_of(items)[0]
+            if scan.flux:
+                self._flux_files.append(path)
             if os.path.basename(path) in KUSTOMIZATION_FILES:
                 self.builder.kustomization_read(path, items)
             if not (scan.crd or scan.flux):
@@ -243,19 +268,53 @@ class Validator:
                     self.opts.crds.add_crd(doc)
                 if doc.get("kind") == "Kustomization" and \
                         str(doc.get("apiVersion", "")).startswith(FLUX_KS_API + "/"):
-                    ks = self._flux_ks(doc, path)
-                    if ks is not None:
-                        flux_ks.append(ks)
-                        post = ks.overlay.spec.get("postBuild") or {}
-                        wanted |= {str(r.get("name")) for r in post.get("substituteFrom") or []
-                                   if isinstance(r, dict)}
+                    pass
                 else:
                     flux_only = False
             if scan.crd or flux_only:  # parsed once: the pass takes them from here
                 self.builder.preparsed[path] = items
-        if wanted:
-            self._substitution_sources(candidates, wanted, workers)
+        self._candidates = candidates
+        del wanted
         return flux_ks
+
+    def _model(self) -> repo_model.Repository:
+        """The repository as Flux applies it, from the documents parsed in the scan."""
+        def docs(path: str) -> list[Any]:
+            found = self._parsed.get(path)
+            if found is None:
+                found = docs_of(parse_file(path))[0]
+                self._parsed[path] = found
+            return found
+
+        flux = set(self._flux_files)
+        repo = repo_model.load(self.root, self.opts.repo, docs=docs,
+                               is_flux=lambda p: p in flux,
+                               has_objects=lambda p: p in self._objects_in, fs=self.builder.fs)
+        self.builder.inside = repo.boundary.contains
+        self.builder.reader = repo_model.reader_for(repo)
+        if "flux" in self.opts.checks:
+            for problem in repo.problems:
+                subject = f"Kustomization {problem.kind_name[1]}" if problem.kind_name else ""
+                self._add(Finding(problem.rule, self._rel(problem.file), problem.message,
+                                  subject, doc=problem.doc, path=problem.at,
+                                  kind_name=problem.kind_name))
+        for item in repo.unapplied:
+            self._add(Finding("not-applied", self._rel(item),
+                              repo_model.unapplied_note(repo, item)))
+        for ks in repo.external:
+            if ks.origin is None:
+                continue
+            self._add(Finding("external-source", self._rel(ks.origin.file),
+                              f"{ks.label} builds {ks.source.kind} {ks.source.namespace}/"
+                              f"{ks.source.name}, not this repository: not validated here "
+                              f"(--source-dir {ks.source.name}=DIR checks a local checkout)",
+                              f"Kustomization {ks.key.ref}", doc=ks.origin.doc,
+                              kind_name=("Kustomization", ks.key.name)))
+        wanted = {ref.name for ks in repo.kustomizations.values()
+                  for ref in ks.substitute_from}
+        if wanted:
+            self._substitution_sources(self._candidates, wanted, None)
+        return repo
 
     def _flux_ks(self, doc: dict[str, Any], path: str) -> _FluxKs | None:
         meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
@@ -316,8 +375,23 @@ class Validator:
 
     def _units(self, files: list[str], flux_ks: list[_FluxKs]
                ) -> list[tuple[str, _FluxKs | None]]:
-        # Sorted part by part, as pathlib sorts (`a/b/c` before `a/b-c`).
-        kdirs = sorted({os.path.dirname(p) for p in files
+        """The builds of the pass: each Flux Kustomization the model reaches, with its spec
+        as Flux applies it; in a loose tree, each kustomize folder nothing else includes
+        (Components only through their consumers)."""
+        assert self.repo is not None
+        del flux_ks
+        units: list[tuple[str, _FluxKs | None]] = []
+        for build in self.repo.builds:
+            if build.folder is None or build.reach is None:
+                continue
+            ks = build.ks
+            where = ks.origin.file if ks.origin is not None else build.folder
+            overlay = Overlay(ks.key.name, ks.key.namespace, where, ks.spec)
+            units.append((build.folder, _FluxKs(overlay, build.folder, ks.key.ref)))
+        if self.repo.mode != "loose":
+            return units
+        loose = set(self.repo.loose)
+        kdirs = sorted({os.path.dirname(p) for p in loose
                         if os.path.basename(p) in KUSTOMIZATION_FILES},
                        key=lambda p: p.split(os.sep))
         included: set[str] = set()
@@ -330,18 +404,22 @@ class Validator:
                         target = join(folder, entry)
                         if self.builder.fs.is_dir(target):
                             included.add(target)
-        units: list[tuple[str, _FluxKs | None]] = []
-        flux_dirs = set()
-        for ks in flux_ks:
-            if ks.folder is not None:
-                units.append((ks.folder, ks))
-                flux_dirs.add(ks.folder)
-                if self.builder.kustomization_file(ks.folder) is None:
-                    # Flux's generated kustomization includes these folders whole.
-                    included |= {e for e in self.builder.generated_entries(ks.folder)
-                                 if self.builder.fs.is_dir(e)}
-        units += [(d, None) for d in kdirs if d not in included and d not in flux_dirs]
+        reported = set(self.repo.problems)
+        for folder in kdirs:
+            if folder in included or self._is_component(folder):
+                continue
+            units.append((folder, None))
+            reader = repo_model.reader_for(self.repo)
+            for problem in reader.build(folder, folder).problems:
+                if problem not in reported and "flux" in self.opts.checks:
+                    reported.add(problem)
+                    self._add(Finding(problem.rule, self._rel(problem.file), problem.message,
+                                      doc=problem.doc, path=problem.at))
         return units
+
+    def _is_component(self, folder: str) -> bool:
+        docs = self.builder.kustomization_docs(folder)
+        return bool(docs) and isinstance(docs[0], dict) and docs[0].get("kind") == "Component"
 
     def _kustomize_owner(self, path: str) -> str | None:
         parent = os.path.dirname(path)
@@ -636,6 +714,7 @@ class _Scan(NamedTuple):
     flux: bool = False  # may hold Flux Kustomizations
     candidate: bool = False  # may hold a ConfigMap or Secret (postBuild substituteFrom)
     items: list[DocItem] | None = None  # its documents, if one of these or a kustomization
+    objects: bool = False  # names an apiVersion and a kind: may hold Kubernetes objects
 
 
 def scan_file(path: str) -> _Scan:
@@ -644,10 +723,13 @@ def scan_file(path: str) -> _Scan:
     if isinstance(text, InputProblem):
         return _Scan(False)
     crd = "CustomResourceDefinition" in text
-    flux = FLUX_KS_API in text
+    flux = FLUX_KS_API in text or OPERATOR_API in text or (
+        "HelmRelease" in text and "instance:" in text and "sync:" in text)
     candidate = "kind: ConfigMap" in text or "kind: Secret" in text
+    objects = "apiVersion" in text and "kind" in text
     parse = crd or flux or os.path.basename(path) in KUSTOMIZATION_FILES
-    return _Scan(True, crd, flux, candidate, list(iter_docs(text)) if parse else None)
+    return _Scan(True, crd, flux, candidate, list(iter_docs(text)) if parse else None,
+                 objects)
 
 
 def validate(root: Path, options: Options) -> Report:

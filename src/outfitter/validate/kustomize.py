@@ -20,13 +20,15 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from outfitter import yamlio
+from outfitter.repo import sandbox
+from outfitter.repo.reach import Reader, is_remote
 from outfitter.validate.documents import (
     DocItem,
     InputProblem,
@@ -37,7 +39,7 @@ from outfitter.validate.documents import (
     read_text,
 )
 from outfitter.validate.fstree import FsTree, is_yaml, join
-from outfitter.validate.parallel import Reader
+from outfitter.validate.parallel import Reader as Prefetch
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
 FLUX_KS_API = "kustomize.toolkit.fluxcd.io"
@@ -89,8 +91,12 @@ class Builder:
     # Documents of files parsed before the pass (CRDs, Flux Kustomizations), used once.
     preparsed: dict[str, list[DocItem]] = field(default_factory=dict)
     # Files parsed ahead by worker processes (large trees), asked in the pass's order.
-    prefetch: Reader[list[DocItem]] | None = None
+    prefetch: Prefetch[list[DocItem]] | None = None
     _kdocs: dict[str, list[Any]] = field(default_factory=dict)
+    # The repository's boundary (repo.fs.Boundary.contains): nothing outside is read.
+    inside: Callable[[str], bool] = field(default=lambda path: True)
+    # What a build reads (repo.reach.Reader): kubectl builds only see a copy of that.
+    reader: Reader | None = None
 
     def kustomization_file(self, folder: str) -> str | None:
         return self.fs.kustomization_file(folder)
@@ -136,9 +142,11 @@ class Builder:
             return None
         out = []
         for entry in spec.get("resources") or []:
-            if not isinstance(entry, str) or "://" in entry or "?" in entry:
+            if not isinstance(entry, str) or is_remote(entry) or "?" in entry:
                 return None
             path = join(folder, entry)
+            if not self.inside(path):
+                continue  # reported by the repository model; never read
             if self.fs.is_dir(path):
                 if self.native_entries(path) is None:
                     return None
@@ -159,7 +167,8 @@ class Builder:
             if here != folder and self.kustomization_file(here) is not None:
                 out.append(here)
                 continue
-            out += [os.path.join(here, f) for f in listing.others if is_yaml(f)]
+            out += [os.path.join(here, f) for f in listing.others
+                    if is_yaml(f) and self.inside(os.path.join(here, f))]
             stack += [os.path.join(here, d) for d in reversed(listing.subdirs)
                       if not d.startswith(".")]
         return out
@@ -248,6 +257,16 @@ class Builder:
                 f"kustomize`), not on PATH"))
             return
         with tempfile.TemporaryDirectory(prefix="outfitter-kustomize-") as tmp:
+            components = [os.path.join(folder, c) for c in (overlay.spec.get("components")
+                                                               or [])] if overlay else []
+            mirror = None
+            if self.reader is not None:
+                # kustomize sees a copy of what the build may read, inside the boundary,
+                # with remote entries left out: nothing is fetched, nothing outside is read.
+                mirror = sandbox.Mirror(self.reader, os.path.join(tmp, "repo"))
+                resources = [mirror.add(r) for r in resources]
+                components = [mirror.add(c) for c in components
+                              if not is_remote(c) and self.inside(os.path.normpath(c))]
             wrapper: dict[str, Any] = {
                 "apiVersion": f"{KUSTOMIZE_API}/v1beta1", "kind": "Kustomization",
                 "resources": [os.path.relpath(r, tmp) for r in resources],
@@ -260,25 +279,28 @@ class Builder:
                 for key in ("namePrefix", "nameSuffix", "patches", "images"):
                     if spec.get(key):
                         wrapper[key] = spec[key]
-                if spec.get("components"):
-                    wrapper["components"] = [os.path.relpath(os.path.join(folder, c), tmp)
-                                             for c in spec["components"]]
+                if components:
+                    wrapper["components"] = [os.path.relpath(c, tmp) for c in components]
             with open(os.path.join(tmp, "kustomization.yaml"), "w", encoding="utf-8") as out:
                 out.write(yamlio.dump(wrapper))
             try:
                 run = subprocess.run(
                     [self.kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", tmp],
-                    capture_output=True, text=True, timeout=120, check=False)
+                    capture_output=True, text=True, timeout=120, check=False,
+                    env=sandbox.offline_env())
             except (OSError, subprocess.TimeoutExpired) as err:
                 self.problems.append(BuildProblem("kustomize-build", where, str(err)))
                 return
             if run.returncode != 0:
-                self.problems.append(BuildProblem(
-                    "kustomize-build", where, _kustomize_error(run.stderr, tmp)))
+                message = _kustomize_error(run.stderr, tmp)
+                if mirror is not None:
+                    message = mirror.unmirror_text(message)
+                self.problems.append(BuildProblem("kustomize-build", where, message))
                 return
             for doc in yaml.load_all(run.stdout, Loader=ManifestLoader):
                 if isinstance(doc, dict):
-                    yield Built(doc, _pop_origin(doc, tmp, where), None)
+                    origin = _pop_origin(doc, tmp, where)
+                    yield Built(doc, mirror.original(origin) if mirror else origin, None)
 
 
 def _pop_origin(obj: dict[str, Any], tmp: str, default: str) -> str:
