@@ -4,15 +4,55 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.status import Status
 
-from outfitter.cli.app import ContextOpt, JsonOpt, KubeconfigOpt, UsageProblem, app, out_console
+from outfitter.cli.app import (
+    ContextOpt,
+    JsonOpt,
+    KubeconfigOpt,
+    ProfileOpt,
+    UsageProblem,
+    app,
+    err_console,
+    out_console,
+)
 from outfitter.render.writer import atomic_write
 from outfitter.validate.output import as_json, as_sarif, print_report
 from outfitter.validate.run import LiveLike, Request, run
+
+
+class Progress:
+    """A status line on stderr for runs longer than about two seconds, on a terminal."""
+
+    DELAY = 2.0
+
+    def __init__(self, console: Console | None) -> None:
+        self.console = console
+        self.began = time.monotonic()
+        self.status: Status | None = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def update(self, text: str) -> None:
+        if self.console is None:
+            return
+        if self.status is None:
+            if time.monotonic() - self.began < self.DELAY:
+                return
+            self.status = self.console.status(text)
+            self.status.start()
+        self.status.update(text)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.status.stop()
 
 
 def _cluster(kubeconfig: Path | None, context: str | None, needed: bool) -> LiveLike | None:
@@ -53,15 +93,34 @@ def validate(
     as_json_: JsonOpt = False,
     sarif: Annotated[Path | None, typer.Option(
         "--sarif", help="also write a SARIF 2.1.0 report to this file", dir_okay=False)] = None,
+    source: Annotated[str | None, typer.Option(
+        "--source", help="the repository's own Flux source: NAME, KIND/NAME or NAMESPACE/NAME "
+        "(default: GitRepository flux-system/flux-system, or the FluxInstance's)")] = None,
+    start: Annotated[Path | None, typer.Option(
+        "--path", help="start from this folder (a Flux cluster entry, as flate --path) "
+        "instead of the repository's flux-system Kustomization", file_okay=False)] = None,
+    source_dirs: Annotated[list[str] | None, typer.Option(
+        "--source-dir", help="NAME=DIR: a local checkout of another Flux source, built for "
+        "the Kustomizations that use it (repeatable)")] = None,
+    profile: ProfileOpt = None,
 ) -> None:
     """Check a Flux tree before Flux does: schemas, kustomize builds, references, HelmRelease
     values, security lint; with --server, the API server's own verdict. Exit 0 clean,
     1 findings, 2 unusable input."""
+    mapped: dict[str, Path] = {}
+    for item in source_dirs or []:
+        name, sep, folder = item.partition("=")
+        if not sep or not name or not folder:
+            raise UsageProblem([f"--source-dir {item!r}: expected NAME=DIR"])
+        mapped[name] = Path(folder)
     cluster = _cluster(kubeconfig, context, server)
     request = Request(path=path, strict=strict, schemas=schemas or [], charts=charts,
                       kubernetes_version=kubernetes_version,
-                      known_namespaces=known_namespaces or [], server=server)
-    report = run(request, cluster)
+                      known_namespaces=known_namespaces or [], server=server,
+                      profile=profile, source=source, start=start, source_dirs=mapped)
+    show = not as_json_ and sarif is None and sys.stderr.isatty()
+    with Progress(err_console() if show else None) as progress:
+        report = run(request, cluster, progress=progress.update)
     if sarif is not None:
         atomic_write(sarif, (json.dumps(as_sarif(report), indent=2) + "\n").encode())
     if as_json_:

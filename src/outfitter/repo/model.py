@@ -88,6 +88,7 @@ class Repository:
     applications: dict[str, list[Application]] = field(default_factory=dict)
     loose: list[str] = field(default_factory=list)  # files/folders applied as they stand
     unapplied: list[str] = field(default_factory=list)  # files/folders nothing applies
+    not_included: list[str] = field(default_factory=list)  # next to a kustomization, unlisted
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     reader: Reader | None = field(default=None, repr=False)
@@ -137,6 +138,7 @@ class _Loader:
         self.has_objects = has_objects or _default_has_objects
         self.options = options
         self._kdocs: dict[str, list[Any]] = {}
+        self._base: str | None = None
         self.reader = Reader(self.fs, self.boundary, self._kustomization_docs)
 
     def _kustomization_docs(self, folder: str) -> list[Any]:
@@ -247,6 +249,10 @@ class _Loader:
     def _resolve(self, repo: Repository, ks: FluxKustomization, source_root: str
                  ) -> str | None:
         where = ks.origin.file if ks.origin else self.root
+        if source_root == self.repo_root:
+            # The folder validated may be the repository (a copy without .git, or one
+            # repository of several in a monorepo): spec.path is tried from there up.
+            source_root = self._base_for(ks.path)
         folder = join(source_root, ks.path or ".")
         inside = folder == source_root or folder.startswith(source_root.rstrip(os.sep) + os.sep)
         if not inside or (source_root == self.repo_root and not self.boundary.contains(folder)):
@@ -261,6 +267,22 @@ class _Loader:
                 *_at(ks)))
             return None
         return folder
+
+    def _base_for(self, path: str) -> str:
+        if self._base is not None:
+            return self._base
+        here = self.folder
+        while True:
+            if self.fs.is_dir(join(here, path or ".")) or here == self.repo_root:
+                break
+            up = os.path.dirname(here)
+            if up == here:
+                break
+            here = up
+        if self.fs.is_dir(join(here, path or ".")):
+            self._base = here  # one root for the whole repository, once found
+            return here
+        return self.folder
 
     def _as_applied(self, repo: Repository, parent: FluxKustomization,
                     child: FluxKustomization, namespace: str) -> FluxKustomization:
@@ -309,7 +331,15 @@ class _Loader:
                     read |= build.reach.reads
             repo.loose = [f for f in files if f not in read]
             return
-        left = [f for f in files if f not in read and self.has_objects(f)]
+        left = [f for f in files if f not in read and self.has_objects(f)
+                and any(isinstance(d, dict) and "apiVersion" in d and "kind" in d
+                        for d in self.docs(f))]
+        built = set().union(*(b.reach.folders for b in repo.builds if b.reach is not None))
+        # A file next to a kustomization that is built, and not listed by it: forgotten,
+        # most likely (not-included); anything else is left out as a whole (not-applied).
+        repo.not_included = [f for f in left if os.path.dirname(f) in built
+                             and os.path.basename(f) not in KUSTOMIZATION_FILES]
+        left = [f for f in left if f not in repo.not_included]
         repo.unapplied = _collapse(left, set(files) - set(left), self.folder)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol
@@ -82,6 +82,7 @@ class Options:
     workers: int | None = None
     # How the repository is entered (--source, --path, --source-dir): repo.model.Options.
     repo: repo_model.Options = field(default_factory=repo_model.Options)
+    progress: Callable[[str], None] | None = None  # told how far the pass is, now and then
 
 
 @dataclass
@@ -140,7 +141,10 @@ class Validator:
             steps = self._steps(files, units)
             if workers is not None:
                 self.builder.prefetch = workers.reader(parse_file, self._to_parse(steps))
-            for step in steps:
+            for number, step in enumerate(steps):
+                if self.opts.progress is not None and number % 50 == 0:
+                    self.opts.progress(f"validating: {number}/{len(steps)} steps, "
+                                       f"{self.report.objects} objects")
                 if step.kind == "build":
                     for built in self.builder.file_objects(step.path):
                         self._object(built, step.ks)
@@ -174,16 +178,14 @@ class Validator:
                 steps.append(_Step("build", step, ks) if isinstance(step, str)
                              else _Step("kubectl", ks=ks, objects=step))
         assert self.repo is not None
-        built = set().union(*(b.reach.folders for b in self.repo.builds if b.reach is not None))
         loose = set(self.repo.loose) if self.repo.mode == "loose" else set()
         for path in files:
             if path in self.builder.consumed or \
                     os.path.basename(path) in KUSTOMIZATION_FILES:
                 continue
             if path not in loose and path not in self.repo.applications:
-                owner = self._kustomize_owner(path)
-                if owner is not None and owner in built:
-                    steps.append(_Step("not-included", path, owner=owner))
+                if path in self.repo.not_included:
+                    steps.append(_Step("not-included", path, owner=os.path.dirname(path)))
                 continue  # nothing applies it: one not-applied note for it or its folder
             if not self.repo.boundary.contains(path):
                 continue
@@ -305,7 +307,7 @@ class Validator:
             if ks.origin is None:
                 continue
             self._add(Finding("external-source", self._rel(ks.origin.file),
-                              f"{ks.label} builds {ks.source.kind} {ks.source.namespace}/"
+                              f"builds {ks.source.kind} {ks.source.namespace}/"
                               f"{ks.source.name}, not this repository: not validated here "
                               f"(--source-dir {ks.source.name}=DIR checks a local checkout)",
                               f"Kustomization {ks.key.ref}", doc=ks.origin.doc,
@@ -462,13 +464,13 @@ class Validator:
     def _object(self, built: Built, ks: _FluxKs | None) -> None:
         obj = built.obj
         rel = self._rel(built.file)
-        kind, name = kind_name(obj)
         self._unresolved = False
         if ks is not None:
             obj = self._overlay(obj, built, ks, rel)
+        kind, name = kind_name(obj)
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         ns = str((meta or {}).get("namespace") or "")
-        where = Where(rel, built.doc, kind, name, ns)
+        where = Where(rel, built.doc, kind, name, ns, ks.applied_by if ks is not None else "")
         ignored = ignored_rules(obj)
         if ignored:
             self._ignores[(rel, built.doc, kind, name)] = ignored
@@ -681,7 +683,7 @@ class Validator:
 
 def _finding(rule: str, where: Where, message: str, path: tuple[str | int, ...]) -> Finding:
     return Finding(rule, where.file, message, where.label, doc=where.doc, path=path,
-                   kind_name=(where.kind, where.name))
+                   kind_name=(where.kind, where.name), applied_by=where.applied_by)
 
 
 def _value_at(obj: Any, path: tuple[str | int, ...]) -> Any:

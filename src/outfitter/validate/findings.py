@@ -93,6 +93,7 @@ class Finding:
     doc: int | None = None
     path: tuple[str | int, ...] = ()
     kind_name: tuple[str, str] | None = None  # (kind, name), to find the document if needed
+    applied_by: str = ""  # "namespace/name" of the Flux Kustomization that applies the object
 
     @property
     def severity(self) -> Severity:
@@ -104,7 +105,7 @@ class Finding:
     def as_json(self) -> dict[str, object]:
         return {"file": self.file, "line": self.line, "rule": self.rule,
                 "severity": self.severity, "object": self.subject or None,
-                "message": self.message}
+                "applied_by": self.applied_by or None, "message": self.message}
 
 
 @dataclass

@@ -246,6 +246,11 @@ class Builder:
                 self._consume_kustomization(resource)
             else:
                 self.consumed.add(resource)
+        for component in (overlay.spec.get("components") or []) if overlay else []:
+            if isinstance(component, str) and not is_remote(component):
+                path = join(folder, component)
+                if self.inside(path) and self.kustomization_file(path) is not None:
+                    self._consume_kustomization(path)
         return self._kubectl_run(folder, resources, overlay, where)
 
     def _kubectl_run(self, folder: str, resources: list[str], overlay: Overlay | None,
