@@ -92,6 +92,11 @@ class Repository:
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     reader: Reader | None = field(default=None, repr=False)
+    mapped: list[Boundary] = field(default_factory=list)  # --source-dir checkouts
+
+    def contains(self, path: str) -> bool:
+        """Inside the repository, or inside a local checkout given for another source."""
+        return self.boundary.contains(path) or any(b.contains(path) for b in self.mapped)
 
     def applied(self, path: str) -> bool:
         return path in self.applications or any(
@@ -233,6 +238,9 @@ class _Loader:
                 continue
             boundary = self.boundary if source_root == self.repo_root else \
                 Boundary(source_root, self.fs)
+            if boundary is not self.boundary and boundary.root not in \
+                    [b.root for b in repo.mapped]:
+                repo.mapped.append(boundary)
             reader = self.reader if boundary is self.boundary else \
                 Reader(self.fs, boundary, self._kustomization_docs)
             reach = reader.build(folder, ks.origin.file if ks.origin else folder,

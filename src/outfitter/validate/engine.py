@@ -292,7 +292,7 @@ class Validator:
         repo = repo_model.load(self.root, self.opts.repo, docs=docs,
                                is_flux=lambda p: p in flux,
                                has_objects=lambda p: p in self._objects_in, fs=self.builder.fs)
-        self.builder.inside = repo.boundary.contains
+        self.builder.inside = repo.contains
         self.builder.reader = repo_model.reader_for(repo)
         if "flux" in self.opts.checks:
             for problem in repo.problems:
