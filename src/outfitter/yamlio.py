@@ -272,6 +272,12 @@ def load_all_checked(text: str, *, where: str = "", max_depth: int = MAX_DEPTH,
 
 _SAFE_TO_COMPOSE = 5000
 """Nesting libyaml composes without exhausting the C stack (100,000 crashes it)."""
+SAFE_TO_COMPOSE = _SAFE_TO_COMPOSE
+
+
+def nesting_bound(text: str) -> int:
+    """An upper bound of a text's nesting (see _nesting_bound)."""
+    return _nesting_bound(text)
 
 
 def _nesting_bound(text: str) -> int:

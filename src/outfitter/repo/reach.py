@@ -178,6 +178,11 @@ class Reader:
                 problem("kustomize-build", f"{entry}: a Component listed in resources "
                         f"(kustomize: expected kind != 'Component'); list it in components")
                 return
+            if path in chain:
+                cycle = " → ".join(self.boundary.rel(f) for f in [*chain[chain.index(path):],
+                                                                    path])
+                problem("kustomize-build", f"kustomization cycle: {cycle}")
+                return
             self._folder(path, reach, chain, ns)
         elif self.fs.is_file(path):
             reach.manifests.setdefault(path, ns)

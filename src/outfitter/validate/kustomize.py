@@ -130,8 +130,11 @@ class Builder:
 
     # -- what a directory's build reads -------------------------------------------------
 
-    def native_entries(self, folder: str) -> list[str] | None:
-        """The resources of a resources-only kustomization, or None if kustomize is needed."""
+    def native_entries(self, folder: str, chain: tuple[str, ...] = ()
+                       ) -> list[str] | None:
+        """The resources of a resources-only kustomization, or None if kustomize is needed.
+        A folder that includes itself (a cycle, reported by the repository model) is left
+        out of its own build."""
         if self.kustomization_file(folder) is None:
             return None
         docs = self.kustomization_docs(folder)
@@ -148,7 +151,9 @@ class Builder:
             if not self.inside(path):
                 continue  # reported by the repository model; never read
             if self.fs.is_dir(path):
-                if self.native_entries(path) is None:
+                if path in chain or path == folder:
+                    continue
+                if self.native_entries(path, (*chain, folder)) is None:
                     return None
             elif not self.fs.is_file(path):
                 return None
@@ -175,21 +180,21 @@ class Builder:
 
     # -- builds ---------------------------------------------------------------------------
 
-    def plan(self, folder: str, overlay: Overlay | None = None
-             ) -> Iterator[str | Iterator[Built]]:
+    def plan(self, folder: str, overlay: Overlay | None = None,
+             chain: tuple[str, ...] = ()) -> Iterator[str | Iterator[Built]]:
         """The build of a directory (a kustomization, or a Flux path without one) as steps,
         in order: a file whose objects file_objects() gives, or the objects kustomize
         builds. What the build consumes is decided here, before any file is read, so that
         the files can be parsed ahead (validate.parallel)."""
         has_kustomization = self.kustomization_file(folder) is not None
-        entries = self.native_entries(folder) if has_kustomization else \
+        entries = self.native_entries(folder, chain) if has_kustomization else \
             self.generated_entries(folder)
         if entries is not None and (overlay is None or not overlay.needs_kustomize):
             if has_kustomization:
                 self._consume_kustomization(folder)
             for entry in entries:
                 if self.fs.is_dir(entry):
-                    yield from self.plan(entry)
+                    yield from self.plan(entry, chain=(*chain, folder))
                     continue
                 self.consumed.add(entry)
                 yield entry
