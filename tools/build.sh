@@ -78,6 +78,12 @@ build kyverno kubectl-kyverno -- \
 build kubeconform kubeconform -- -ldflags "-s -w" -o "$bin/kubeconform" \
   github.com/yannh/kubeconform/cmd/kubeconform
 
+# flux: `flux build kustomization --dry-run` and `flux envsubst` are the oracles of the
+# repository model (issue 11). VERSION is stamped without the leading v, as flux's release does.
+flux_version=$(module_version flux github.com/fluxcd/flux2/v2)
+build flux flux -- -ldflags "-s -w -X main.VERSION=${flux_version#v}" -o "$bin/flux" \
+  github.com/fluxcd/flux2/v2/cmd/flux
+
 # flate (offline Flux renderer, an oracle for validate's builds) needs Go 1.27: that one build
 # may fetch its toolchain from the module proxy; every other build stays on the local Go.
 flate_version=$(cd "$here/flate" && GOTOOLCHAIN=go1.27.3 go list -m -f '{{.Version}}' \
