@@ -103,7 +103,8 @@ class YamlInputError(ValueError):
         return YamlInputError(self.message, line=self.line, where=where)
 
 
-def read_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> str:
+def read_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES,
+              keep_newlines: bool = False) -> str:
     """A file's text, refused with one line when it is not a regular file, larger than
     max_bytes, binary, UTF-16/32 or not UTF-8. Newlines normalised, a UTF-8 BOM dropped."""
     where = os.fspath(path)
@@ -134,14 +135,14 @@ def read_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> st
         raise YamlInputError(f"cannot read: {err.strerror or err}", where=where) from None
     finally:
         os.close(fd)
-    return decode_text(b"".join(chunks), where=where)
+    return decode_text(b"".join(chunks), where=where, keep_newlines=keep_newlines)
 
 
 _UTF16_32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE,
                   codecs.BOM_UTF16_BE)
 
 
-def decode_text(data: bytes, *, where: str = "") -> str:
+def decode_text(data: bytes, *, where: str = "", keep_newlines: bool = False) -> str:
     if data.startswith(_UTF16_32_BOMS):
         raise YamlInputError("is UTF-16 or UTF-32 text; save it as UTF-8", where=where)
     if b"\0" in data[:8192]:
@@ -154,7 +155,7 @@ def decode_text(data: bytes, *, where: str = "") -> str:
                              where=where) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    if "\r" in text:
+    if "\r" in text and not keep_newlines:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
 

@@ -196,21 +196,24 @@ def split(text: str) -> Iterator[tuple[str, str, int]]:
 
 def read(path: Path) -> YamlFile:
     try:
-        # Bytes, decoded: read_text() would turn CRLF into LF and a save would then rewrite
-        # every line of a Windows-edited file.
-        text = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise UnreadableFile(f"cannot read: {err}") from None
+        # CRLF kept: normalising it would rewrite every line of a Windows-edited file on
+        # save. yamlio's limits (FIFO, size, binary) apply.
+        text = yamlio.read_text(path, keep_newlines=True)
+    except yamlio.YamlInputError as err:
+        raise UnreadableFile(err.message) from None
     docs = []
     for index, (marker, body, line) in enumerate(split(text)):
         if marker.startswith("..."):
             raise UnreadableFile("uses `...` document end markers; not edited")
         try:
-            data = yamlio.load(body)
-        except Exception as err:  # yaml.YAMLError and the C loader's errors
-            mark = getattr(err, "problem_mark", None)
-            where = f" (line {line + mark.line})" if mark is not None else ""
-            raise UnreadableFile(f"not valid YAML{where}") from None
+            # The checked loader: custom tags (`!Find`) read as their value, as validate
+            # reads them; duplicate keys and alias bombs refused.
+            data = yamlio.load_checked(body)
+        except yamlio.YamlInputError as err:
+            where = f" (line {line + err.line - 1})" if err.line else ""
+            what = "not valid YAML" if err.message.startswith("not valid YAML") else \
+                f"not valid YAML: {err.message}"
+            raise UnreadableFile(f"{what}{where}") from None
         docs.append(Document(index=index, line=line, marker=marker, body=body, data=data))
     return YamlFile(path=path, text=text, documents=docs)
 

@@ -102,6 +102,17 @@ class Repository:
         return path in self.applications or any(
             path == p or path.startswith(p.rstrip(os.sep) + os.sep) for p in self.loose)
 
+    def read(self, path: str) -> bool:
+        """Some build reads it (a manifest, a kustomization file, a patch, a generator's
+        file), or the tree is loose and it is applied as it stands."""
+        return self.applied(path) or any(
+            b.reach is not None and path in b.reach.reads for b in self.builds)
+
+    def left_out(self, path: str) -> bool:
+        """A file with objects nothing applies (or in a folder nothing applies)."""
+        return path in self.not_included or any(
+            path == p or path.startswith(p.rstrip(os.sep) + os.sep) for p in self.unapplied)
+
     def applying(self, path: str) -> list[FluxKustomization]:
         return [a.ks for a in self.applications.get(path, [])]
 
