@@ -359,7 +359,8 @@ class _Loader:
         repo.not_included = [f for f in left if os.path.dirname(f) in built
                              and os.path.basename(f) not in KUSTOMIZATION_FILES]
         left = [f for f in left if f not in repo.not_included]
-        repo.unapplied = _collapse(left, set(files) - set(left), self.folder)
+        # A folder stands for its files when nothing in it is read by a build.
+        repo.unapplied = _collapse(left, read | set(repo.not_included), self.folder)
 
 
 def _at(ks: FluxKustomization) -> tuple[int | None, tuple[str | int, ...],
