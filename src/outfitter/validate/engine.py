@@ -83,6 +83,9 @@ class Options:
     # How the repository is entered (--source, --path, --source-dir): repo.model.Options.
     repo: repo_model.Options = field(default_factory=repo_model.Options)
     progress: Callable[[str], None] | None = None  # told how far the pass is, now and then
+    # Each object as built and applied (Flux Kustomization "namespace/name", object): the
+    # oracle tests compare the builds with flux's and flate's.
+    on_object: Callable[[str, dict[str, Any]], None] | None = None
 
 
 @dataclass
@@ -468,6 +471,8 @@ class Validator:
         if ks is not None:
             obj = self._overlay(obj, built, ks, rel)
         kind, name = kind_name(obj)
+        if self.opts.on_object is not None:
+            self.opts.on_object(ks.applied_by if ks is not None else "", obj)
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         ns = str((meta or {}).get("namespace") or "")
         where = Where(rel, built.doc, kind, name, ns, ks.applied_by if ks is not None else "")
