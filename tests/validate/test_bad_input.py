@@ -156,3 +156,20 @@ def test_custom_tags_are_read_as_their_value(tree: Tree) -> None:
     root = tree({"cm.yaml": CM % "tagged" + "data:\n  key: !Find value\n"})
     report = run(root)
     assert report.findings == [] and report.objects == 1
+
+
+@needs_kubectl
+def test_a_reference_a_remote_resource_may_satisfy_says_so(tree: Tree) -> None:
+    root = tree({
+        "ks.yaml": FLUX_KS % ("crds", "./app"),
+        "app/kustomization.yaml": """
+            resources:
+              - https://example.com/namespace-and-crds.yaml
+              - ./cm.yaml
+            """,
+        "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: "
+                       "operators}\n",
+    })
+    [missing] = [f for f in run(root).findings if f.rule == "namespace"]
+    assert missing.message.endswith("(or in what app/kustomization.yaml names remotely: not "
+                                    "fetched)")

@@ -624,7 +624,11 @@ class Validator:
                 return rule in self._ignored_at(where)
 
             lookup = self.opts.cluster.exists if self.opts.cluster is not None else None
+            remote = self._remote_builds()
             for finding in self.refs.check(lookup, is_ignored):
+                hint = remote.get(finding.applied_by) if finding.rule in _MAYBE_REMOTE else None
+                if hint:
+                    finding.message += f" (or in what {hint} names remotely: not fetched)"
                 self._add(finding)
         self._server_resolve()
         for (api_version, kind), places in sorted(self._not_validated.items()):
@@ -634,6 +638,19 @@ class Validator:
                               f"{len(places)} object(s) in {len(set(places))} file(s) not "
                               f"validated", kind_name=None))
         self._lines()
+
+    def _remote_builds(self) -> dict[str, str]:
+        """Flux Kustomizations whose build left a remote resource out: what it would have
+        added may be what a reference of theirs looks for."""
+        out: dict[str, str] = {}
+        if self.repo is None:
+            return out
+        for build in self.repo.builds:
+            if build.reach is not None and build.reach.remote:
+                files = sorted({self._rel(p.file) for p in build.reach.problems
+                                if p.rule == "remote-resource"})
+                out[build.ks.key.ref] = ", ".join(files)
+        return out
 
     def _ignored_at(self, where: Where) -> frozenset[str]:
         return self._ignores.get((where.file, where.doc, where.kind, where.name), frozenset())
@@ -684,6 +701,10 @@ class Validator:
     def _scoped(self, group: str, kind: str) -> bool | None:
         scope = self.opts.crds.scope.get((group, kind))
         return None if scope is None else scope == "Cluster"
+
+
+_MAYBE_REMOTE = frozenset({"namespace", "depends-on", "source-ref", "values-from", "secret-ref",
+                           "tls-secret"})
 
 
 def _finding(rule: str, where: Where, message: str, path: tuple[str | int, ...]) -> Finding:
