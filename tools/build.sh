@@ -80,8 +80,23 @@ build kubeconform kubeconform -- -ldflags "-s -w" -o "$bin/kubeconform" \
 
 # flux: `flux build kustomization --dry-run` and `flux envsubst` are the oracles of the
 # repository model (issue 11). VERSION is stamped without the leading v, as flux's release does.
+# The module holds no cmd/flux/manifests/ (a release bundles it by downloading the controller
+# manifests), and the module cache is read-only: a copy of the pinned module with a placeholder
+# there is built through a workspace. Only `flux install` would read the placeholder.
 flux_version=$(module_version flux github.com/fluxcd/flux2/v2)
-build flux flux -- -ldflags "-s -w -X main.VERSION=${flux_version#v}" -o "$bin/flux" \
+flux_dir=$(cd "$here/flux" && go list -m -f '{{.Dir}}' github.com/fluxcd/flux2/v2)
+flux_src="$out/src/flux2-$flux_version"
+if [[ ! -d "$flux_src" ]]; then
+  rm -rf "$flux_src.tmp" && mkdir -p "$out/src"
+  cp -r "$flux_dir" "$flux_src.tmp" && chmod -R u+w "$flux_src.tmp"
+  mkdir -p "$flux_src.tmp/cmd/flux/manifests"
+  cp "$here/flux/embedded-manifests.yaml" "$flux_src.tmp/cmd/flux/manifests/placeholder.yaml"
+  mv "$flux_src.tmp" "$flux_src"
+fi
+# Written every run: it names this checkout's tools/flux, which differs between worktrees.
+printf 'go 1.26.0\n\nuse (\n\t.\n\t%s\n)\n' "$here/flux" > "$flux_src/go.work"
+GOWORK="$flux_src/go.work" build flux flux -- \
+  -ldflags "-s -w -X main.VERSION=${flux_version#v}" -o "$bin/flux" \
   github.com/fluxcd/flux2/v2/cmd/flux
 
 # flate (offline Flux renderer, an oracle for validate's builds) needs Go 1.27: that one build

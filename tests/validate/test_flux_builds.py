@@ -110,6 +110,44 @@ def test_an_undefined_variable_is_reported_and_defaults_are_not(tree: Tree) -> N
     assert "${TAG}" in undefined.message and "web" in undefined.message
 
 
+def test_every_flux_operator_substitutes_and_a_malformed_one_is_one_finding(tree: Tree) -> None:
+    root = tree({
+        "ks.yaml": flux_ks("web", "./apps/web", """
+      postBuild:
+        substitute:
+          APP: Web
+          REPLICAS: "30"
+    """),
+        "apps/namespace.yaml": NAMESPACE,
+        "apps/web/cm.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: "${APP,,}", namespace: apps}
+            data:
+              upper: ${APP^^}
+              first: ${APP:0:1}
+              swapped: ${APP/W/w}
+              unset-with-alternative: ${GONE:+x}
+            """,
+        # a substring where a number must be: a schema error unless substituted as Flux does
+        "apps/web/deploy.yaml": DEPLOY.replace("${REPLICAS}", "${REPLICAS:0:1}")
+                                      .replace("${TAG}", "${TAG:=1.27}"),
+        "apps/web/bad.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: bad, namespace: apps}
+            data: {x: "${APP-default}"}
+            """,
+    })
+    report = run(root)
+    # `${GONE:+x}` is "the value, or x" in Flux's envsubst: no undefined warning
+    assert hits(report, "substitute-undefined") == []
+    [bad] = hits(report, "kustomize-build")
+    assert bad.file == "apps/web/bad.yaml" and "missing closing brace" in bad.message
+    assert "flux-system/web" in bad.message
+    assert [f for f in failures(report) if f is not bad] == []
+
+
 def test_no_postbuild_no_substitution_and_no_finding(tree: Tree) -> None:
     root = tree({"apps/web/cm.yaml": """
         apiVersion: v1

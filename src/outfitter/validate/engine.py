@@ -56,7 +56,7 @@ from outfitter.validate.kustomize import (
 )
 from outfitter.validate.parallel import Workers, parse_file, worker_count
 from outfitter.validate.refs import HELM_RELEASE, RefIndex, Where, oci_chart_name
-from outfitter.validate.substitute import disabled, substitute
+from outfitter.validate.substitute import EnvsubstError, disabled, substitute
 
 ALL_CHECKS = frozenset({"schema", "flux", "refs", "values", "lint"})
 
@@ -577,7 +577,15 @@ class Validator:
                 values.update(found)
         for k, v in (post.get("substitute") or {}).items():
             values[str(k)] = str(v)  # inline values take precedence, as in Flux
-        text, undefined = substitute(yamlio.dump(obj), values)
+        try:
+            text, undefined = substitute(yamlio.dump(obj), values)
+        except EnvsubstError as err:
+            kind, name = kind_name(obj)
+            self._add(Finding("kustomize-build", rel,
+                              f"postBuild substitution of Flux Kustomization "
+                              f"{ks.overlay.namespace}/{ks.overlay.name} fails: {err}",
+                              f"{kind} {name}", doc=built.doc, kind_name=(kind, name)))
+            return obj
         if undefined and complete and "flux" in self.opts.checks:
             kind, name = kind_name(obj)
             if "substitute-undefined" not in ignored_rules(obj):
