@@ -276,9 +276,19 @@ _SAFE_TO_COMPOSE = 5000
 SAFE_TO_COMPOSE = _SAFE_TO_COMPOSE
 
 
-def nesting_bound(text: str) -> int:
-    """An upper bound of a text's nesting (see _nesting_bound)."""
-    return _nesting_bound(text)
+def too_deep_to_compose(text: str) -> bool:
+    """_nesting_bound(text) > SAFE_TO_COMPOSE, answered without measuring every line for
+    the texts manifests are (few brackets, no line starting with thousands of indicators)."""
+    quarter = _SAFE_TO_COMPOSE // 4
+    if text.count("[") + text.count("{") < quarter and not _LONG_PREFIX.search(text):
+        return False  # at most 2 * (quarter + 1) + quarter levels: below the limit
+    return _nesting_bound(text) > _SAFE_TO_COMPOSE
+
+
+def may_alias(text: str) -> bool:
+    """An anchor and an alias token in the text (not merely `&` and `*` in prose)."""
+    return "&" in text and "*" in text and bool(_ANCHOR.search(text)) and \
+        bool(_ALIAS.search(text))
 
 
 def _nesting_bound(text: str) -> int:
@@ -301,6 +311,9 @@ def _nesting_bound(text: str) -> int:
 
 _BLOCK_PREFIX = re.compile(r"^[ \t?:-]+", re.MULTILINE)  # `---` or `-1` only raise it
 _BRACKETS = re.compile(r"[\[\]{}]")
+_LONG_PREFIX = re.compile(r"^[ \t?:-]{" + str(_SAFE_TO_COMPOSE // 4) + "}", re.MULTILINE)
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s,\[\]{}]")
+_ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s,\[\]{}]")
 
 
 def load_checked(text: str, *, where: str = "", max_depth: int = MAX_DEPTH,

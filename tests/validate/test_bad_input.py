@@ -131,6 +131,8 @@ def test_a_kustomization_cycle(tree: Tree) -> None:
     ("dup.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nkind: Secret\n",
      "yaml-syntax", "invalid YAML: duplicate key 'kind'"),
     ("binary.yaml", "\0\1\2ELF", "unreadable", "is a binary file, not text"),
+    ("deep.yaml", "a: " + "[" * 100_000, "yaml-syntax",
+     "invalid YAML: nested too deeply to read safely"),
 ])
 def test_broken_files_are_one_finding(tree: Tree, name: str, content: str, rule: str,
                                       message: str) -> None:

@@ -21,6 +21,7 @@ class Boundary:
         self.root = os.path.realpath(root)
         self.fs = fs
         self._prefix = self.root.rstrip(os.sep) + os.sep
+        self._folders: dict[str, bool] = {}
 
     def contains(self, path: str) -> bool:
         """`path` (absolute, normalised) and every symlink on its way stay inside."""
@@ -32,14 +33,22 @@ class Boundary:
         return real == self.root or real.startswith(self._prefix)
 
     def _links_on_way(self, path: str) -> bool:
-        rest = path[len(self._prefix):] if path != self.root else ""
-        folder = self.root
-        for part in rest.split(os.sep) if rest else ():
-            listing = self.fs.listing(folder)
-            if listing is None or part in listing.links:
-                return True
-            folder = os.path.join(folder, part)
-        return False
+        """A symlink at `path` or at a folder on its way from the root (answered from the
+        listings, each folder's answer kept)."""
+        if path == self.root:
+            return False
+        parent, name = os.path.split(path)
+        if self._linked(parent):
+            return True
+        listing = self.fs.listing(parent)
+        return listing is None or name in listing.links
+
+    def _linked(self, folder: str) -> bool:
+        found = self._folders.get(folder)
+        if found is None:
+            found = self._links_on_way(folder)
+            self._folders[folder] = found
+        return found
 
     def rel(self, path: str) -> str:
         if path == self.root:

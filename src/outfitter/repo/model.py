@@ -230,6 +230,7 @@ class _Loader:
                   found: dict[str, list[FluxKustomization]]) -> None:
         queue = list(roots)
         seen: set[ObjKey] = set()
+        reported = set(repo.problems)
         while queue:
             ks = queue.pop(0)
             if ks.key in seen:
@@ -258,7 +259,8 @@ class _Loader:
                                  ks.components)
             repo.builds.append(Build(ks, folder, reach))
             for problem in reach.problems:
-                if problem not in repo.problems:
+                if problem not in reported:
+                    reported.add(problem)
                     repo.problems.append(problem)
             for path, ns in reach.manifests.items():
                 repo.applications.setdefault(path, []).append(Application(ks, ns))
@@ -339,8 +341,9 @@ class _Loader:
             entries = [ks for path, kss in found.items() if path not in read for ks in kss
                        if own(ks.source) or ks.source.key == OWN_SOURCE
                        or ks.source.name in self.options.source_dirs]
+            chosen = {id(ks) for ks in entries}
             externals = [ks for path, kss in found.items() if path not in read for ks in kss
-                         if ks not in entries]
+                         if id(ks) not in chosen]
             self._traverse(repo, entries, own, found)
             repo.external += [ks for ks in externals if ks.key not in repo.kustomizations]
             for ks in externals:

@@ -117,11 +117,11 @@ def iter_docs(text: str) -> Iterator[tuple[int, Any] | InputProblem]:
     """(document index, document) for each document, empty ones included in the count;
     a syntax error ends the file with one InputProblem carrying its line."""
     index = 0
-    if yamlio.nesting_bound(text) > yamlio.SAFE_TO_COMPOSE:
+    if yamlio.too_deep_to_compose(text):
         # libyaml composes recursively in C: a deep enough text would crash the process.
         yield InputProblem("yaml-syntax", "invalid YAML: nested too deeply to read safely")
         return
-    aliases = "&" in text and "*" in text
+    aliases = yamlio.may_alias(text)
     loader = ManifestLoader(text)
     try:
         while loader.check_node():
