@@ -277,12 +277,19 @@ class Builder:
                 resources = [mirror.add(r) for r in resources]
                 components = [mirror.add(c) for c in components
                               if not is_remote(c) and self.inside(os.path.normpath(c))]
+            base = tmp
             wrapper: dict[str, Any] = {
                 "apiVersion": f"{KUSTOMIZE_API}/v1beta1", "kind": "Kustomization",
                 "resources": [os.path.relpath(r, tmp) for r in resources],
                 "buildMetadata": ["originAnnotations"],
             }
-            if overlay is not None:
+            if mirror is not None and overlay is not None:
+                # As kustomize-controller does: the Flux Kustomization's additions go into
+                # the path's own kustomization (or the one generated), so its transformers
+                # (labels, namespace, …) also reach what the components add.
+                base = mirror.path(folder)
+                wrapper = _flux_kustomization(base, resources, components, overlay.spec)
+            elif overlay is not None:
                 spec = overlay.spec
                 if spec.get("targetNamespace"):
                     wrapper["namespace"] = spec["targetNamespace"]
@@ -291,11 +298,16 @@ class Builder:
                         wrapper[key] = spec[key]
                 if components:
                     wrapper["components"] = [os.path.relpath(c, tmp) for c in components]
-            with open(os.path.join(tmp, "kustomization.yaml"), "w", encoding="utf-8") as out:
+            os.makedirs(base, exist_ok=True)
+            for name in KUSTOMIZATION_NAMES:
+                if os.path.lexists(os.path.join(base, name)):
+                    os.unlink(os.path.join(base, name))
+            with open(os.path.join(base, "kustomization.yaml"), "w", encoding="utf-8") as out:
                 out.write(yamlio.dump(wrapper))
             try:
                 run = subprocess.run(
-                    [self.kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", tmp],
+                    [self.kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone",
+                     base],
                     capture_output=True, text=True, timeout=120, check=False,
                     env=sandbox.offline_env())
             except (OSError, subprocess.TimeoutExpired) as err:
@@ -309,8 +321,43 @@ class Builder:
                 return
             for doc in yaml.load_all(run.stdout, Loader=ManifestLoader):
                 if isinstance(doc, dict):
-                    origin = _pop_origin(doc, tmp, where)
+                    origin = _pop_origin(doc, base, where)
                     yield Built(doc, mirror.original(origin) if mirror else origin, None)
+
+
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def _flux_kustomization(base: str, resources: list[str], components: list[str],
+                        spec: dict[str, Any]) -> dict[str, Any]:
+    """The kustomization kustomize-controller builds at a Flux path: the path's own (as
+    mirrored) or a generated one listing `resources`, with the Flux Kustomization's
+    targetNamespace, namePrefix/nameSuffix, patches, images and components added."""
+    found: dict[str, Any] | None = None
+    for name in KUSTOMIZATION_NAMES:
+        path = os.path.join(base, name)
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as handle:
+                loaded = yamlio.load(handle.read())  # written by the mirror: trusted
+            found = loaded if isinstance(loaded, dict) else {}
+            break
+    if found is None:
+        found = {"apiVersion": f"{KUSTOMIZE_API}/v1beta1", "kind": "Kustomization",
+                 "resources": [os.path.relpath(r, base) for r in resources]}
+    out = dict(found)
+    if spec.get("targetNamespace"):
+        out["namespace"] = spec["targetNamespace"]
+    for key in ("namePrefix", "nameSuffix"):
+        if spec.get(key):
+            out[key] = spec[key]
+    for key in ("patches", "images"):
+        if isinstance(spec.get(key), list) and spec[key]:
+            out[key] = list(out.get(key) or []) + list(spec[key])
+    if components:
+        out["components"] = list(out.get("components") or []) + [
+            os.path.relpath(c, base) for c in components]
+    out["buildMetadata"] = sorted(set(out.get("buildMetadata") or []) | {"originAnnotations"})
+    return out
 
 
 def _pop_origin(obj: dict[str, Any], tmp: str, default: str) -> str:
