@@ -37,13 +37,21 @@ def repo(tmp_path: Path) -> Path:
     return Path(shutil.copytree(FIXTURE, tmp_path / "repo"))
 
 
-def test_every_build_matches_flux_build_dry_run(repo: Path, tmp_path: Path) -> None:
+BUILDS = {
+    "validate-oracle": ["flux-system/apps", "flux-system/flux-system", "flux-system/jellyfin",
+                        "flux-system/radarr"],
+    "validate-home-ops": ["flux-system/cluster-apps", "flux-system/flux-instance",
+                          "flux-system/flux-system", "media/plex", "media/sonarr"],
+}
+
+
+@pytest.mark.parametrize("fixture", sorted(BUILDS))
+def test_every_build_matches_flux_build_dry_run(fixture: str, tmp_path: Path) -> None:
     flux = tool("flux")
+    repo = Path(shutil.copytree(FIXTURE.parent / fixture, tmp_path / "repo"))
     mine = ours(repo)
     the_model = model.load(repo)
-    assert sorted(mine) == sorted(b.ks.key.ref for b in the_model.builds) == [
-        "flux-system/apps", "flux-system/flux-system", "flux-system/jellyfin",
-        "flux-system/radarr"]
+    assert sorted(mine) == sorted(b.ks.key.ref for b in the_model.builds) == BUILDS[fixture]
     for build in the_model.builds:
         assert build.folder is not None
         ks_file = tmp_path / f"{build.ks.key.name}.yaml"

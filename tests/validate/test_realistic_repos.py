@@ -81,6 +81,31 @@ def test_cluster_template_layout_has_only_true_findings(upstream: None, tmp_path
 
 
 @needs_kubectl
+def test_home_ops_layout_has_only_true_findings(upstream: None, tmp_path: Path) -> None:
+    index = CrdIndex(strict=True)
+    for group in ("flux", "external-secrets"):
+        index.add_path(upstream_data.UPSTREAM / "crds" / group)
+    report = validate(copy("validate-home-ops", tmp_path), Options(builtin=builtin(),
+                                                                    crds=index))
+    volsync = ("dependsOn: Kustomization volsync-system/volsync is not in the tree (it must "
+               "exist on the cluster)")
+    assert listing(report) == [
+        # Flux's own manifests come from their OCI artifact: never built from this tree.
+        ("kubernetes/apps/flux-system/flux/ks.yaml", 13, "external-source", "",
+         "builds OCIRepository flux-system/flux-manifests, not this repository: not "
+         "validated here (--source-dir flux-manifests=DIR checks a local checkout)"),
+        # True: nothing in this repository makes the volsync Kustomization.
+        ("kubernetes/apps/media/plex/ks.yaml", 14, "depends-on", "flux-system/cluster-apps",
+         volsync),
+        ("kubernetes/apps/media/sonarr/ks.yaml", 14, "depends-on", "flux-system/cluster-apps",
+         volsync),
+    ]
+    # Each app's PVC and Gatus ConfigMap from the shared Components, named per app; the
+    # namespaces from the common Component; nothing from Taskfile/helmfile/.taskfiles.
+    assert (report.objects, report.validated) == (21, 21)
+
+
+@needs_kubectl
 def test_without_the_parent_patch_the_sops_rules_agree(upstream: None, tmp_path: Path) -> None:
     root = copy("validate-cluster-template", tmp_path)
     ks = root / "kubernetes/flux/cluster/ks.yaml"
