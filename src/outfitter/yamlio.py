@@ -246,6 +246,8 @@ def load_all_checked(text: str, *, where: str = "", max_depth: int = MAX_DEPTH,
         # libyaml composes recursively in C: a deep enough text would crash the process.
         raise YamlInputError(f"nested too deeply to read safely (over {_SAFE_TO_COMPOSE:,} "
                              "levels)", where=where)
+    if may_alias(text) and has_duplicate_anchors(text):
+        text = unique_anchors(text)
     loader = CheckedLoader(text)
     try:
         while loader.check_node():
@@ -283,6 +285,32 @@ def too_deep_to_compose(text: str) -> bool:
     if text.count("[") + text.count("{") < quarter and not _LONG_PREFIX.search(text):
         return False  # at most 2 * (quarter + 1) + quarter levels: below the limit
     return _nesting_bound(text) > _SAFE_TO_COMPOSE
+
+
+_ANCHOR_OR_ALIAS = re.compile(r"(?:(?<=^)|(?<=[\s\[{,]))([&*])([^\s,\[\]{}]+)")
+
+
+def unique_anchors(text: str) -> str:
+    """The text with each re-defined anchor renamed (and the aliases that follow it): YAML
+    lets a later `&name` replace an earlier one, and kustomize reads it so (home-ops files
+    reuse `&name` per list item), while libyaml refuses a duplicate anchor."""
+    seen: dict[str, int] = {}
+    current: dict[str, str] = {}
+
+    def rename(match: re.Match[str]) -> str:
+        sigil, name = match.group(1), match.group(2)
+        if sigil == "&":
+            seen[name] = seen.get(name, 0) + 1
+            current[name] = name if seen[name] == 1 else f"{name}__{seen[name]}"
+            return "&" + current[name]
+        return "*" + current.get(name, name)
+
+    return _ANCHOR_OR_ALIAS.sub(rename, text)
+
+
+def has_duplicate_anchors(text: str) -> bool:
+    names = [m.group(2) for m in _ANCHOR_OR_ALIAS.finditer(text) if m.group(1) == "&"]
+    return len(names) != len(set(names))
 
 
 def may_alias(text: str) -> bool:

@@ -175,3 +175,19 @@ def test_a_reference_a_remote_resource_may_satisfy_says_so(tree: Tree) -> None:
     [missing] = [f for f in run(root).findings if f.rule == "namespace"]
     assert missing.message.endswith("(or in what app/kustomization.yaml names remotely: not "
                                     "fetched)")
+
+
+def test_a_redefined_anchor_is_valid_yaml(tree: Tree) -> None:
+    # home-ops files reuse `&name` per list item; YAML (and kustomize) let the later one win.
+    root = tree({"cm.yaml": """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: env, namespace: default}
+        data:
+          first: &name CF_API_TOKEN
+          first-again: *name
+          second: &name CF_ZONE_ID
+          second-again: *name
+        """})
+    report = run(root)
+    assert report.findings == [] and report.objects == 1

@@ -122,6 +122,8 @@ def iter_docs(text: str) -> Iterator[tuple[int, Any] | InputProblem]:
         yield InputProblem("yaml-syntax", "invalid YAML: nested too deeply to read safely")
         return
     aliases = yamlio.may_alias(text)
+    if aliases and yamlio.has_duplicate_anchors(text):
+        text = yamlio.unique_anchors(text)  # a re-defined anchor is valid YAML
     loader = ManifestLoader(text)
     try:
         while loader.check_node():
