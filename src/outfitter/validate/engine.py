@@ -126,6 +126,7 @@ class Validator:
         self._subst: dict[tuple[str, str, str], dict[str, str] | None] = {}
         self._ignores: dict[tuple[str, int | None, str, str], frozenset[str]] = {}
         self._unresolved = False  # the current object kept `${VAR}`s whose value is unknown
+        self._candidates: list[str] = []  # files that may hold substituteFrom sources
         self._parsed: dict[str, list[Any]] = {}  # documents parsed in the scan (few files)
         self._flux_files: list[str] = []
         self._objects_in: set[str] = set()  # files whose text names an apiVersion and kind
@@ -138,9 +139,9 @@ class Validator:
         self.report.files = len(files)
         workers = self._workers(len(files))
         try:
-            flux_ks = self._prescan(files, workers)
+            self._prescan(files, workers)
             self.repo = self._model()
-            units = self._units(files, flux_ks)
+            units = self._units()
             steps = self._steps(files, units)
             if workers is not None:
                 self.builder.prefetch = workers.reader(parse_file, self._to_parse(steps))
@@ -232,11 +233,9 @@ class Validator:
             self._rels[path] = found
         return found
 
-    def _prescan(self, files: list[str], workers: Workers | None) -> list[_FluxKs]:
-        """CRDs (their schemas are needed before the pass) and Flux Kustomizations (they
-        decide how directories are built); the files' text is read, few are parsed."""
-        flux_ks: list[_FluxKs] = []
-        wanted: set[str] = set()
+    def _prescan(self, files: list[str], workers: Workers | None) -> None:
+        """CRDs (their schemas are needed before the pass), Flux objects and kustomization
+        files (the repository model reads them); the files' text is read, few are parsed."""
         candidates: list[str] = []
         scans = workers.reader(scan_file, files) if workers is not None else None
         for path in files:
@@ -271,16 +270,12 @@ class Validator:
                 if scan.crd and doc.get("kind") == "CustomResourceDefinition" and \
                         "schema" in self.opts.checks:
                     self.opts.crds.add_crd(doc)
-                if doc.get("kind") == "Kustomization" and \
-                        str(doc.get("apiVersion", "")).startswith(FLUX_KS_API + "/"):
-                    pass
-                else:
+                if not (doc.get("kind") == "Kustomization" and
+                        str(doc.get("apiVersion", "")).startswith(FLUX_KS_API + "/")):
                     flux_only = False
             if scan.crd or flux_only:  # parsed once: the pass takes them from here
                 self.builder.preparsed[path] = items
         self._candidates = candidates
-        del wanted
-        return flux_ks
 
     def _model(self) -> repo_model.Repository:
         """The repository as Flux applies it, from the documents parsed in the scan."""
@@ -321,39 +316,6 @@ class Validator:
             self._substitution_sources(self._candidates, wanted, None)
         return repo
 
-    def _flux_ks(self, doc: dict[str, Any], path: str) -> _FluxKs | None:
-        meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
-        if not isinstance(spec, dict) or not isinstance(meta, dict):
-            return None
-        overlay = Overlay(str(meta.get("name", "")), str(meta.get("namespace") or "default"),
-                          path, spec)
-        rel = str(spec.get("path") or "./").strip()
-        folder = None
-        base = self.base
-        candidate_root = base
-        while True:
-            candidate = join(candidate_root, rel)
-            if self.builder.fs.is_dir(candidate):
-                folder = candidate
-                break
-            up = os.path.dirname(candidate_root)
-            if up == candidate_root or os.path.exists(os.path.join(candidate_root, ".git")):
-                break
-            candidate_root = up
-        source = spec.get("sourceRef") if isinstance(spec.get("sourceRef"), dict) else {}
-        this_repo = (source or {}).get("kind") == "GitRepository" and \
-            (source or {}).get("name") == "flux-system"
-        if folder is None and this_repo and "flux" in self.opts.checks:
-            self._add(Finding("flux-path", self._rel(path),
-                              f"spec.path {rel!r} is not a directory of this repository",
-                              f"Kustomization {overlay.namespace}/{overlay.name}",
-                              kind_name=("Kustomization", overlay.name), path=("spec", "path")))
-        if folder is not None and folder != base and \
-                not folder.startswith(base.rstrip(os.sep) + os.sep):
-            folder = None  # another part of the repository: not validated here
-        return _FluxKs(overlay, folder)
-
     def _substitution_sources(self, candidates: list[str], wanted: set[str],
                               workers: Workers | None) -> None:
         parsed = workers.reader(parse_file, candidates) if workers is not None else None
@@ -378,13 +340,11 @@ class Validator:
                                 else str(v)
                 self._subst[(kind, ns, name)] = values
 
-    def _units(self, files: list[str], flux_ks: list[_FluxKs]
-               ) -> list[tuple[str, _FluxKs | None]]:
+    def _units(self) -> list[tuple[str, _FluxKs | None]]:
         """The builds of the pass: each Flux Kustomization the model reaches, with its spec
         as Flux applies it; in a loose tree, each kustomize folder nothing else includes
         (Components only through their consumers)."""
         assert self.repo is not None
-        del flux_ks
         units: list[tuple[str, _FluxKs | None]] = []
         for build in self.repo.builds:
             if build.folder is None or build.reach is None:
