@@ -19,6 +19,7 @@ import base64
 import binascii
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol
@@ -54,7 +55,7 @@ from outfitter.validate.kustomize import (
     Overlay,
     has_vars,
 )
-from outfitter.validate.parallel import Workers, parse_file, worker_count
+from outfitter.validate.parallel import Workers, available_cores, parse_file, worker_count
 from outfitter.validate.refs import HELM_RELEASE, RefIndex, Where, oci_chart_name
 from outfitter.validate.substitute import EnvsubstError, disabled, substitute
 
@@ -142,6 +143,9 @@ class Validator:
             self._prescan(files, workers)
             self.repo = self._model()
             units = self._units()
+            if self.builder.kubectl is not None:
+                self.builder.pool = ThreadPoolExecutor(
+                    max_workers=max(2, available_cores()), thread_name_prefix="kustomize")
             steps = self._steps(files, units)
             if workers is not None:
                 self.builder.prefetch = workers.reader(parse_file, self._to_parse(steps))
@@ -162,6 +166,9 @@ class Validator:
                 else:
                     self._not_included(step.path, step.owner)
         finally:
+            if self.builder.pool is not None:
+                self.builder.pool.shutdown(wait=True, cancel_futures=True)
+                self.builder.pool = None
             self.builder.prefetch = None
             if workers is not None:
                 workers.close()

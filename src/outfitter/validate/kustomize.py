@@ -16,11 +16,13 @@ object came from.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +99,8 @@ class Builder:
     inside: Callable[[str], bool] = field(default=lambda path: True)
     # What a build reads (repo.reach.Reader): kubectl builds only see a copy of that.
     reader: Reader | None = None
+    # Threads that run kubectl builds ahead of the pass (None: each build when reached).
+    pool: ThreadPoolExecutor | None = None
 
     def kustomization_file(self, folder: str) -> str | None:
         return self.fs.kustomization_file(folder)
@@ -265,7 +269,30 @@ class Builder:
                 "kustomize-build", where,
                 f"{os.path.basename(folder)}: building it needs kustomize (`kubectl "
                 f"kustomize`), not on PATH"))
+            return iter(())
+        # Planned now, run ahead on the pool (kubectl is another process: the builds of a
+        # repository overlap each other and the checks); the objects are read in order.
+        job = functools.partial(self._kubectl_job, self.kubectl, folder, resources, overlay)
+        pending: Future[_KubectlOutput] | _KubectlOutput = \
+            self.pool.submit(job) if self.pool is not None else job()
+        return self._kubectl_objects(pending, where)
+
+    def _kubectl_objects(self, pending: Future[_KubectlOutput] | _KubectlOutput,
+                         where: str) -> Iterator[Built]:
+        done = pending.result() if isinstance(pending, Future) else pending
+        if done.error is not None:
+            self.problems.append(BuildProblem("kustomize-build", where, done.error))
             return
+        for doc in yaml.load_all(done.stdout, Loader=ManifestLoader):
+            if isinstance(doc, dict):
+                origin = _pop_origin(doc, done.base, where)
+                if done.mirror_dest and origin.startswith(done.mirror_dest + os.sep):
+                    origin = os.path.join(done.mirror_root,
+                                          origin[len(done.mirror_dest) + 1:])
+                yield Built(doc, origin, None)
+
+    def _kubectl_job(self, kubectl: str, folder: str, resources: list[str],
+                     overlay: Overlay | None) -> _KubectlOutput:
         with tempfile.TemporaryDirectory(prefix="outfitter-kustomize-") as tmp:
             components = [os.path.join(folder, c) for c in (overlay.spec.get("components")
                                                                or [])] if overlay else []
@@ -304,25 +331,30 @@ class Builder:
                     os.unlink(os.path.join(base, name))
             with open(os.path.join(base, "kustomization.yaml"), "w", encoding="utf-8") as out:
                 out.write(yamlio.dump(wrapper))
+            dest = mirror.dest if mirror is not None else ""
+            root = mirror.root if mirror is not None else ""
             try:
                 run = subprocess.run(
-                    [self.kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone",
-                     base],
+                    [kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", base],
                     capture_output=True, text=True, timeout=120, check=False,
                     env=sandbox.offline_env())
             except (OSError, subprocess.TimeoutExpired) as err:
-                self.problems.append(BuildProblem("kustomize-build", where, str(err)))
-                return
+                return _KubectlOutput("", base, dest, root, str(err))
             if run.returncode != 0:
                 message = _kustomize_error(run.stderr, tmp)
                 if mirror is not None:
                     message = mirror.unmirror_text(message)
-                self.problems.append(BuildProblem("kustomize-build", where, message))
-                return
-            for doc in yaml.load_all(run.stdout, Loader=ManifestLoader):
-                if isinstance(doc, dict):
-                    origin = _pop_origin(doc, base, where)
-                    yield Built(doc, mirror.original(origin) if mirror else origin, None)
+                return _KubectlOutput("", base, dest, root, message)
+            return _KubectlOutput(run.stdout, base, dest, root, None)
+
+
+@dataclass(frozen=True)
+class _KubectlOutput:
+    stdout: str
+    base: str  # the folder kustomize built (origins are relative to it)
+    mirror_dest: str  # where the repository was mirrored, and the repository
+    mirror_root: str
+    error: str | None
 
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
