@@ -55,3 +55,12 @@ def test_the_model_tells_who_applies_a_file_and_where_it_lands(tmp_path: Path) -
     assert [k.key.ref for k in repo.external] == ["flux-system/prometheus-operator-crds"]
     assert [repo.rel(p) for p in repo.unapplied] == ["kubernetes/apps/default/old-app"]
     assert repo.mode == "flux" and repo.own_source.name == "flux-system"
+
+
+def test_the_variables_in_force_for_a_kustomization(tmp_path: Path) -> None:
+    repo = model.load(copy(tmp_path))
+    echo = next(ks for ks in repo.kustomizations.values() if ks.key.name == "echo")
+    assert repo.variables(echo) == {
+        "TIMEZONE": "Europe/Paris", "CLUSTER_ISSUER": "letsencrypt-production",
+        "SECRET_DOMAIN": None,  # SOPS-encrypted: unknown, never guessed
+        "APP": "echo", "VOLSYNC_CAPACITY": "5Gi"}

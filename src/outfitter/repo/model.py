@@ -93,6 +93,7 @@ class Repository:
     files: list[str] = field(default_factory=list)
     reader: Reader | None = field(default=None, repr=False)
     mapped: list[Boundary] = field(default_factory=list)  # --source-dir checkouts
+    docs: Docs | None = field(default=None, repr=False)  # how files were parsed
 
     def contains(self, path: str) -> bool:
         """Inside the repository, or inside a local checkout given for another source."""
@@ -112,6 +113,23 @@ class Repository:
         """A file with objects nothing applies (or in a folder nothing applies)."""
         return path in self.not_included or any(
             path == p or path.startswith(p.rstrip(os.sep) + os.sep) for p in self.unapplied)
+
+    def variables(self, ks: FluxKustomization) -> dict[str, str | None]:
+        """The postBuild variables in force for `ks`: its substituteFrom ConfigMaps and
+        Secrets found among the files the repository applies (a SOPS-encrypted Secret's
+        values are unknown: None), then its inline `substitute` (which wins, as in Flux)."""
+        wanted = {(ref.kind, ref.name) for ref in ks.substitute_from}
+        found: dict[str, str | None] = {}
+        if wanted and self.docs is not None:
+            for path in sorted(self.applications):
+                for doc in self.docs(path):
+                    if not isinstance(doc, dict):
+                        continue
+                    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+                    if (str(doc.get("kind")), str((meta or {}).get("name"))) not in wanted:
+                        continue
+                    found.update(_values_of(doc))
+        return {**found, **ks.substitute}
 
     def applying(self, path: str) -> list[FluxKustomization]:
         return [a.ks for a in self.applications.get(path, [])]
@@ -408,6 +426,30 @@ def _collapse(left: list[str], others: set[str], top: str) -> list[str]:
     return out
 
 
+def _values_of(doc: dict[str, Any]) -> dict[str, str | None]:
+    import base64
+    import binascii
+
+    sops = doc.get("sops")
+    encrypted = isinstance(sops, dict) and ("mac" in sops or "lastmodified" in sops)
+    out: dict[str, str | None] = {}
+    for fld in ("data", "stringData"):
+        values = doc.get(fld)
+        if not isinstance(values, dict):
+            continue
+        for key, value in values.items():
+            if encrypted:
+                out[str(key)] = None
+            elif fld == "data" and doc.get("kind") == "Secret":
+                try:
+                    out[str(key)] = base64.b64decode(str(value), validate=True).decode()
+                except (binascii.Error, UnicodeDecodeError):
+                    out[str(key)] = str(value)
+            else:
+                out[str(key)] = str(value)
+    return out
+
+
 def _default_text(path: str) -> str | None:
     from outfitter import yamlio
 
@@ -450,6 +492,7 @@ def load(root: str | os.PathLike[str], options: Options | None = None, *,
     loader = _Loader(os.fspath(root), options or Options(), docs, is_flux, has_objects, fs)
     repo = loader.load()
     repo.reader = loader.reader
+    repo.docs = loader.docs
     return repo
 
 
