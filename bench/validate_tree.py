@@ -1,6 +1,10 @@
-"""Benchmark: `outfitter validate` against kubeconform on one large generated Flux tree.
+"""Benchmark: `outfitter validate` against kubeconform on one large generated Flux tree, and
+on a realistic repository against `kubectl kustomize` of every Flux path plus kubeconform.
 
-    .venv/bin/python bench/validate_tree.py [--apps 900] [--keep DIR]
+    .venv/bin/python bench/validate_tree.py [--apps 900] [--teams 40] [--keep DIR]
+
+Whole processes on both sides (start-up included), best of three, alternating; peak RSS of
+each process (the largest of a process and the workers it waited for) is printed.
 
 It generates a Flux repository in the homelab layout (namespaces, a Flux Kustomization per app,
 kustomization.yaml, HelmRelease, HelmRepository, Deployment, Service, ConfigMap; the Flux CRDs
@@ -49,7 +53,8 @@ K8S = "1.36"
 UPSTREAM = Path(os.environ.get("OUTFITTER_UPSTREAM", REPO.parent / "shared" / "upstream"))
 FLUX_CRDS = UPSTREAM / "crds" / "flux"
 BUILTIN_KINDS = [("apps", "v1", "Deployment"), ("", "v1", "Service"), ("", "v1", "ConfigMap"),
-                 ("", "v1", "Namespace"),
+                 ("", "v1", "Namespace"), ("", "v1", "Secret"),
+                 ("", "v1", "PersistentVolumeClaim"), ("networking.k8s.io", "v1", "Ingress"),
                  ("apiextensions.k8s.io", "v1", "CustomResourceDefinition")]
 
 
@@ -171,13 +176,18 @@ def kubeconform_schemas(out: Path) -> None:
                 target.write_text(json.dumps(to_json_schema(schema, strict=True)))
 
 
-def run_kubeconform(tree: Path, schemas: Path) -> tuple[float, str]:
+def kubeconform_cmd(tree: Path, schemas: Path) -> list[str]:
     binary = tools_bin_dir() / "kubeconform"
-    cmd = [str(binary), "-strict", "-summary", "-ignore-filename-pattern", "kustomization.yaml",
-           "-schema-location", f"{schemas}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json",
-           "-schema-location",
-           f"{schemas}/{{{{ .Group }}}}/{{{{ .ResourceKind }}}}_{{{{ .ResourceAPIVersion }}}}.json",
-           str(tree)]
+    return [str(binary), "-strict", "-summary", "-ignore-missing-schemas",
+            "-ignore-filename-pattern", "kustomization.yaml",
+            "-schema-location", f"{schemas}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json",
+            "-schema-location",
+            f"{schemas}/{{{{ .Group }}}}/{{{{ .ResourceKind }}}}_{{{{ .ResourceAPIVersion }}}}"
+            ".json", str(tree)]
+
+
+def run_kubeconform(tree: Path, schemas: Path) -> tuple[float, str]:
+    cmd = kubeconform_cmd(tree, schemas)
     began = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - began
@@ -214,6 +224,110 @@ def measure(tree: Path, checks: str) -> dict[str, Any]:
     return dict(json.loads(done.stdout))
 
 
+def timed(cmd: list[str], stdin: bytes | None = None) -> tuple[float, float, bytes]:
+    """(wall seconds, peak RSS MiB, stdout) of one whole process (os.wait4: its own peak,
+    or its largest waited-for child's)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as inp:
+        if stdin is not None:
+            inp.write(stdin)
+            inp.seek(0)
+        began = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=inp if stdin is not None else subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.DEVNULL)
+        _, _, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - began
+        proc.returncode = 0  # reaped above
+        out.seek(0)
+        return elapsed, usage.ru_maxrss / 1024, out.read()
+
+
+def outfitter_cmd(tree: Path) -> list[str]:
+    # The Flux CRDs are in the tree (flux-system/gotk-components.yaml): outfitter reads them
+    # there; kubeconform needs them converted into its schema folder.
+    return [str(Path(sys.executable).with_name("outfitter")), "validate", str(tree),
+            "--kubernetes-version", K8S, "--json"]
+
+
+def whole_process(tree: Path, schemas: Path) -> None:
+    """Whole-process outfitter validate against whole-process kubeconform, same tree."""
+    kc, of = [], []
+    for _ in range(3):
+        kc.append(timed(kubeconform_cmd(tree, schemas))[:2])
+        of.append(timed(outfitter_cmd(tree))[:2])
+    (kc_s, kc_rss), (of_s, of_rss) = min(kc), min(of)
+    print(f"whole process: kubeconform {kc_s:.2f} s ({kc_rss:.0f} MiB peak), outfitter "
+          f"validate {of_s:.2f} s ({of_rss:.0f} MiB peak, the largest process)")
+    print(f"ratio outfitter/kubeconform (whole process): {of_s / kc_s:.2f}x (target <= 1.2x)")
+
+
+def realistic(work: Path, teams: int, schemas: Path) -> None:
+    """The cluster-template fixture grown to `teams` copies of its default namespace:
+    outfitter validate against `kubectl kustomize` of every Flux path + kubeconform."""
+    from outfitter.repo import model
+
+    tree = work / "realistic"
+    shutil.copytree(REPO / "tests/fixtures/repos/validate-cluster-template", tree)
+    base = tree / "kubernetes/apps/default"
+    for i in range(teams):
+        team = f"team-{i:03d}"
+        for path in sorted(base.rglob("*")):
+            if not path.is_file() or "old-app" in path.parts:
+                continue
+            target = tree / "kubernetes/apps" / team / path.relative_to(base)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            text = path.read_text().replace("apps/default", f"apps/{team}")
+            for name in ("echo", "whoami"):
+                text = text.replace(f"name: {name}\n", f"name: {name}-{i:03d}\n")
+            text = text.replace("targetNamespace: default", f"targetNamespace: {team}")
+            text = text.replace("name: default", f"name: {team}")
+            text = text.replace("reflection-auto-namespaces: \"default\"", "")
+            target.write_text(text)
+    repo = model.load(tree)
+    files = sum(1 for _ in tree.rglob("*.yaml"))
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        print("realistic: kubectl not on PATH, skipped")
+        return
+
+    def baseline() -> tuple[float, float]:
+        began = time.perf_counter()
+        peak = 0.0
+        docs: list[bytes] = []
+        for build in repo.builds:
+            if build.folder is None:
+                continue
+            folder = Path(build.folder)
+            with tempfile.TemporaryDirectory() as tmp:
+                target = folder
+                if not any((folder / k).exists() for k in ("kustomization.yaml",
+                                                           "kustomization.yml")):
+                    # What Flux generates where there is none: every YAML file below.
+                    target = Path(tmp)
+                    listed = [os.path.relpath(p, tmp) for p in sorted(build.reach.manifests)] \
+                        if build.reach else []
+                    (target / "kustomization.yaml").write_text(
+                        yamlio.dump({"resources": listed}))
+                _, rss, out = timed([kubectl, "kustomize", "--load-restrictor",
+                                     "LoadRestrictionsNone", str(target)])
+                peak = max(peak, rss)
+                docs.append(out)
+        _, rss, _ = timed(kubeconform_cmd(Path("-"), schemas), b"---\n".join(docs))
+        return time.perf_counter() - began, max(peak, rss)
+
+    base_runs, of_runs = [], []
+    for _ in range(3):
+        base_runs.append(baseline())
+        of_runs.append(timed(outfitter_cmd(tree))[:2])
+    (b_s, b_rss), (o_s, o_rss) = min(base_runs), min(of_runs)
+    builds = sum(1 for b in repo.builds if b.folder is not None)
+    print(f"realistic repository: {files} YAML files, {builds} Flux paths")
+    print(f"  kubectl kustomize of every Flux path + kubeconform  {b_s:.2f} s "
+          f"({b_rss:.0f} MiB peak, the largest process)")
+    print(f"  outfitter validate                                  {o_s:.2f} s "
+          f"({o_rss:.0f} MiB peak)")
+    print(f"  ratio outfitter/baseline: {o_s / b_s:.2f}x (target: not slower, <= 1.0x)")
+
+
 def worker_rss(run: dict[str, Any]) -> str:
     mib = float(run["workers_maxrss_mib"])
     return f"{mib:.0f} MiB" if mib else "none (one process)"
@@ -223,6 +337,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--apps", type=int, default=900, help="apps (6 manifests each)")
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
+    parser.add_argument("--teams", type=int, default=40,
+                        help="copies of the realistic fixture's apps namespace")
     args = parser.parse_args()
     if not FLUX_CRDS.is_dir():
         raise SystemExit(f"Flux CRDs not found at {FLUX_CRDS}")
@@ -262,6 +378,8 @@ def main() -> None:
         if found and int(found.group(1)) != schema_pass["objects"]:
             print(f"note: kubeconform saw {found.group(1)} resources, outfitter "
                   f"{schema_pass['objects']}")
+        whole_process(tree, schemas)
+        realistic(work, args.teams, schemas)
         print(f"peak RSS, full validate: {full['maxrss_mib']:.0f} MiB for "
               f"{full['objects']} objects, {small_pass['maxrss_mib']:.0f} MiB for "
               f"{small_pass['objects']} objects; largest worker: "

@@ -127,3 +127,8 @@ def test_too_large_refused_before_reading(tmp_path: Path) -> None:
     with pytest.raises(yamlio.YamlInputError, match="too large"):
         yamlio.load_file(path)
     assert time.monotonic() - start < 2
+
+
+def test_a_redefined_anchor_replaces_the_earlier_one() -> None:
+    text = "a: &x 1\nb: *x\nc: &x 2\nd: *x\n"
+    assert yamlio.load_checked(text) == {"a": 1, "b": 1, "c": 2, "d": 2}

@@ -136,4 +136,12 @@ build helm helm -- -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$
   -X helm.sh/helm/v4/internal/version.metadata= -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
   -o "$bin/helm" helm.sh/helm/v4/cmd/helm
 
+# flate (offline Flux renderer, an oracle for validate's builds) needs Go 1.27: that one build
+# may fetch its toolchain from the module proxy; every other build stays on the local Go.
+flate_version=$(cd "$here/flate" && GOTOOLCHAIN=go1.27.3 go list -m -f '{{.Version}}' \
+  github.com/home-operations/flate)
+GOTOOLCHAIN=go1.27.3 build flate flate -- \
+  -ldflags "-s -w -X main.version=$flate_version" -o "$bin/flate" \
+  github.com/home-operations/flate/cmd/flate
+
 echo "tools: all built in $((SECONDS - total))s -> $bin"

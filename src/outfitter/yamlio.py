@@ -103,7 +103,8 @@ class YamlInputError(ValueError):
         return YamlInputError(self.message, line=self.line, where=where)
 
 
-def read_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> str:
+def read_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES,
+              keep_newlines: bool = False) -> str:
     """A file's text, refused with one line when it is not a regular file, larger than
     max_bytes, binary, UTF-16/32 or not UTF-8. Newlines normalised, a UTF-8 BOM dropped."""
     where = os.fspath(path)
@@ -134,14 +135,14 @@ def read_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> st
         raise YamlInputError(f"cannot read: {err.strerror or err}", where=where) from None
     finally:
         os.close(fd)
-    return decode_text(b"".join(chunks), where=where)
+    return decode_text(b"".join(chunks), where=where, keep_newlines=keep_newlines)
 
 
 _UTF16_32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE,
                   codecs.BOM_UTF16_BE)
 
 
-def decode_text(data: bytes, *, where: str = "") -> str:
+def decode_text(data: bytes, *, where: str = "", keep_newlines: bool = False) -> str:
     if data.startswith(_UTF16_32_BOMS):
         raise YamlInputError("is UTF-16 or UTF-32 text; save it as UTF-8", where=where)
     if b"\0" in data[:8192]:
@@ -154,7 +155,7 @@ def decode_text(data: bytes, *, where: str = "") -> str:
                              where=where) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    if "\r" in text:
+    if "\r" in text and not keep_newlines:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
 
@@ -245,6 +246,8 @@ def load_all_checked(text: str, *, where: str = "", max_depth: int = MAX_DEPTH,
         # libyaml composes recursively in C: a deep enough text would crash the process.
         raise YamlInputError(f"nested too deeply to read safely (over {_SAFE_TO_COMPOSE:,} "
                              "levels)", where=where)
+    if may_alias(text) and has_duplicate_anchors(text):
+        text = unique_anchors(text)
     loader = CheckedLoader(text)
     try:
         while loader.check_node():
@@ -272,6 +275,48 @@ def load_all_checked(text: str, *, where: str = "", max_depth: int = MAX_DEPTH,
 
 _SAFE_TO_COMPOSE = 5000
 """Nesting libyaml composes without exhausting the C stack (100,000 crashes it)."""
+SAFE_TO_COMPOSE = _SAFE_TO_COMPOSE
+
+
+def too_deep_to_compose(text: str) -> bool:
+    """_nesting_bound(text) > SAFE_TO_COMPOSE, answered without measuring every line for
+    the texts manifests are (few brackets, no line starting with thousands of indicators)."""
+    quarter = _SAFE_TO_COMPOSE // 4
+    if text.count("[") + text.count("{") < quarter and not _LONG_PREFIX.search(text):
+        return False  # at most 2 * (quarter + 1) + quarter levels: below the limit
+    return _nesting_bound(text) > _SAFE_TO_COMPOSE
+
+
+_ANCHOR_OR_ALIAS = re.compile(r"(?:(?<=^)|(?<=[\s\[{,]))([&*])([^\s,\[\]{}]+)")
+
+
+def unique_anchors(text: str) -> str:
+    """The text with each re-defined anchor renamed (and the aliases that follow it): YAML
+    lets a later `&name` replace an earlier one, and kustomize reads it so (home-ops files
+    reuse `&name` per list item), while libyaml refuses a duplicate anchor."""
+    seen: dict[str, int] = {}
+    current: dict[str, str] = {}
+
+    def rename(match: re.Match[str]) -> str:
+        sigil, name = match.group(1), match.group(2)
+        if sigil == "&":
+            seen[name] = seen.get(name, 0) + 1
+            current[name] = name if seen[name] == 1 else f"{name}__{seen[name]}"
+            return "&" + current[name]
+        return "*" + current.get(name, name)
+
+    return _ANCHOR_OR_ALIAS.sub(rename, text)
+
+
+def has_duplicate_anchors(text: str) -> bool:
+    names = [m.group(2) for m in _ANCHOR_OR_ALIAS.finditer(text) if m.group(1) == "&"]
+    return len(names) != len(set(names))
+
+
+def may_alias(text: str) -> bool:
+    """An anchor and an alias token in the text (not merely `&` and `*` in prose)."""
+    return "&" in text and "*" in text and bool(_ANCHOR.search(text)) and \
+        bool(_ALIAS.search(text))
 
 
 def _nesting_bound(text: str) -> int:
@@ -294,6 +339,9 @@ def _nesting_bound(text: str) -> int:
 
 _BLOCK_PREFIX = re.compile(r"^[ \t?:-]+", re.MULTILINE)  # `---` or `-1` only raise it
 _BRACKETS = re.compile(r"[\[\]{}]")
+_LONG_PREFIX = re.compile(r"^[ \t?:-]{" + str(_SAFE_TO_COMPOSE // 4) + "}", re.MULTILINE)
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s,\[\]{}]")
+_ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s,\[\]{}]")
 
 
 def load_checked(text: str, *, where: str = "", max_depth: int = MAX_DEPTH,

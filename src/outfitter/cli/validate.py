@@ -4,23 +4,57 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.status import Status
 
 from outfitter.cli.app import (
     ContextOpt,
     JsonOpt,
     KubeconfigOpt,
+    ProfileOpt,
     RequestTimeoutOpt,
+    UsageProblem,
     app,
+    err_console,
     out_console,
 )
 from outfitter.files import write_keeping
 from outfitter.helm.validation import Settings
 from outfitter.validate.output import as_json, as_sarif, print_report
 from outfitter.validate.run import LiveLike, Request, run
+
+
+class Progress:
+    """A status line on stderr for runs longer than about two seconds, on a terminal."""
+
+    DELAY = 2.0
+
+    def __init__(self, console: Console | None) -> None:
+        self.console = console
+        self.began = time.monotonic()
+        self.status: Status | None = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def update(self, text: str) -> None:
+        if self.console is None:
+            return
+        if self.status is None:
+            if time.monotonic() - self.began < self.DELAY:
+                return
+            self.status = self.console.status(text)
+            self.status.start()
+        self.status.update(text)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.status.stop()
 
 
 def _cluster(kubeconfig: Path | None, context: str | None, needed: bool,
@@ -69,30 +103,49 @@ def validate(
     as_json_: JsonOpt = False,
     sarif: Annotated[Path | None, typer.Option(
         "--sarif", help="also write a SARIF 2.1.0 report to this file", dir_okay=False)] = None,
+    source: Annotated[str | None, typer.Option(
+        "--source", help="the repository's own Flux source: NAME, KIND/NAME or NAMESPACE/NAME "
+        "(default: GitRepository flux-system/flux-system, or the FluxInstance's)")] = None,
+    start: Annotated[Path | None, typer.Option(
+        "--path", help="start from this folder (a Flux cluster entry, as flate --path) "
+        "instead of the repository's flux-system Kustomization", file_okay=False)] = None,
+    source_dirs: Annotated[list[str] | None, typer.Option(
+        "--source-dir", help="NAME=DIR: a local checkout of another Flux source, built for "
+        "the Kustomizations that use it (repeatable)")] = None,
+    profile: ProfileOpt = None,
 ) -> None:
     """Check a Flux tree before Flux does: schemas, kustomize builds, references, HelmRelease
     values, security lint; with --server, the API server's own verdict. Exit 0 clean,
     1 findings, 2 unusable input."""
+    mapped: dict[str, Path] = {}
+    for item in source_dirs or []:
+        name, sep, folder = item.partition("=")
+        if not sep or not name or not folder:
+            raise UsageProblem([f"--source-dir {item!r}: expected NAME=DIR"])
+        mapped[name] = Path(folder)
     connected = _cluster(kubeconfig, context, server, request_timeout)
     request = Request(path=path, strict=strict, schemas=schemas or [], charts=charts,
                       kubernetes_version=kubernetes_version,
                       known_namespaces=known_namespaces or [], server=server,
-                      helm=Settings(helm_bin, charts, offline) if helm else None)
-    if connected is None:
-        report = run(request, None)
-    else:
-        from outfitter.cluster.errors import translate
+                      helm=Settings(helm_bin, charts, offline) if helm else None,
+                      profile=profile, source=source, start=start, source_dirs=mapped)
+    show = not as_json_ and sarif is None and sys.stderr.isatty()
+    with Progress(err_console() if show else None) as progress:
+        if connected is None:
+            report = run(request, None, progress=progress.update)
+        else:
+            from outfitter.cluster.errors import translate
 
-        live, conn = connected
-        try:
-            report = run(request, live)
-        except Exception as err:  # the cluster failing mid-run: one line, exit 2
-            known = translate(err, conn.server, request_timeout)
-            if known is None:
-                raise
-            raise known from None
-        finally:
-            conn.close()
+            live, conn = connected
+            try:
+                report = run(request, live, progress=progress.update)
+            except Exception as err:  # the cluster failing mid-run: one line, exit 2
+                known = translate(err, conn.server, request_timeout)
+                if known is None:
+                    raise
+                raise known from None
+            finally:
+                conn.close()
     if sarif is not None:
         write_keeping(sarif, (json.dumps(as_sarif(report), indent=2) + "\n").encode())
     if as_json_:

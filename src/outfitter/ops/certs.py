@@ -29,6 +29,7 @@ from ruamel.yaml.comments import CommentedMap
 from outfitter.addons.context import PRODUCTION_ISSUER, Context
 from outfitter.config import Profile
 from outfitter.ops import yaml_edit
+from outfitter.ops.applied import applied_only
 from outfitter.ops.yaml_edit import NotEditable, UnreadableFile, YamlFile
 
 GROUPS = ("traefik.io/", "traefik.containo.us/")
@@ -195,7 +196,10 @@ def plan_migration(root: Path, profile: Profile, issuer: str = PRODUCTION_ISSUER
     mig = Migration()
     files: list[YamlFile] = []
     base = root if root.is_dir() else root.parent
-    for path in yaml_edit.walk(root):
+    paths, left_alone = applied_only(root, yaml_edit.walk(root))
+    if left_alone:
+        mig.notes.append(left_alone)
+    for path in paths:
         try:
             files.append(yaml_edit.read(path))
         except UnreadableFile as err:

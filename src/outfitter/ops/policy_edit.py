@@ -31,6 +31,7 @@ from ruamel.yaml.error import YAMLError
 from outfitter import yamlio
 from outfitter.errors import InputError
 from outfitter.files import UnsafeFile, outside_root, read_exact, write_keeping
+from outfitter.ops.applied import applied_only
 from outfitter.render.writer import read_record, record_edit, sha256
 
 MANAGED_BY = ("app.kubernetes.io/managed-by", "outfitter")
@@ -363,6 +364,8 @@ def plan_enforce(repo: Path, names: list[str], search: Path,
                  profile: Path | None) -> EnforcePlan:
     """The edits that switch `names` to Deny; raises EditProblem for a name not found."""
     docs = find_policies(repo, search)
+    applied, left_alone = applied_only(repo, [d.path for d in docs])
+    docs = [d for d in docs if d.path in applied]
     by_name: dict[str, list[PolicyDoc]] = {}
     for doc in docs:
         by_name.setdefault(doc.name, []).append(doc)
@@ -371,6 +374,8 @@ def plan_enforce(repo: Path, names: list[str], search: Path,
         raise EditProblem([f"{n}: no ValidatingPolicy of that name under {search}"
                            for n in missing])
     plan = EnforcePlan()
+    if left_alone:
+        plan.notes.append(left_alone)
     files: dict[Path, set[str]] = {}
     for name in names:
         if all(d.mode == "deny" for d in by_name[name]):

@@ -30,6 +30,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from outfitter import yamlio
 from outfitter.ops import kustomize, yaml_edit
+from outfitter.ops.applied import applied_only
 from outfitter.ops.yaml_edit import NotEditable, UnreadableFile, YamlFile
 
 AUTO = "reloader.stakater.com/auto"
@@ -244,7 +245,10 @@ def plan_repository(root: Path) -> Plan:
     files: list[YamlFile] = []
     kustomizations: list[kustomize.Kustomization] = []
     base = root if root.is_dir() else root.parent
-    for path in yaml_edit.walk(root):
+    paths, left_alone = applied_only(root, yaml_edit.walk(root))
+    if left_alone:
+        plan.notes.append(left_alone)
+    for path in paths:
         try:
             yf = yaml_edit.read(path)
         except UnreadableFile as err:

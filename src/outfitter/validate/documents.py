@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from outfitter import yamlio
 from outfitter.yamlio import Loader
 
 
@@ -37,6 +38,17 @@ class ManifestLoader(Loader):
 _PLAIN_TAGS: dict[str, str] = {}
 
 
+def _plain_value(loader: Any, suffix: str, node: yaml.Node) -> Any:
+    """A custom tag (`!Find`, `!reference`) read as its plain value, as kustomize keeps it."""
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_mapping(node, deep=True)
+
+
+ManifestLoader.add_multi_constructor("!", _plain_value)
+
 ManifestLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in Loader.yaml_implicit_resolvers.items()
@@ -56,38 +68,13 @@ DocItem = tuple[int, Any] | InputProblem  # (index, document), or the problem th
 
 
 def read_text(path: str | os.PathLike[str]) -> str | InputProblem:
-    """The file's text as `open(path, encoding="utf-8").read()` gives it (universal
-    newlines), with one open and read and no text layer."""
+    """The file's text (universal newlines), or why it cannot be read: not a regular file
+    (a FIFO is never opened for a blocking read), over yamlio.MAX_BYTES, binary, UTF-16/32
+    or not UTF-8 — yamlio's limits for untrusted input, with one open and read."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except OSError as err:
-        return InputProblem("unreadable", f"cannot read: {err}")
-    try:
-        chunks = []
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    except OSError:
-        return _read_text_io(path)  # e.g. a directory: the error as open() words it
-    finally:
-        os.close(fd)
-    try:
-        text = (chunks[0] if len(chunks) == 1 else b"".join(chunks)).decode("utf-8")
-    except UnicodeDecodeError as err:
-        return InputProblem("unreadable", f"cannot read: {err}")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
-
-
-def _read_text_io(path: str | os.PathLike[str]) -> str | InputProblem:
-    try:
-        with open(path, encoding="utf-8") as file:
-            return file.read()
-    except (OSError, UnicodeDecodeError) as err:
-        return InputProblem("unreadable", f"cannot read: {err}")
+        return yamlio.read_text(path)
+    except yamlio.YamlInputError as err:
+        return InputProblem("unreadable", err.message, err.line)
 
 
 _STR = "tag:yaml.org,2002:str"
@@ -110,6 +97,10 @@ def _construct(loader: Any, node: yaml.Node) -> Any:
             if key_node.tag == _MERGE:
                 return loader.construct_object(node, deep=True)
             key = _construct(loader, key_node)
+            if key in out:  # kustomize and the API server refuse it; PyYAML keeps the last
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"duplicate key {key!r}", key_node.start_mark)
             try:
                 out[key] = _construct(loader, value_node)
             except TypeError:
@@ -126,12 +117,23 @@ def iter_docs(text: str) -> Iterator[tuple[int, Any] | InputProblem]:
     """(document index, document) for each document, empty ones included in the count;
     a syntax error ends the file with one InputProblem carrying its line."""
     index = 0
+    if yamlio.too_deep_to_compose(text):
+        # libyaml composes recursively in C: a deep enough text would crash the process.
+        yield InputProblem("yaml-syntax", "invalid YAML: nested too deeply to read safely")
+        return
+    aliases = yamlio.may_alias(text)
+    if aliases and yamlio.has_duplicate_anchors(text):
+        text = yamlio.unique_anchors(text)  # a re-defined anchor is valid YAML
     loader = ManifestLoader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
+            if aliases and node is not None:
+                yamlio.check_node(node)  # an alias bomb is refused before it is expanded
             yield index, _construct(loader, node) if node is not None else None
             index += 1
+    except yamlio.YamlInputError as err:
+        yield InputProblem("yaml-syntax", f"invalid YAML: {err.message}", err.line)
     except RecursionError:
         yield InputProblem("yaml-syntax", "invalid YAML: nesting too deep or recursive")
     except yaml.YAMLError as err:

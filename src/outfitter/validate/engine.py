@@ -18,7 +18,8 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
@@ -26,6 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 import yaml
 
 from outfitter import yamlio
+from outfitter.repo import model as repo_model
+from outfitter.repo.objects import OPERATOR_API
 from outfitter.validate import lint as lint_
 from outfitter.validate.chart_values import ChartLibrary
 from outfitter.validate.crd_schema import CrdIndex, Key
@@ -52,7 +55,7 @@ from outfitter.validate.kustomize import (
     Overlay,
     has_vars,
 )
-from outfitter.validate.parallel import Workers, parse_file, worker_count
+from outfitter.validate.parallel import Workers, available_cores, parse_file, worker_count
 from outfitter.validate.refs import HELM_RELEASE, RefIndex, Where, oci_chart_name
 from outfitter.validate.substitute import EnvsubstError, disabled, substitute
 
@@ -85,12 +88,19 @@ class Options:
     # Processes that read and parse files ahead of the pass: None chooses (one per core for
     # a large tree, none against a live cluster), 1 reads in-process.
     workers: int | None = None
+    # How the repository is entered (--source, --path, --source-dir): repo.model.Options.
+    repo: repo_model.Options = field(default_factory=repo_model.Options)
+    progress: Callable[[str], None] | None = None  # told how far the pass is, now and then
+    # Each object as built and applied (Flux Kustomization "namespace/name", object): the
+    # oracle tests compare the builds with flux's and flate's.
+    on_object: Callable[[str, dict[str, Any]], None] | None = None
 
 
 @dataclass
 class _FluxKs:
     overlay: Overlay
     folder: str | None
+    applied_by: str = ""  # "namespace/name" of the Flux Kustomization
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +134,11 @@ class Validator:
         self._subst: dict[tuple[str, str, str], dict[str, str] | None] = {}
         self._ignores: dict[tuple[str, int | None, str, str], frozenset[str]] = {}
         self._unresolved = False  # the current object kept `${VAR}`s whose value is unknown
+        self._candidates: list[str] = []  # files that may hold substituteFrom sources
+        self._parsed: dict[str, list[Any]] = {}  # documents parsed in the scan (few files)
+        self._flux_files: list[str] = []
+        self._objects_in: set[str] = set()  # files whose text names an apiVersion and kind
+        self.repo: repo_model.Repository | None = None
 
     # -- the pass ------------------------------------------------------------------------
 
@@ -132,12 +147,19 @@ class Validator:
         self.report.files = len(files)
         workers = self._workers(len(files))
         try:
-            flux_ks = self._prescan(files, workers)
-            units = self._units(files, flux_ks)
+            self._prescan(files, workers)
+            self.repo = self._model()
+            units = self._units()
+            if self.builder.kubectl is not None:
+                self.builder.pool = ThreadPoolExecutor(
+                    max_workers=max(2, available_cores()), thread_name_prefix="kustomize")
             steps = self._steps(files, units)
             if workers is not None:
                 self.builder.prefetch = workers.reader(parse_file, self._to_parse(steps))
-            for step in steps:
+            for number, step in enumerate(steps):
+                if self.opts.progress is not None and number % 50 == 0:
+                    self.opts.progress(f"validating: {number}/{len(steps)} steps, "
+                                       f"{self.report.objects} objects")
                 if step.kind == "build":
                     for built in self.builder.file_objects(step.path):
                         self._object(built, step.ks)
@@ -151,6 +173,9 @@ class Validator:
                 else:
                     self._not_included(step.path, step.owner)
         finally:
+            if self.builder.pool is not None:
+                self.builder.pool.shutdown(wait=True, cancel_futures=True)
+                self.builder.pool = None
             self.builder.prefetch = None
             if workers is not None:
                 workers.close()
@@ -170,9 +195,17 @@ class Validator:
             for step in self.builder.plan(folder, overlay):
                 steps.append(_Step("build", step, ks) if isinstance(step, str)
                              else _Step("kubectl", ks=ks, objects=step))
+        assert self.repo is not None
+        loose = set(self.repo.loose) if self.repo.mode == "loose" else set()
         for path in files:
             if path in self.builder.consumed or \
                     os.path.basename(path) in KUSTOMIZATION_FILES:
+                continue
+            if path not in loose and path not in self.repo.applications:
+                if path in self.repo.not_included:
+                    steps.append(_Step("not-included", path, owner=os.path.dirname(path)))
+                continue  # nothing applies it: one not-applied note for it or its folder
+            if not self.repo.boundary.contains(path):
                 continue
             owner = self._kustomize_owner(path)
             steps.append(_Step("plain", path) if owner is None
@@ -214,11 +247,9 @@ class Validator:
             self._rels[path] = found
         return found
 
-    def _prescan(self, files: list[str], workers: Workers | None) -> list[_FluxKs]:
-        """CRDs (their schemas are needed before the pass) and Flux Kustomizations (they
-        decide how directories are built); the files' text is read, few are parsed."""
-        flux_ks: list[_FluxKs] = []
-        wanted: set[str] = set()
+    def _prescan(self, files: list[str], workers: Workers | None) -> None:
+        """CRDs (their schemas are needed before the pass), Flux objects and kustomization
+        files (the repository model reads them); the files' text is read, few are parsed."""
         candidates: list[str] = []
         scans = workers.reader(scan_file, files) if workers is not None else None
         for path in files:
@@ -227,11 +258,16 @@ class Validator:
                 scan = scan_file(path)
             if not scan.readable:
                 continue  # reported when the file is validated
+            if scan.objects:
+                self._objects_in.add(path)
             if scan.candidate:
                 candidates.append(path)
             if scan.items is None:
                 continue
             items = scan.items
+            self._parsed[path] = docs_of(items)[0]
+            if scan.flux:
+                self._flux_files.append(path)
             if os.path.basename(path) in KUSTOMIZATION_FILES:
                 self.builder.kustomization_read(path, items)
             if not (scan.crd or scan.flux):
@@ -248,54 +284,51 @@ class Validator:
                 if scan.crd and doc.get("kind") == "CustomResourceDefinition" and \
                         "schema" in self.opts.checks:
                     self.opts.crds.add_crd(doc)
-                if doc.get("kind") == "Kustomization" and \
-                        str(doc.get("apiVersion", "")).startswith(FLUX_KS_API + "/"):
-                    ks = self._flux_ks(doc, path)
-                    if ks is not None:
-                        flux_ks.append(ks)
-                        post = ks.overlay.spec.get("postBuild") or {}
-                        wanted |= {str(r.get("name")) for r in post.get("substituteFrom") or []
-                                   if isinstance(r, dict)}
-                else:
+                if not (doc.get("kind") == "Kustomization" and
+                        str(doc.get("apiVersion", "")).startswith(FLUX_KS_API + "/")):
                     flux_only = False
             if scan.crd or flux_only:  # parsed once: the pass takes them from here
                 self.builder.preparsed[path] = items
-        if wanted:
-            self._substitution_sources(candidates, wanted, workers)
-        return flux_ks
+        self._candidates = candidates
 
-    def _flux_ks(self, doc: dict[str, Any], path: str) -> _FluxKs | None:
-        meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
-        if not isinstance(spec, dict) or not isinstance(meta, dict):
-            return None
-        overlay = Overlay(str(meta.get("name", "")), str(meta.get("namespace") or "default"),
-                          path, spec)
-        rel = str(spec.get("path") or "./").strip()
-        folder = None
-        base = self.base
-        candidate_root = base
-        while True:
-            candidate = join(candidate_root, rel)
-            if self.builder.fs.is_dir(candidate):
-                folder = candidate
-                break
-            up = os.path.dirname(candidate_root)
-            if up == candidate_root or os.path.exists(os.path.join(candidate_root, ".git")):
-                break
-            candidate_root = up
-        source = spec.get("sourceRef") if isinstance(spec.get("sourceRef"), dict) else {}
-        this_repo = (source or {}).get("kind") == "GitRepository" and \
-            (source or {}).get("name") == "flux-system"
-        if folder is None and this_repo and "flux" in self.opts.checks:
-            self._add(Finding("flux-path", self._rel(path),
-                              f"spec.path {rel!r} is not a directory of this repository",
-                              f"Kustomization {overlay.namespace}/{overlay.name}",
-                              kind_name=("Kustomization", overlay.name), path=("spec", "path")))
-        if folder is not None and folder != base and \
-                not folder.startswith(base.rstrip(os.sep) + os.sep):
-            folder = None  # another part of the repository: not validated here
-        return _FluxKs(overlay, folder)
+    def _model(self) -> repo_model.Repository:
+        """The repository as Flux applies it, from the documents parsed in the scan."""
+        def docs(path: str) -> list[Any]:
+            found = self._parsed.get(path)
+            if found is None:
+                found = docs_of(parse_file(path))[0]
+                self._parsed[path] = found
+            return found
+
+        flux = set(self._flux_files)
+        repo = repo_model.load(self.root, self.opts.repo, docs=docs,
+                               is_flux=lambda p: p in flux,
+                               has_objects=lambda p: p in self._objects_in, fs=self.builder.fs)
+        self.builder.inside = repo.contains
+        self.builder.reader = repo_model.reader_for(repo)
+        if "flux" in self.opts.checks:
+            for problem in repo.problems:
+                subject = f"Kustomization {problem.kind_name[1]}" if problem.kind_name else ""
+                self._add(Finding(problem.rule, self._rel(problem.file), problem.message,
+                                  subject, doc=problem.doc, path=problem.at,
+                                  kind_name=problem.kind_name))
+        for item in repo.unapplied:
+            self._add(Finding("not-applied", self._rel(item),
+                              repo_model.unapplied_note(repo, item)))
+        for ks in repo.external:
+            if ks.origin is None:
+                continue
+            self._add(Finding("external-source", self._rel(ks.origin.file),
+                              f"builds {ks.source.kind} {ks.source.namespace}/"
+                              f"{ks.source.name}, not this repository: not validated here "
+                              f"(--source-dir {ks.source.name}=DIR checks a local checkout)",
+                              f"Kustomization {ks.key.ref}", doc=ks.origin.doc,
+                              kind_name=("Kustomization", ks.key.name)))
+        wanted = {ref.name for ks in repo.kustomizations.values()
+                  for ref in ks.substitute_from}
+        if wanted:
+            self._substitution_sources(self._candidates, wanted, None)
+        return repo
 
     def _substitution_sources(self, candidates: list[str], wanted: set[str],
                               workers: Workers | None) -> None:
@@ -321,10 +354,23 @@ class Validator:
                                 else str(v)
                 self._subst[(kind, ns, name)] = values
 
-    def _units(self, files: list[str], flux_ks: list[_FluxKs]
-               ) -> list[tuple[str, _FluxKs | None]]:
-        # Sorted part by part, as pathlib sorts (`a/b/c` before `a/b-c`).
-        kdirs = sorted({os.path.dirname(p) for p in files
+    def _units(self) -> list[tuple[str, _FluxKs | None]]:
+        """The builds of the pass: each Flux Kustomization the model reaches, with its spec
+        as Flux applies it; in a loose tree, each kustomize folder nothing else includes
+        (Components only through their consumers)."""
+        assert self.repo is not None
+        units: list[tuple[str, _FluxKs | None]] = []
+        for build in self.repo.builds:
+            if build.folder is None or build.reach is None:
+                continue
+            ks = build.ks
+            where = ks.origin.file if ks.origin is not None else build.folder
+            overlay = Overlay(ks.key.name, ks.key.namespace, where, ks.spec)
+            units.append((build.folder, _FluxKs(overlay, build.folder, ks.key.ref)))
+        if self.repo.mode != "loose":
+            return units
+        loose = set(self.repo.loose)
+        kdirs = sorted({os.path.dirname(p) for p in loose
                         if os.path.basename(p) in KUSTOMIZATION_FILES},
                        key=lambda p: p.split(os.sep))
         included: set[str] = set()
@@ -337,18 +383,22 @@ class Validator:
                         target = join(folder, entry)
                         if self.builder.fs.is_dir(target):
                             included.add(target)
-        units: list[tuple[str, _FluxKs | None]] = []
-        flux_dirs = set()
-        for ks in flux_ks:
-            if ks.folder is not None:
-                units.append((ks.folder, ks))
-                flux_dirs.add(ks.folder)
-                if self.builder.kustomization_file(ks.folder) is None:
-                    # Flux's generated kustomization includes these folders whole.
-                    included |= {e for e in self.builder.generated_entries(ks.folder)
-                                 if self.builder.fs.is_dir(e)}
-        units += [(d, None) for d in kdirs if d not in included and d not in flux_dirs]
+        reported = set(self.repo.problems)
+        for folder in kdirs:
+            if folder in included or self._is_component(folder):
+                continue
+            units.append((folder, None))
+            reader = repo_model.reader_for(self.repo)
+            for problem in reader.build(folder, folder).problems:
+                if problem not in reported and "flux" in self.opts.checks:
+                    reported.add(problem)
+                    self._add(Finding(problem.rule, self._rel(problem.file), problem.message,
+                                      doc=problem.doc, path=problem.at))
         return units
+
+    def _is_component(self, folder: str) -> bool:
+        docs = self.builder.kustomization_docs(folder)
+        return bool(docs) and isinstance(docs[0], dict) and docs[0].get("kind") == "Component"
 
     def _kustomize_owner(self, path: str) -> str | None:
         parent = os.path.dirname(path)
@@ -391,13 +441,15 @@ class Validator:
     def _object(self, built: Built, ks: _FluxKs | None) -> None:
         obj = built.obj
         rel = self._rel(built.file)
-        kind, name = kind_name(obj)
         self._unresolved = False
         if ks is not None:
             obj = self._overlay(obj, built, ks, rel)
+        kind, name = kind_name(obj)
+        if self.opts.on_object is not None:
+            self.opts.on_object(ks.applied_by if ks is not None else "", obj)
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         ns = str((meta or {}).get("namespace") or "")
-        where = Where(rel, built.doc, kind, name, ns)
+        where = Where(rel, built.doc, kind, name, ns, ks.applied_by if ks is not None else "")
         ignored = ignored_rules(obj)
         if ignored:
             self._ignores[(rel, built.doc, kind, name)] = ignored
@@ -558,7 +610,11 @@ class Validator:
                 return rule in self._ignored_at(where)
 
             lookup = self.opts.cluster.exists if self.opts.cluster is not None else None
+            remote = self._remote_builds()
             for finding in self.refs.check(lookup, is_ignored):
+                hint = remote.get(finding.applied_by) if finding.rule in _MAYBE_REMOTE else None
+                if hint:
+                    finding.message += f" (or in what {hint} names remotely: not fetched)"
                 self._add(finding)
         self._server_resolve()
         for (api_version, kind), places in sorted(self._not_validated.items()):
@@ -604,6 +660,19 @@ class Validator:
             if problem.rule not in self._ignored_at(problem.where):
                 self._add(_finding(problem.rule, problem.where, problem.message,
                                    () if problem.rendered else problem.path))
+
+    def _remote_builds(self) -> dict[str, str]:
+        """Flux Kustomizations whose build left a remote resource out: what it would have
+        added may be what a reference of theirs looks for."""
+        out: dict[str, str] = {}
+        if self.repo is None:
+            return out
+        for build in self.repo.builds:
+            if build.reach is not None and build.reach.remote:
+                files = sorted({self._rel(p.file) for p in build.reach.problems
+                                if p.rule == "remote-resource"})
+                out[build.ks.key.ref] = ", ".join(files)
+        return out
 
     def _ignored_at(self, where: Where) -> frozenset[str]:
         return self._ignores.get((where.file, where.doc, where.kind, where.name), frozenset())
@@ -656,9 +725,13 @@ class Validator:
         return None if scope is None else scope == "Cluster"
 
 
+_MAYBE_REMOTE = frozenset({"namespace", "depends-on", "source-ref", "values-from", "secret-ref",
+                           "tls-secret"})
+
+
 def _finding(rule: str, where: Where, message: str, path: tuple[str | int, ...]) -> Finding:
     return Finding(rule, where.file, message, where.label, doc=where.doc, path=path,
-                   kind_name=(where.kind, where.name))
+                   kind_name=(where.kind, where.name), applied_by=where.applied_by)
 
 
 def _value_at(obj: Any, path: tuple[str | int, ...]) -> Any:
@@ -691,6 +764,7 @@ class _Scan(NamedTuple):
     flux: bool = False  # may hold Flux Kustomizations
     candidate: bool = False  # may hold a ConfigMap or Secret (postBuild substituteFrom)
     items: list[DocItem] | None = None  # its documents, if one of these or a kustomization
+    objects: bool = False  # names an apiVersion and a kind: may hold Kubernetes objects
 
 
 def scan_file(path: str) -> _Scan:
@@ -699,10 +773,13 @@ def scan_file(path: str) -> _Scan:
     if isinstance(text, InputProblem):
         return _Scan(False)
     crd = "CustomResourceDefinition" in text
-    flux = FLUX_KS_API in text
+    flux = FLUX_KS_API in text or OPERATOR_API in text or (
+        "HelmRelease" in text and "instance:" in text and "sync:" in text)
     candidate = "kind: ConfigMap" in text or "kind: Secret" in text
+    objects = "apiVersion" in text and "kind" in text
     parse = crd or flux or os.path.basename(path) in KUSTOMIZATION_FILES
-    return _Scan(True, crd, flux, candidate, list(iter_docs(text)) if parse else None)
+    return _Scan(True, crd, flux, candidate, list(iter_docs(text)) if parse else None,
+                 objects)
 
 
 def validate(root: Path, options: Options) -> Report:

@@ -38,6 +38,12 @@ RULES: dict[str, Rule] = {r.id: r for r in (
     Rule("flux-path", "error", "a Flux Kustomization's spec.path is not in the repository"),
     Rule("not-included", "warning", "a manifest in a kustomize directory that no "
          "kustomization lists: Flux never applies it"),
+    Rule("not-applied", "info", "a file or folder with Kubernetes objects that no Flux "
+         "Kustomization applies: not validated"),
+    Rule("remote-resource", "info", "a remote resource or chart a kustomization names: not "
+         "fetched (offline), its objects not checked"),
+    Rule("external-source", "info", "a Flux Kustomization built from another source than "
+         "this repository: not validated here"),
     Rule("substitute-undefined", "warning", "a ${VAR} that postBuild does not define: Flux "
          "replaces it with an empty string"),
     Rule("sops-no-decryption", "error", "a SOPS-encrypted Secret applied by a Flux "
@@ -100,6 +106,7 @@ class Finding:
     doc: int | None = None
     path: tuple[str | int, ...] = ()
     kind_name: tuple[str, str] | None = None  # (kind, name), to find the document if needed
+    applied_by: str = ""  # "namespace/name" of the Flux Kustomization that applies the object
 
     @property
     def severity(self) -> Severity:
@@ -111,7 +118,7 @@ class Finding:
     def as_json(self) -> dict[str, object]:
         return {"file": self.file, "line": self.line, "rule": self.rule,
                 "severity": self.severity, "object": self.subject or None,
-                "message": self.message}
+                "applied_by": self.applied_by or None, "message": self.message}
 
 
 @dataclass

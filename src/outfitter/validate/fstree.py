@@ -30,6 +30,7 @@ class Listing:
     dirs: frozenset[str]  # names that are directories (symlinks followed)
     others: tuple[str, ...]  # sorted names os.walk counts as files (all but `dirs`)
     subdirs: tuple[str, ...]  # sorted directories os.walk would enter (no symlinks)
+    links: frozenset[str] = frozenset()  # names that are symlinks (files or folders)
 
 
 _EMPTY = Listing(frozenset(), frozenset(), (), ())
@@ -49,8 +50,10 @@ class FsTree:
         found: Listing | None
         try:
             with os.scandir(folder) as entries:
-                files, dirs, others, subdirs = set(), set(), [], []
+                files, dirs, others, subdirs, links = set(), set(), [], [], set()
                 for entry in entries:
+                    if entry.is_symlink():
+                        links.add(entry.name)
                     if entry.is_dir():
                         dirs.add(entry.name)
                         if not entry.is_symlink():
@@ -60,7 +63,7 @@ class FsTree:
                     if entry.is_file():
                         files.add(entry.name)
             found = Listing(frozenset(files), frozenset(dirs), tuple(sorted(others)),
-                            tuple(sorted(subdirs)))
+                            tuple(sorted(subdirs)), frozenset(links))
         except (FileNotFoundError, NotADirectoryError):
             found = _EMPTY
         except (OSError, ValueError):

@@ -16,17 +16,21 @@ object came from.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from outfitter import yamlio
+from outfitter.repo import sandbox
+from outfitter.repo.reach import Reader, is_remote
 from outfitter.validate.documents import (
     DocItem,
     InputProblem,
@@ -37,7 +41,7 @@ from outfitter.validate.documents import (
     read_text,
 )
 from outfitter.validate.fstree import FsTree, is_yaml, join
-from outfitter.validate.parallel import Reader
+from outfitter.validate.parallel import Reader as Prefetch
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
 FLUX_KS_API = "kustomize.toolkit.fluxcd.io"
@@ -89,8 +93,14 @@ class Builder:
     # Documents of files parsed before the pass (CRDs, Flux Kustomizations), used once.
     preparsed: dict[str, list[DocItem]] = field(default_factory=dict)
     # Files parsed ahead by worker processes (large trees), asked in the pass's order.
-    prefetch: Reader[list[DocItem]] | None = None
+    prefetch: Prefetch[list[DocItem]] | None = None
     _kdocs: dict[str, list[Any]] = field(default_factory=dict)
+    # The repository's boundary (repo.fs.Boundary.contains): nothing outside is read.
+    inside: Callable[[str], bool] = field(default=lambda path: True)
+    # What a build reads (repo.reach.Reader): kubectl builds only see a copy of that.
+    reader: Reader | None = None
+    # Threads that run kubectl builds ahead of the pass (None: each build when reached).
+    pool: ThreadPoolExecutor | None = None
 
     def kustomization_file(self, folder: str) -> str | None:
         return self.fs.kustomization_file(folder)
@@ -124,8 +134,11 @@ class Builder:
 
     # -- what a directory's build reads -------------------------------------------------
 
-    def native_entries(self, folder: str) -> list[str] | None:
-        """The resources of a resources-only kustomization, or None if kustomize is needed."""
+    def native_entries(self, folder: str, chain: tuple[str, ...] = ()
+                       ) -> list[str] | None:
+        """The resources of a resources-only kustomization, or None if kustomize is needed.
+        A folder that includes itself (a cycle, reported by the repository model) is left
+        out of its own build."""
         if self.kustomization_file(folder) is None:
             return None
         docs = self.kustomization_docs(folder)
@@ -136,11 +149,15 @@ class Builder:
             return None
         out = []
         for entry in spec.get("resources") or []:
-            if not isinstance(entry, str) or "://" in entry or "?" in entry:
+            if not isinstance(entry, str) or is_remote(entry) or "?" in entry:
                 return None
             path = join(folder, entry)
+            if not self.inside(path):
+                continue  # reported by the repository model; never read
             if self.fs.is_dir(path):
-                if self.native_entries(path) is None:
+                if path in chain or path == folder:
+                    continue
+                if self.native_entries(path, (*chain, folder)) is None:
                     return None
             elif not self.fs.is_file(path):
                 return None
@@ -159,28 +176,29 @@ class Builder:
             if here != folder and self.kustomization_file(here) is not None:
                 out.append(here)
                 continue
-            out += [os.path.join(here, f) for f in listing.others if is_yaml(f)]
+            out += [os.path.join(here, f) for f in listing.others
+                    if is_yaml(f) and self.inside(os.path.join(here, f))]
             stack += [os.path.join(here, d) for d in reversed(listing.subdirs)
                       if not d.startswith(".")]
         return out
 
     # -- builds ---------------------------------------------------------------------------
 
-    def plan(self, folder: str, overlay: Overlay | None = None
-             ) -> Iterator[str | Iterator[Built]]:
+    def plan(self, folder: str, overlay: Overlay | None = None,
+             chain: tuple[str, ...] = ()) -> Iterator[str | Iterator[Built]]:
         """The build of a directory (a kustomization, or a Flux path without one) as steps,
         in order: a file whose objects file_objects() gives, or the objects kustomize
         builds. What the build consumes is decided here, before any file is read, so that
         the files can be parsed ahead (validate.parallel)."""
         has_kustomization = self.kustomization_file(folder) is not None
-        entries = self.native_entries(folder) if has_kustomization else \
+        entries = self.native_entries(folder, chain) if has_kustomization else \
             self.generated_entries(folder)
         if entries is not None and (overlay is None or not overlay.needs_kustomize):
             if has_kustomization:
                 self._consume_kustomization(folder)
             for entry in entries:
                 if self.fs.is_dir(entry):
-                    yield from self.plan(entry)
+                    yield from self.plan(entry, chain=(*chain, folder))
                     continue
                 self.consumed.add(entry)
                 yield entry
@@ -237,6 +255,11 @@ class Builder:
                 self._consume_kustomization(resource)
             else:
                 self.consumed.add(resource)
+        for component in (overlay.spec.get("components") or []) if overlay else []:
+            if isinstance(component, str) and not is_remote(component):
+                path = join(folder, component)
+                if self.inside(path) and self.kustomization_file(path) is not None:
+                    self._consume_kustomization(path)
         return self._kubectl_run(folder, resources, overlay, where)
 
     def _kubectl_run(self, folder: str, resources: list[str], overlay: Overlay | None,
@@ -246,39 +269,127 @@ class Builder:
                 "kustomize-build", where,
                 f"{os.path.basename(folder)}: building it needs kustomize (`kubectl "
                 f"kustomize`), not on PATH"))
+            return iter(())
+        # Planned now, run ahead on the pool (kubectl is another process: the builds of a
+        # repository overlap each other and the checks); the objects are read in order.
+        job = functools.partial(self._kubectl_job, self.kubectl, folder, resources, overlay)
+        pending: Future[_KubectlOutput] | _KubectlOutput = \
+            self.pool.submit(job) if self.pool is not None else job()
+        return self._kubectl_objects(pending, where)
+
+    def _kubectl_objects(self, pending: Future[_KubectlOutput] | _KubectlOutput,
+                         where: str) -> Iterator[Built]:
+        done = pending.result() if isinstance(pending, Future) else pending
+        if done.error is not None:
+            self.problems.append(BuildProblem("kustomize-build", where, done.error))
             return
+        for doc in yaml.load_all(done.stdout, Loader=ManifestLoader):
+            if isinstance(doc, dict):
+                origin = _pop_origin(doc, done.base, where)
+                if done.mirror_dest and origin.startswith(done.mirror_dest + os.sep):
+                    origin = os.path.join(done.mirror_root,
+                                          origin[len(done.mirror_dest) + 1:])
+                yield Built(doc, origin, None)
+
+    def _kubectl_job(self, kubectl: str, folder: str, resources: list[str],
+                     overlay: Overlay | None) -> _KubectlOutput:
         with tempfile.TemporaryDirectory(prefix="outfitter-kustomize-") as tmp:
+            components = [os.path.join(folder, c) for c in (overlay.spec.get("components")
+                                                               or [])] if overlay else []
+            mirror = None
+            if self.reader is not None:
+                # kustomize sees a copy of what the build may read, inside the boundary,
+                # with remote entries left out: nothing is fetched, nothing outside is read.
+                mirror = sandbox.Mirror(self.reader, os.path.join(tmp, "repo"))
+                resources = [mirror.add(r) for r in resources]
+                components = [mirror.add(c) for c in components
+                              if not is_remote(c) and self.inside(os.path.normpath(c))]
+            base = tmp
             wrapper: dict[str, Any] = {
                 "apiVersion": f"{KUSTOMIZE_API}/v1beta1", "kind": "Kustomization",
                 "resources": [os.path.relpath(r, tmp) for r in resources],
                 "buildMetadata": ["originAnnotations"],
             }
-            if overlay is not None:
+            if mirror is not None and overlay is not None:
+                # As kustomize-controller does: the Flux Kustomization's additions go into
+                # the path's own kustomization (or the one generated), so its transformers
+                # (labels, namespace, …) also reach what the components add.
+                base = mirror.path(folder)
+                wrapper = _flux_kustomization(base, resources, components, overlay.spec)
+            elif overlay is not None:
                 spec = overlay.spec
                 if spec.get("targetNamespace"):
                     wrapper["namespace"] = spec["targetNamespace"]
                 for key in ("namePrefix", "nameSuffix", "patches", "images"):
                     if spec.get(key):
                         wrapper[key] = spec[key]
-                if spec.get("components"):
-                    wrapper["components"] = [os.path.relpath(os.path.join(folder, c), tmp)
-                                             for c in spec["components"]]
-            with open(os.path.join(tmp, "kustomization.yaml"), "w", encoding="utf-8") as out:
+                if components:
+                    wrapper["components"] = [os.path.relpath(c, tmp) for c in components]
+            os.makedirs(base, exist_ok=True)
+            for name in KUSTOMIZATION_NAMES:
+                if os.path.lexists(os.path.join(base, name)):
+                    os.unlink(os.path.join(base, name))
+            with open(os.path.join(base, "kustomization.yaml"), "w", encoding="utf-8") as out:
                 out.write(yamlio.dump(wrapper))
+            dest = mirror.dest if mirror is not None else ""
+            root = mirror.root if mirror is not None else ""
             try:
                 run = subprocess.run(
-                    [self.kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", tmp],
-                    capture_output=True, text=True, timeout=120, check=False)
+                    [kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", base],
+                    capture_output=True, text=True, timeout=120, check=False,
+                    env=sandbox.offline_env())
             except (OSError, subprocess.TimeoutExpired) as err:
-                self.problems.append(BuildProblem("kustomize-build", where, str(err)))
-                return
+                return _KubectlOutput("", base, dest, root, str(err))
             if run.returncode != 0:
-                self.problems.append(BuildProblem(
-                    "kustomize-build", where, _kustomize_error(run.stderr, tmp)))
-                return
-            for doc in yaml.load_all(run.stdout, Loader=ManifestLoader):
-                if isinstance(doc, dict):
-                    yield Built(doc, _pop_origin(doc, tmp, where), None)
+                message = _kustomize_error(run.stderr, tmp)
+                if mirror is not None:
+                    message = mirror.unmirror_text(message)
+                return _KubectlOutput("", base, dest, root, message)
+            return _KubectlOutput(run.stdout, base, dest, root, None)
+
+
+@dataclass(frozen=True)
+class _KubectlOutput:
+    stdout: str
+    base: str  # the folder kustomize built (origins are relative to it)
+    mirror_dest: str  # where the repository was mirrored, and the repository
+    mirror_root: str
+    error: str | None
+
+
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def _flux_kustomization(base: str, resources: list[str], components: list[str],
+                        spec: dict[str, Any]) -> dict[str, Any]:
+    """The kustomization kustomize-controller builds at a Flux path: the path's own (as
+    mirrored) or a generated one listing `resources`, with the Flux Kustomization's
+    targetNamespace, namePrefix/nameSuffix, patches, images and components added."""
+    found: dict[str, Any] | None = None
+    for name in KUSTOMIZATION_NAMES:
+        path = os.path.join(base, name)
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as handle:
+                loaded = yamlio.load(handle.read())  # written by the mirror: trusted
+            found = loaded if isinstance(loaded, dict) else {}
+            break
+    if found is None:
+        found = {"apiVersion": f"{KUSTOMIZE_API}/v1beta1", "kind": "Kustomization",
+                 "resources": [os.path.relpath(r, base) for r in resources]}
+    out = dict(found)
+    if spec.get("targetNamespace"):
+        out["namespace"] = spec["targetNamespace"]
+    for key in ("namePrefix", "nameSuffix"):
+        if spec.get(key):
+            out[key] = spec[key]
+    for key in ("patches", "images"):
+        if isinstance(spec.get(key), list) and spec[key]:
+            out[key] = list(out.get(key) or []) + list(spec[key])
+    if components:
+        out["components"] = list(out.get("components") or []) + [
+            os.path.relpath(c, base) for c in components]
+    out["buildMetadata"] = sorted(set(out.get("buildMetadata") or []) | {"originAnnotations"})
+    return out
 
 
 def _pop_origin(obj: dict[str, Any], tmp: str, default: str) -> str:

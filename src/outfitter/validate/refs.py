@@ -61,6 +61,7 @@ class Where:
     kind: str
     name: str
     namespace: str
+    applied_by: str = ""  # the Flux Kustomization applying it ("namespace/name")
 
     @property
     def label(self) -> str:
@@ -94,6 +95,7 @@ class RefIndex:
     oci_charts: dict[tuple[str, str, str], str] = field(default_factory=dict)  # kind, ns, name
     chart_refs: list[tuple[tuple[str, str, str], str, Where]] = field(default_factory=list)
     known_namespaces: frozenset[str] = BASE_NAMESPACES
+    mirrored: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) in every ns
 
     # -- reading ---------------------------------------------------------------------
 
@@ -109,6 +111,7 @@ class RefIndex:
         assert isinstance(spec, dict)
         if group == "" and kind in ("Secret", "ConfigMap"):
             self._data_keys(obj, kind, ns, name)
+            self._mirrors(obj, kind, ns, name)
         if (group, kind) == FLUX_KS:
             self._flux_kustomization(spec, where)
         elif (group, kind) == HELM_RELEASE:
@@ -139,8 +142,27 @@ class RefIndex:
             if tls.get("secretName"):
                 self.needs.append(Need("tls-secret", "", "Secret", ns, str(tls["secretName"]),
                                        where, ("spec", "tls", "secretName"), "tls.secretName"))
+        elif group == "objectbucket.io" and kind == "ObjectBucketClaim":
+            # The bucket provisioner writes a ConfigMap and a Secret named after the claim.
+            self.secrets.add((ns, name))
+            self.keys.setdefault(("Secret", ns, name), None)
+            self.keys.setdefault(("ConfigMap", ns, name), None)
+        elif group == "gateway.networking.k8s.io" and kind == "Gateway":
+            if _shim(obj):  # cert-manager's gateway-shim fills the listeners' Secrets
+                for listener in spec.get("listeners") or []:
+                    ltls = listener.get("tls") if isinstance(listener, dict) else None
+                    for ref in ltls.get("certificateRefs") or [] \
+                            if isinstance(ltls, dict) else []:
+                        if isinstance(ref, dict) and ref.get("name"):
+                            self.secrets.add((str(ref.get("namespace") or ns),
+                                              str(ref["name"])))
         elif group == "networking.k8s.io" and kind == "Ingress":
+            shim = _shim(obj)  # cert-manager's ingress-shim makes a Certificate per tls entry
             for i, tls in enumerate(spec.get("tls") or []):
+                if shim and isinstance(tls, dict) and tls.get("secretName"):
+                    self.secrets.add((ns, str(tls["secretName"])))
+                    self.keys.setdefault(("Secret", ns, str(tls["secretName"])), None)
+                    continue
                 if isinstance(tls, dict) and tls.get("secretName"):
                     self.needs.append(Need("tls-secret", "", "Secret", ns,
                                            str(tls["secretName"]), where,
@@ -150,6 +172,29 @@ class RefIndex:
         pod = pod_spec(obj) if group in ("", "apps", "batch") else None
         if pod is not None:
             self._pod(pod[0], pod[1], where)
+
+    def _mirrors(self, obj: dict[str, Any], kind: str, ns: str, name: str) -> None:
+        """Reflector and kubernetes-replicator copy a Secret or ConfigMap into the
+        namespaces its annotations name (every namespace when they name none)."""
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        notes = (meta or {}).get("annotations")
+        if not isinstance(notes, dict):
+            return
+        targets: str | None = None
+        if str(notes.get(REFLECTOR + "reflection-auto-enabled", "")).lower() == "true":
+            targets = str(notes.get(REFLECTOR + "reflection-auto-namespaces") or "")
+        elif notes.get("replicator.v1.mittwald.de/replicate-to"):
+            targets = str(notes["replicator.v1.mittwald.de/replicate-to"])
+        if targets is None:
+            return
+        spaces = [t.strip() for t in targets.split(",") if t.strip()]
+        if not spaces or any(not _plain_name(t) for t in spaces):
+            self.mirrored.add((kind, name))  # every namespace (or a pattern): any
+            return
+        for target in spaces:
+            if kind == "Secret":
+                self.secrets.add((target, name))
+            self.keys.setdefault((kind, target, name), None)
 
     def _cluster_scoped(self, group: str, kind: str) -> bool:
         if (group, kind) in CLUSTER_SCOPED:
@@ -297,7 +342,8 @@ class RefIndex:
             if problem is not None:
                 yield Finding(need.rule, need.where.file, problem, need.where.label,
                               doc=need.where.doc, path=need.path,
-                              kind_name=(need.where.kind, need.where.name))
+                              kind_name=(need.where.kind, need.where.name),
+                              applied_by=need.where.applied_by)
 
     def _unmet(self, need: Need, lookup: Lookup | None) -> str | None:
         target = f"{need.kind} {need.namespace + '/' if need.namespace else ''}{need.name}"
@@ -306,7 +352,8 @@ class RefIndex:
                 return None
             what = f"namespace {need.name!r}"
         elif need.kind == "Secret" and need.rule in ("secret-ref", "tls-secret"):
-            if (need.namespace, need.name) in self.secrets:
+            if (need.namespace, need.name) in self.secrets or \
+                    ("Secret", need.name) in self.mirrored:
                 return None
             what = f"Secret {need.namespace}/{need.name}"
         else:
@@ -383,6 +430,20 @@ def _existing_secrets(values: Any, path: tuple[str | int, ...]
     elif isinstance(values, list):
         for i, value in enumerate(values):
             yield from _existing_secrets(value, (*path, i))
+
+
+REFLECTOR = "reflector.v1.k8s.emberstack.com/"
+SHIM_ANNOTATIONS = ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")
+
+
+def _shim(obj: dict[str, Any]) -> bool:
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    notes = (meta or {}).get("annotations")
+    return isinstance(notes, dict) and any(notes.get(a) for a in SHIM_ANNOTATIONS)
+
+
+def _plain_name(value: str) -> bool:
+    return all(c.isalnum() or c in "-." for c in value)
 
 
 def oci_chart_name(url: str) -> str:

@@ -4,15 +4,20 @@ charts, and the cluster to ask. Problems with these choices are input errors (ex
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import yaml
 
+from outfitter.config import Profile, ProfileError, default_profile, load_profile
 from outfitter.errors import InputError
 from outfitter.helm.template import HelmMissing
 from outfitter.helm.validation import HelmPass, Settings
+from outfitter.repo import model as repo_model
+from outfitter.repo.fs import find_git_root
 from outfitter.validate.chart_values import ChartLibrary
 from outfitter.validate.crd_schema import CrdIndex
 from outfitter.validate.engine import ALL_CHECKS, Cluster, Options, validate
@@ -46,6 +51,10 @@ class Request:
     server: bool = False
     checks: frozenset[str] = ALL_CHECKS
     helm: Settings | None = None  # --helm
+    profile: Path | None = None  # outfitter.yaml; found beside the tree when not given
+    source: str | None = None  # the repository's own Flux source (--source)
+    start: Path | None = None  # start from this folder (--path), as flate does
+    source_dirs: dict[str, Path] = field(default_factory=dict)  # --source-dir NAME=DIR
 
 
 def pick_version(wanted: str | None, cluster: LiveLike | None) -> str:
@@ -65,10 +74,67 @@ def pick_version(wanted: str | None, cluster: LiveLike | None) -> str:
     return have[-1]
 
 
+PROFILE_NAME = "outfitter.yaml"
+RECORD_NAME = ".outfitter.json"
+
+
+def find_profile(request: Request) -> tuple[Profile | None, str]:
+    """The profile the tree was made from: --profile, else outfitter.yaml in the tree's
+    folder or above it (up to the repository), else the built-in one when outfitter's
+    render record says outfitter rendered the tree; None for any other tree."""
+    if request.profile is not None:
+        return load_profile(request.profile), str(request.profile)
+    here = os.path.realpath(request.path)
+    here = here if os.path.isdir(here) else os.path.dirname(here)
+    top = find_git_root(here) or here
+    while True:
+        candidate = os.path.join(here, PROFILE_NAME)
+        if os.path.isfile(candidate):
+            return load_profile(Path(candidate)), candidate
+        if os.path.isfile(os.path.join(here, RECORD_NAME)):
+            return default_profile(), os.path.join(here, RECORD_NAME)
+        if here == top or os.path.dirname(here) == here:
+            return None, ""
+        here = os.path.dirname(here)
+
+
+def profile_namespaces(profile: Profile) -> set[str]:
+    """Namespaces the profile names (the existing stack's: monitoring, Argo CD, the apps
+    add-ons wire into): every string under a key that names a namespace."""
+    found: set[str] = set()
+
+    def walk(value: object, key: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, str(k))
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and value and "amespace" in key:
+            found.add(value)
+
+    walk(profile.model_dump(by_alias=True), "")
+    return found
+
+
 def build_options(request: Request, cluster: LiveLike | None = None) -> tuple[Options, str]:
     problems = []
     if not request.path.exists():
         problems.append(f"{request.path}: no such file or directory")
+    if request.start is not None and not request.start.is_dir():
+        problems.append(f"--path {request.start}: not a directory")
+    for name, folder in request.source_dirs.items():
+        if not folder.is_dir():
+            problems.append(f"--source-dir {name}={folder}: not a directory")
+    known = set(request.known_namespaces)
+    if not problems:
+        try:
+            profile, _ = find_profile(request)
+        except ProfileError as err:
+            problems += err.problems
+        else:
+            if profile is not None:
+                known |= profile_namespaces(profile)
     for folder in request.schemas:
         if not folder.exists():
             problems.append(f"--schemas {folder}: no such file or directory")
@@ -100,8 +166,12 @@ def build_options(request: Request, cluster: LiveLike | None = None) -> tuple[Op
     options = Options(
         strict=request.strict, builtin=builtin, crds=crds,
         charts=ChartLibrary(request.charts) if request.charts is not None else None,
-        known_namespaces=frozenset(request.known_namespaces), cluster=cluster,
-        server=request.server, checks=request.checks)
+        known_namespaces=frozenset(known), cluster=cluster,
+        server=request.server, checks=request.checks,
+        repo=repo_model.Options(
+            source=request.source,
+            path=str(request.start) if request.start is not None else None,
+            source_dirs={k: str(v) for k, v in request.source_dirs.items()}))
     if request.helm is not None:
         try:
             options.helm = HelmPass(request.helm, version)
@@ -110,8 +180,10 @@ def build_options(request: Request, cluster: LiveLike | None = None) -> tuple[Op
     return options, version
 
 
-def run(request: Request, cluster: LiveLike | None = None) -> Report:
+def run(request: Request, cluster: LiveLike | None = None,
+        progress: Callable[[str], None] | None = None) -> Report:
     options, version = build_options(request, cluster)
+    options.progress = progress
     report = validate(request.path, options)
     report.kubernetes_version = version
     assert options.builtin is not None

@@ -1,0 +1,78 @@
+"""The repository's files as Flux sees them: one walk, and a boundary no read crosses.
+
+Every path outfitter follows (a kustomization's `resources`, `../` entries, generator
+files, symlinks) is checked against the boundary before anything is read: lexically
+(`..` cannot climb out), and through any symlink on the way (its target must stay inside).
+Only symlinks cost a `realpath`; plain paths are answered from the cached listings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from outfitter.validate.fstree import FsTree, is_yaml
+
+
+class Boundary:
+    """The folder no read leaves (the repository, or the folder validated)."""
+
+    def __init__(self, root: str, fs: FsTree) -> None:
+        self.root = os.path.realpath(root)
+        self.fs = fs
+        self._prefix = self.root.rstrip(os.sep) + os.sep
+        self._folders: dict[str, bool] = {}
+
+    def contains(self, path: str) -> bool:
+        """`path` (absolute, normalised) and every symlink on its way stay inside."""
+        if path != self.root and not path.startswith(self._prefix):
+            return False
+        if not self._links_on_way(path):
+            return True
+        real = os.path.realpath(path)
+        return real == self.root or real.startswith(self._prefix)
+
+    def _links_on_way(self, path: str) -> bool:
+        """A symlink at `path` or at a folder on its way from the root (answered from the
+        listings, each folder's answer kept)."""
+        if path == self.root:
+            return False
+        parent, name = os.path.split(path)
+        if self._linked(parent):
+            return True
+        listing = self.fs.listing(parent)
+        return listing is None or name in listing.links
+
+    def _linked(self, folder: str) -> bool:
+        found = self._folders.get(folder)
+        if found is None:
+            found = self._links_on_way(folder)
+            self._folders[folder] = found
+        return found
+
+    def rel(self, path: str) -> str:
+        if path == self.root:
+            return "."
+        if path.startswith(self._prefix):
+            return path[len(self._prefix):].replace(os.sep, "/")
+        return path.replace(os.sep, "/")
+
+
+def yaml_files(fs: FsTree, top: str) -> Iterator[str]:
+    """Every YAML file below `top` (and `Kustomization` files), the walk's order."""
+    for folder, names in fs.walk(top):
+        for name in names:
+            if is_yaml(name) or name == "Kustomization":
+                yield os.path.join(folder, name)
+
+
+def find_git_root(start: str) -> str | None:
+    """The nearest folder at or above `start` holding `.git` (a working tree), if any."""
+    here = start
+    while True:
+        if os.path.exists(os.path.join(here, ".git")):
+            return here
+        up = os.path.dirname(here)
+        if up == here:
+            return None
+        here = up

@@ -1,0 +1,519 @@
+"""The repository as Flux applies it.
+
+Entry points are the Flux Kustomizations that sync this repository: the `flux-system`
+Kustomization `flux bootstrap` writes (gotk-sync.yaml), or the one flux-operator makes from a
+FluxInstance (or the flux-instance chart's `instance.sync` values); `--path DIR` starts from
+one folder instead, as flate does. From there each Kustomization's `spec.path` is reached
+(repo.reach), the Flux Kustomizations in what it applies are read — with the parent's
+`spec.patches` and namespace applied, as Flux will apply them — and followed in turn.
+
+A Kustomization whose `sourceRef` is another source (an upstream chart's GitRepository, an
+OCIRepository) is external: listed, not built from this tree, unless `source_dirs` maps
+that source to a local checkout.
+
+A tree with no entry point (a folder of a repository, a plain set of manifests) is read
+"loose": Flux Kustomizations that nothing else applies are entry points, and every other
+file is applied as it stands (kustomize folders built on their own).
+
+Every file knows which Kustomizations apply it (`applications`). Files with Kubernetes
+objects that no entry point reaches are `unapplied` (one note per file or folder).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from outfitter.repo.fs import Boundary, find_git_root, yaml_files
+from outfitter.repo.objects import (
+    FLUX_KS_API,
+    OPERATOR_API,
+    FluxKustomization,
+    ObjKey,
+    Origin,
+    Source,
+    SourceRefSpec,
+    instance_sync,
+    is_flux_kustomization,
+    parse_kustomization,
+    parse_source,
+)
+from outfitter.repo.patches import PatchError, apply_patches
+from outfitter.repo.reach import Problem, Reach, Reader
+from outfitter.validate.fstree import KUSTOMIZATION_FILES, FsTree, join
+
+Docs = Callable[[str], list[Any]]  # the parsed documents of a file (empty if it cannot be)
+
+OWN_SOURCE = ObjKey("GitRepository", "flux-system", "flux-system")
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """One Flux Kustomization applying one file."""
+
+    ks: FluxKustomization
+    namespace: str  # what the kustomizations on the way set (`namespace:`), "" none
+
+    def effective_namespace(self, own: str) -> str:
+        """The namespace an object of this file lands in, given its own."""
+        return self.ks.target_namespace or self.namespace or own
+
+    @property
+    def variables(self) -> dict[str, str]:
+        return self.ks.substitute
+
+
+@dataclass
+class Build:
+    """One Flux Kustomization's build: its path and what reaching it found."""
+
+    ks: FluxKustomization
+    folder: str | None  # None: not buildable (missing path, external)
+    reach: Reach | None
+
+
+@dataclass
+class Repository:
+    root: str  # the folder asked about
+    boundary: Boundary  # no read leaves it
+    fs: FsTree
+    own_source: ObjKey
+    mode: str  # "flux" (entry points found), "path" (--path), "loose"
+    kustomizations: dict[ObjKey, FluxKustomization] = field(default_factory=dict)
+    builds: list[Build] = field(default_factory=list)
+    external: list[FluxKustomization] = field(default_factory=list)
+    sources: dict[ObjKey, Source] = field(default_factory=dict)
+    applications: dict[str, list[Application]] = field(default_factory=dict)
+    loose: list[str] = field(default_factory=list)  # files/folders applied as they stand
+    unapplied: list[str] = field(default_factory=list)  # files/folders nothing applies
+    not_included: list[str] = field(default_factory=list)  # next to a kustomization, unlisted
+    problems: list[Problem] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    reader: Reader | None = field(default=None, repr=False)
+    mapped: list[Boundary] = field(default_factory=list)  # --source-dir checkouts
+    docs: Docs | None = field(default=None, repr=False)  # how files were parsed
+
+    def contains(self, path: str) -> bool:
+        """Inside the repository, or inside a local checkout given for another source."""
+        return self.boundary.contains(path) or any(b.contains(path) for b in self.mapped)
+
+    def applied(self, path: str) -> bool:
+        return path in self.applications or any(
+            path == p or path.startswith(p.rstrip(os.sep) + os.sep) for p in self.loose)
+
+    def read(self, path: str) -> bool:
+        """Some build reads it (a manifest, a kustomization file, a patch, a generator's
+        file), or the tree is loose and it is applied as it stands."""
+        return self.applied(path) or any(
+            b.reach is not None and path in b.reach.reads for b in self.builds)
+
+    def left_out(self, path: str) -> bool:
+        """A file with objects nothing applies (or in a folder nothing applies)."""
+        return path in self.not_included or any(
+            path == p or path.startswith(p.rstrip(os.sep) + os.sep) for p in self.unapplied)
+
+    def variables(self, ks: FluxKustomization) -> dict[str, str | None]:
+        """The postBuild variables in force for `ks`: its substituteFrom ConfigMaps and
+        Secrets found among the files the repository applies (a SOPS-encrypted Secret's
+        values are unknown: None), then its inline `substitute` (which wins, as in Flux)."""
+        wanted = {(ref.kind, ref.name) for ref in ks.substitute_from}
+        found: dict[str, str | None] = {}
+        if wanted and self.docs is not None:
+            for path in sorted(self.applications):
+                for doc in self.docs(path):
+                    if not isinstance(doc, dict):
+                        continue
+                    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+                    if (str(doc.get("kind")), str((meta or {}).get("name"))) not in wanted:
+                        continue
+                    found.update(_values_of(doc))
+        return {**found, **ks.substitute}
+
+    def applying(self, path: str) -> list[FluxKustomization]:
+        return [a.ks for a in self.applications.get(path, [])]
+
+    def rel(self, path: str) -> str:
+        return self.boundary.rel(path)
+
+
+@dataclass
+class Options:
+    source: str | None = None  # NAME, KIND/NAME or NAMESPACE/NAME of the own source
+    path: str | None = None  # start from this folder (as flate --path)
+    source_dirs: dict[str, str] = field(default_factory=dict)  # source name -> local checkout
+
+
+def _own_source(option: str | None) -> Callable[[SourceRefSpec], bool] | None:
+    if option is None:
+        return None
+    parts = option.split("/")
+    if len(parts) == 2 and parts[0] in ("GitRepository", "OCIRepository", "Bucket"):
+        return lambda s: s.kind == parts[0] and s.name == parts[1]
+    if len(parts) == 2:
+        return lambda s: s.namespace == parts[0] and s.name == parts[1]
+    return lambda s: s.name == option
+
+
+class _Loader:
+    def __init__(self, root: str, options: Options, docs: Docs | None,
+                 is_flux: Callable[[str], bool] | None,
+                 has_objects: Callable[[str], bool] | None, fs: FsTree | None) -> None:
+        self.fs = fs or FsTree()
+        self.root = os.path.realpath(root)
+        folder = self.root if os.path.isdir(self.root) else os.path.dirname(self.root)
+        git = find_git_root(folder)
+        self.repo_root = git or folder
+        self.boundary = Boundary(self.repo_root, self.fs)
+        self.folder = folder
+        self.docs = docs or _default_docs
+        self.is_flux = is_flux or _default_is_flux
+        self.has_objects = has_objects or _default_has_objects
+        self.options = options
+        self._kdocs: dict[str, list[Any]] = {}
+        self._base: str | None = None
+        self.reader = Reader(self.fs, self.boundary, self._kustomization_docs)
+
+    def _kustomization_docs(self, folder: str) -> list[Any]:
+        if folder not in self._kdocs:
+            kfile = self.fs.kustomization_file(folder)
+            self._kdocs[folder] = self.docs(kfile) if kfile is not None else []
+        return self._kdocs[folder]
+
+    def load(self) -> Repository:
+        files = [self.root] if os.path.isfile(self.root) else list(yaml_files(self.fs,
+                                                                               self.folder))
+        flux_files = [f for f in files if os.path.basename(f) not in KUSTOMIZATION_FILES
+                      and self.is_flux(f)]
+        found: dict[str, list[FluxKustomization]] = {}
+        syncs = []
+        repo = Repository(self.root, self.boundary, self.fs, OWN_SOURCE, "loose", files=files)
+        for path in flux_files:
+            for index, doc in enumerate(self.docs(path)):
+                origin = Origin(path, index)
+                if is_flux_kustomization(doc):
+                    found.setdefault(path, []).append(parse_kustomization(doc, origin))
+                sync = instance_sync(doc, origin)
+                if sync is not None:
+                    syncs.append(sync)
+                source = parse_source(doc, origin)
+                if source is not None:
+                    repo.sources[source.key] = source
+        own = _own_source(self.options.source)
+        if own is None and syncs:
+            sync = syncs[0]
+            repo.own_source = ObjKey(sync.kind, sync.namespace, sync.namespace)
+        if own is None:
+            wanted = repo.own_source
+            def own(s: SourceRefSpec) -> bool:
+                return s.key == wanted
+        roots = self._roots(repo, found, syncs)
+        self._traverse(repo, roots, own, found)
+        self._leftovers(repo, files, found, own)
+        return repo
+
+    # -- entry points ---------------------------------------------------------------------
+
+    def _roots(self, repo: Repository, found: dict[str, list[FluxKustomization]],
+               syncs: list[Any]) -> list[FluxKustomization]:
+        if self.options.path is not None:
+            repo.mode = "path"
+            folder = os.path.realpath(self.options.path)
+            rel = os.path.relpath(folder, self.repo_root)
+            return [_synthetic("flux-system", "flux-system", rel, repo.own_source, None)]
+        for kss in found.values():
+            for ks in kss:
+                if ks.key == ObjKey("Kustomization", "flux-system", "flux-system"):
+                    repo.mode = "flux"
+                    return [ks]
+        if syncs:
+            repo.mode = "flux"
+            sync = syncs[0]
+            return [_synthetic(sync.namespace, sync.namespace, sync.path,
+                               ObjKey(sync.kind, sync.namespace, sync.namespace), sync.origin)]
+        return []
+
+    # -- following spec.path -------------------------------------------------------------
+
+    def _source_root(self, ks: FluxKustomization, own: Callable[[SourceRefSpec], bool]
+                     ) -> str | None:
+        if own(ks.source) or (ks.origin is None and ks.source.key == OWN_SOURCE):
+            return self.repo_root
+        mapped = self.options.source_dirs.get(ks.source.name)
+        return os.path.realpath(mapped) if mapped else None
+
+    def _traverse(self, repo: Repository, roots: list[FluxKustomization],
+                  own: Callable[[SourceRefSpec], bool],
+                  found: dict[str, list[FluxKustomization]]) -> None:
+        queue = list(roots)
+        seen: set[ObjKey] = set()
+        reported = set(repo.problems)
+        while queue:
+            ks = queue.pop(0)
+            if ks.key in seen:
+                continue
+            seen.add(ks.key)
+            repo.kustomizations[ks.key] = ks
+            source_root = self._source_root(ks, own)
+            if source_root is None:
+                repo.external.append(ks)
+                continue
+            if ks.suspended:
+                repo.builds.append(Build(ks, None, None))
+                continue
+            folder = self._resolve(repo, ks, source_root)
+            if folder is None:
+                repo.builds.append(Build(ks, None, None))
+                continue
+            boundary = self.boundary if source_root == self.repo_root else \
+                Boundary(source_root, self.fs)
+            if boundary is not self.boundary and boundary.root not in \
+                    [b.root for b in repo.mapped]:
+                repo.mapped.append(boundary)
+            reader = self.reader if boundary is self.boundary else \
+                Reader(self.fs, boundary, self._kustomization_docs)
+            reach = reader.build(folder, ks.origin.file if ks.origin else folder,
+                                 ks.components)
+            repo.builds.append(Build(ks, folder, reach))
+            for problem in reach.problems:
+                if problem not in reported:
+                    reported.add(problem)
+                    repo.problems.append(problem)
+            for path, ns in reach.manifests.items():
+                repo.applications.setdefault(path, []).append(Application(ks, ns))
+                for child in found.get(path, []):
+                    queue.append(self._as_applied(repo, ks, child, ns))
+
+    def _resolve(self, repo: Repository, ks: FluxKustomization, source_root: str
+                 ) -> str | None:
+        where = ks.origin.file if ks.origin else self.root
+        if source_root == self.repo_root:
+            # The folder validated may be the repository (a copy without .git, or one
+            # repository of several in a monorepo): spec.path is tried from there up.
+            source_root = self._base_for(ks.path)
+        folder = join(source_root, ks.path or ".")
+        inside = folder == source_root or folder.startswith(source_root.rstrip(os.sep) + os.sep)
+        if not inside or (source_root == self.repo_root and not self.boundary.contains(folder)):
+            repo.problems.append(Problem(
+                "flux-path", where, f"spec.path {ks.path!r} leaves the repository; Flux "
+                f"refuses it", *_at(ks)))
+            return None
+        if not self.fs.is_dir(folder):
+            repo.problems.append(Problem(
+                "flux-path", where, f"spec.path {ks.path!r} is not a directory of "
+                f"{'this repository' if source_root == self.repo_root else source_root}",
+                *_at(ks)))
+            return None
+        return folder
+
+    def _base_for(self, path: str) -> str:
+        if self._base is not None:
+            return self._base
+        here = self.folder
+        while True:
+            if self.fs.is_dir(join(here, path or ".")) or here == self.repo_root:
+                break
+            up = os.path.dirname(here)
+            if up == here:
+                break
+            here = up
+        if self.fs.is_dir(join(here, path or ".")):
+            self._base = here  # one root for the whole repository, once found
+            return here
+        return self.folder
+
+    def _as_applied(self, repo: Repository, parent: FluxKustomization,
+                    child: FluxKustomization, namespace: str) -> FluxKustomization:
+        """The child as the parent's build produces it: the kustomizations' namespace,
+        the parent's patches, its targetNamespace."""
+        doc = child.raw
+        meta = dict(doc.get("metadata") or {}) if isinstance(doc.get("metadata"), dict) else {}
+        if namespace:
+            meta["namespace"] = namespace
+        doc = {**doc, "metadata": meta}
+        if parent.spec.get("patches"):
+            try:
+                doc = apply_patches(doc, parent.spec["patches"])
+            except PatchError as err:
+                where = parent.origin.file if parent.origin else self.root
+                repo.problems.append(Problem("kustomize-build", where,
+                                             f"{parent.label}: spec.patches: {err}"))
+        if parent.target_namespace:
+            doc = {**doc, "metadata": {**(doc.get("metadata") or {}),
+                                       "namespace": parent.target_namespace}}
+        return parse_kustomization(doc, child.origin, parent.key)
+
+    # -- what no entry point reaches -----------------------------------------------------
+
+    def _leftovers(self, repo: Repository, files: list[str],
+                   found: dict[str, list[FluxKustomization]],
+                   own: Callable[[SourceRefSpec], bool]) -> None:
+        read: set[str] = set()
+        for build in repo.builds:
+            if build.reach is not None:
+                read |= build.reach.reads
+        if repo.mode == "loose":
+            # Flux Kustomizations nothing here applies are entry points, then the rest
+            # is applied as it stands.
+            entries = [ks for path, kss in found.items() if path not in read for ks in kss
+                       if own(ks.source) or ks.source.key == OWN_SOURCE
+                       or ks.source.name in self.options.source_dirs]
+            chosen = {id(ks) for ks in entries}
+            externals = [ks for path, kss in found.items() if path not in read for ks in kss
+                         if id(ks) not in chosen]
+            self._traverse(repo, entries, own, found)
+            repo.external += [ks for ks in externals if ks.key not in repo.kustomizations]
+            for ks in externals:
+                repo.kustomizations.setdefault(ks.key, ks)
+            for build in repo.builds:
+                if build.reach is not None:
+                    read |= build.reach.reads
+            repo.loose = [f for f in files if f not in read]
+            return
+        left = [f for f in files if f not in read and self.has_objects(f)
+                and any(isinstance(d, dict) and "apiVersion" in d and "kind" in d
+                        for d in self.docs(f))]
+        built = set().union(*(b.reach.folders for b in repo.builds if b.reach is not None))
+        # A file next to a kustomization that is built, and not listed by it: forgotten,
+        # most likely (not-included); anything else is left out as a whole (not-applied).
+        repo.not_included = [f for f in left if os.path.dirname(f) in built
+                             and os.path.basename(f) not in KUSTOMIZATION_FILES]
+        left = [f for f in left if f not in repo.not_included]
+        # A folder stands for its files when nothing in it is read by a build.
+        repo.unapplied = _collapse(left, read | set(repo.not_included), self.folder)
+
+
+def _at(ks: FluxKustomization) -> tuple[int | None, tuple[str | int, ...],
+                                         tuple[str, str] | None]:
+    return (ks.origin.doc if ks.origin else None, ("spec", "path"),
+            ("Kustomization", ks.key.name))
+
+
+def _synthetic(name: str, namespace: str, path: str, source: ObjKey, origin: Origin | None
+               ) -> FluxKustomization:
+    doc = {"apiVersion": f"{FLUX_KS_API}/v1", "kind": "Kustomization",
+           "metadata": {"name": name, "namespace": namespace},
+           "spec": {"path": path, "sourceRef": {"kind": source.kind, "name": source.name,
+                                                "namespace": source.namespace}}}
+    ks = parse_kustomization(doc, None)
+    ks.origin = origin
+    return ks
+
+
+def _collapse(left: list[str], others: set[str], top: str) -> list[str]:
+    """Unapplied files, a folder in place of its files when nothing in it is applied."""
+    busy: set[str] = set()
+    for path in others:
+        folder = os.path.dirname(path)
+        while folder not in busy:
+            busy.add(folder)
+            if folder == top or len(folder) <= len(top):
+                break
+            folder = os.path.dirname(folder)
+    out: list[str] = []
+    for path in sorted(left, key=lambda p: p.split(os.sep)):
+        folder = os.path.dirname(path)
+        best = None
+        while folder not in busy and len(folder) > len(top):
+            best = folder
+            folder = os.path.dirname(folder)
+        item = best if best is not None else path
+        covered = bool(out) and (out[-1] == item or item.startswith(
+            out[-1].rstrip(os.sep) + os.sep))
+        if not covered:
+            out.append(item)
+    return out
+
+
+def _values_of(doc: dict[str, Any]) -> dict[str, str | None]:
+    import base64
+    import binascii
+
+    sops = doc.get("sops")
+    encrypted = isinstance(sops, dict) and ("mac" in sops or "lastmodified" in sops)
+    out: dict[str, str | None] = {}
+    for fld in ("data", "stringData"):
+        values = doc.get(fld)
+        if not isinstance(values, dict):
+            continue
+        for key, value in values.items():
+            if encrypted:
+                out[str(key)] = None
+            elif fld == "data" and doc.get("kind") == "Secret":
+                try:
+                    out[str(key)] = base64.b64decode(str(value), validate=True).decode()
+                except (binascii.Error, UnicodeDecodeError):
+                    out[str(key)] = str(value)
+            else:
+                out[str(key)] = str(value)
+    return out
+
+
+def _default_text(path: str) -> str | None:
+    from outfitter import yamlio
+
+    try:
+        return yamlio.read_text(path)
+    except yamlio.YamlInputError:
+        return None
+
+
+def _default_is_flux(path: str) -> bool:
+    text = _default_text(path) or ""
+    return FLUX_KS_API in text or OPERATOR_API in text or (
+        "HelmRelease" in text and "instance:" in text and "sync:" in text)
+
+
+def _default_has_objects(path: str) -> bool:
+    text = _default_text(path) or ""
+    return "apiVersion" in text and "kind" in text
+
+
+def _default_docs(path: str) -> list[Any]:
+    from outfitter import yamlio
+
+    text = _default_text(path)
+    if text is None:
+        return []
+    try:
+        return yamlio.load_all_checked(text, where=path)
+    except yamlio.YamlInputError:
+        return []
+
+
+def load(root: str | os.PathLike[str], options: Options | None = None, *,
+         docs: Docs | None = None, is_flux: Callable[[str], bool] | None = None,
+         has_objects: Callable[[str], bool] | None = None,
+         fs: FsTree | None = None) -> Repository:
+    """The repository at `root` as Flux applies it. `docs`, `is_flux` and `has_objects`
+    read files (validate passes its own, parsed once); by default yamlio's checked loader
+    reads them."""
+    loader = _Loader(os.fspath(root), options or Options(), docs, is_flux, has_objects, fs)
+    repo = loader.load()
+    repo.reader = loader.reader
+    repo.docs = loader.docs
+    return repo
+
+
+def reader_for(repo: Repository) -> Reader:
+    """The reach reader the model used (its kustomization documents parsed once)."""
+    assert repo.reader is not None
+    return repo.reader
+
+
+def unapplied_note(repo: Repository, item: str) -> str:
+    kind = "folder" if os.path.isdir(item) else "file"
+    return (f"no Flux Kustomization applies this {kind} (not reached from "
+            f"{_entry_label(repo)}): not validated")
+
+
+def _entry_label(repo: Repository) -> str:
+    if repo.mode == "path":
+        return "--path"
+    roots = [b.ks for b in repo.builds if b.ks.parent is None]
+    return roots[0].label if roots else "an entry point"
+
+
+__all__ = ["Application", "Build", "Options", "Repository", "load", "reader_for",
+           "unapplied_note"]

@@ -1,0 +1,209 @@
+"""What one kustomize build reads, worked out from the kustomization files alone (no object
+is parsed, nothing is run): the manifests it applies (with the namespace its
+kustomizations give them), every other file it reads (patches, generator files), and what
+stops it — a remote resource (never fetched), a path leaving the repository, a missing file,
+a cycle. A folder without a kustomization file gets the one Flux generates: every YAML file
+below it, and each sub-folder with a kustomization file as a whole.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from outfitter.repo.fs import Boundary
+from outfitter.validate.fstree import FsTree, is_yaml, join
+
+KUSTOMIZE_API = "kustomize.config.k8s.io"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    rule: str  # kustomize-build | remote-resource | flux-path
+    file: str  # absolute: the kustomization (or Flux Kustomization) file that names it
+    message: str
+    doc: int | None = None  # the document, and the field in it, for the line
+    at: tuple[str | int, ...] = ()
+    kind_name: tuple[str, str] | None = None
+
+
+@dataclass
+class Reach:
+    """One build's reading list."""
+
+    manifests: dict[str, str] = field(default_factory=dict)  # file -> namespace set on it
+    reads: set[str] = field(default_factory=set)  # every file read (manifests included)
+    folders: set[str] = field(default_factory=set)  # kustomize folders built
+    problems: list[Problem] = field(default_factory=list)
+    remote: bool = False  # a remote resource left out: the build is incomplete here
+
+
+def is_remote(entry: str) -> bool:
+    """A URL or a remote base (`github.com/org/repo//path?ref=v1`, `git@…`, `git::…`)."""
+    return "://" in entry or entry.startswith(("github.com/", "gitlab.com/", "bitbucket.org/",
+                                              "git@", "git::", "ssh:")) or "?ref=" in entry
+
+
+def _strs(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _path_fields(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(field, path) for every file a kustomization names besides resources/components."""
+    for key in ("patchesStrategicMerge", "crds", "configurations", "generators",
+                "transformers", "validators"):
+        for value in _strs(spec.get(key)):
+            if "\n" not in value and is_yaml(value.rsplit("/", 1)[-1]):
+                yield key, value
+    for key in ("patches", "patchesJson6902", "replacements"):
+        for item in spec.get(key) or [] if isinstance(spec.get(key), list) else []:
+            if isinstance(item, dict) and isinstance(item.get("path"), str):
+                yield key, item["path"]
+    for key in ("configMapGenerator", "secretGenerator"):
+        for gen in spec.get(key) or [] if isinstance(spec.get(key), list) else []:
+            if not isinstance(gen, dict):
+                continue
+            for value in _strs(gen.get("files")):
+                yield key, value.rpartition("=")[2]
+            for value in _strs(gen.get("envs")) + ([gen["env"]] if isinstance(
+                    gen.get("env"), str) else []):
+                yield key, value
+    openapi = spec.get("openapi")
+    if isinstance(openapi, dict) and isinstance(openapi.get("path"), str):
+        yield "openapi", openapi["path"]
+
+
+class Reader:
+    """Reaches builds; the kustomization documents come from `kdocs` (parsed once)."""
+
+    def __init__(self, fs: FsTree, boundary: Boundary,
+                 kdocs: Callable[[str], list[Any]]) -> None:
+        self.fs = fs
+        self.boundary = boundary
+        self.kdocs = kdocs
+
+    def kustomization(self, folder: str) -> dict[str, Any] | None:
+        """A folder's kustomization (a Kustomization or a Component), or None."""
+        if self.fs.kustomization_file(folder) is None:
+            return None
+        docs = self.kdocs(folder)
+        return docs[0] if len(docs) == 1 and isinstance(docs[0], dict) else {}
+
+    def build(self, folder: str, where: str, components: tuple[str, ...] = ()) -> Reach:
+        """The reading list of a Flux path: `folder` (with its kustomization or Flux's
+        generated one) and the Flux Kustomization's own `components` (relative to it)."""
+        reach = Reach()
+        if self.fs.kustomization_file(folder) is not None:
+            self._folder(folder, reach, [], "")
+        else:
+            self._generated(folder, reach)
+        for entry in components:
+            self._entry(folder, entry, where, reach, [folder], "", component=True)
+        return reach
+
+    def _generated(self, folder: str, reach: Reach) -> None:
+        stack = [folder]
+        while stack:
+            here = stack.pop()
+            listing = self.fs.listing(here)
+            if listing is None:
+                continue
+            if here != folder and self.fs.kustomization_file(here) is not None:
+                self._folder(here, reach, [], "")
+                continue
+            for name in listing.others:
+                path = os.path.join(here, name)
+                if is_yaml(name) and self.boundary.contains(path):
+                    reach.manifests.setdefault(path, "")
+                    reach.reads.add(path)
+            stack += [os.path.join(here, d) for d in reversed(listing.subdirs)
+                      if not d.startswith(".")]
+
+    def _folder(self, folder: str, reach: Reach, chain: list[str], outer_ns: str) -> None:
+        kfile = self.fs.kustomization_file(folder)
+        assert kfile is not None
+        if folder in chain:
+            cycle = " → ".join(self.boundary.rel(f) for f in [*chain[chain.index(folder):],
+                                                                folder])
+            reach.problems.append(Problem("kustomize-build", kfile,
+                                          f"kustomization cycle: {cycle}"))
+            return
+        reach.folders.add(folder)
+        reach.reads.add(kfile)
+        spec = self.kustomization(folder) or {}
+        ns = outer_ns or str(spec.get("namespace") or "")
+        here = [*chain, folder]
+        for key in ("resources", "bases", "components"):
+            values = spec.get(key) if isinstance(spec.get(key), list) else []
+            for i, entry in enumerate(values or []):
+                if isinstance(entry, str):
+                    self._entry(folder, entry, kfile, reach, here, ns,
+                                component=key == "components", at=(key, i))
+        for key, entry in _path_fields(spec):
+            self._file(folder, entry, kfile, reach, key)
+        if spec.get("helmCharts"):
+            reach.remote = True
+            reach.problems.append(Problem(
+                "remote-resource", kfile, "helmCharts: a chart inflated by kustomize is "
+                "fetched from its repository; not fetched (offline), its objects are not "
+                "checked"))
+
+    def _entry(self, folder: str, entry: str, kfile: str, reach: Reach, chain: list[str],
+               ns: str, component: bool = False, at: tuple[str | int, ...] = ()) -> None:
+        def problem(rule: str, message: str) -> None:
+            reach.problems.append(Problem(rule, kfile, message, 0 if at else None, at))
+
+        if is_remote(entry):
+            reach.remote = True
+            problem("remote-resource", f"{entry}: remote, not fetched (offline)")
+            return
+        path = join(folder, entry)
+        if not self.boundary.contains(path):
+            problem("kustomize-build", f"{entry}: outside the repository; not read, and "
+                    f"Flux cannot read it either")
+            return
+        if self.fs.is_dir(path):
+            if self.fs.kustomization_file(path) is None:
+                problem("kustomize-build", f"{entry}: a folder without a kustomization file "
+                        f"(kustomize refuses it)")
+                return
+            kind = (self.kustomization(path) or {}).get("kind", "Kustomization")
+            if component and kind != "Component":
+                problem("kustomize-build", f"{entry}: listed in components but is a {kind}, "
+                        f"not a Component")
+                return
+            if not component and kind == "Component":
+                problem("kustomize-build", f"{entry}: a Component listed in resources "
+                        f"(kustomize: expected kind != 'Component'); list it in components")
+                return
+            if path in chain:
+                cycle = " → ".join(self.boundary.rel(f) for f in [*chain[chain.index(path):],
+                                                                    path])
+                problem("kustomize-build", f"kustomization cycle: {cycle}")
+                return
+            self._folder(path, reach, chain, ns)
+        elif self.fs.is_file(path):
+            reach.manifests.setdefault(path, ns)
+            reach.reads.add(path)
+        else:
+            problem("kustomize-build", f"{entry}: no such file or folder")
+
+    def _file(self, folder: str, entry: str, kfile: str, reach: Reach, key: str) -> None:
+        if is_remote(entry):
+            reach.remote = True
+            reach.problems.append(Problem("remote-resource", kfile,
+                                          f"{key} {entry}: remote, not fetched (offline)"))
+            return
+        path = join(folder, entry)
+        if not self.boundary.contains(path):
+            reach.problems.append(Problem(
+                "kustomize-build", kfile, f"{key} {entry}: outside the repository; not read, "
+                f"and Flux cannot read it either"))
+            return
+        if self.fs.is_file(path):
+            reach.reads.add(path)
+        else:
+            reach.problems.append(Problem("kustomize-build", kfile,
+                                          f"{key} {entry}: no such file"))

@@ -1,0 +1,66 @@
+"""The commands that edit a repository act only on what Flux applies (repo.model), and say
+which files they left alone."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from outfitter.ops import reloader
+from outfitter.repo import model
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "validate-cluster-template"
+
+
+def copy(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(FIXTURE, tmp_path / "repo"))
+
+
+def test_reloader_plan_skips_what_flux_does_not_apply(tmp_path: Path) -> None:
+    root = copy(tmp_path)
+    deploy = root / "kubernetes/apps/default/whoami/app/deployment.yaml"
+    # A custom tag in an applied file: read as its value, not "not valid YAML".
+    deploy.write_text(deploy.read_text().replace(
+        "      containers:\n", "      # tagged\n      containers:\n").replace(
+        "image: ghcr.io/traefik/whoami:v1.11.0", "image: !Find ghcr.io/traefik/whoami:v1.11.0"))
+    plan = reloader.plan_repository(root)
+    assert [(f.kind, f.name) for f in plan.findings] == [
+        ("Deployment", "echo (controller echo)"), ("Deployment", "whoami")]
+    assert plan.skipped == []
+    [note] = [n for n in plan.notes if "not-applied" in n]
+    assert note == ("3 file(s) no Flux Kustomization applies were left alone (not-applied: "
+                    "Flux never reads them): kubernetes/apps/default/old-app/app/deployment.yaml, "
+                    "kubernetes/apps/default/old-app/app/kustomization.yaml, "
+                    "kubernetes/apps/default/old-app/ks.yaml")
+    # Edits are prepared for the applied files only (old-app's Deployment reads a Secret
+    # too, and is left as it is).
+    assert sorted(p.relative_to(root).as_posix() for p in plan.files) == [
+        "kubernetes/apps/default/echo/app/helmrelease.yaml",
+        "kubernetes/apps/default/whoami/app/deployment.yaml"]
+
+
+def test_the_model_tells_who_applies_a_file_and_where_it_lands(tmp_path: Path) -> None:
+    root = copy(tmp_path)
+    repo = model.load(root)
+    pvc = str(root / "kubernetes/components/volsync/pvc.yaml")
+    applied = sorted((a.ks.key.ref, a.effective_namespace(""), a.variables.get("APP", ""))
+                     for a in repo.applications[pvc])
+    assert applied == [("flux-system/echo", "default", "echo"),
+                       ("flux-system/whoami", "default", "whoami")]
+    echo = next(a.ks for a in repo.applications[pvc] if a.ks.key.name == "echo")
+    # The parent's patch is in force: decryption and substituteFrom added to the child.
+    assert echo.decryption and [r.name for r in echo.substitute_from] == [
+        "cluster-settings", "cluster-secrets"]
+    assert echo.parent is not None and echo.parent.name == "cluster-apps"
+    assert [k.key.ref for k in repo.external] == ["flux-system/prometheus-operator-crds"]
+    assert [repo.rel(p) for p in repo.unapplied] == ["kubernetes/apps/default/old-app"]
+    assert repo.mode == "flux" and repo.own_source.name == "flux-system"
+
+
+def test_the_variables_in_force_for_a_kustomization(tmp_path: Path) -> None:
+    repo = model.load(copy(tmp_path))
+    echo = next(ks for ks in repo.kustomizations.values() if ks.key.name == "echo")
+    assert repo.variables(echo) == {
+        "TIMEZONE": "Europe/Paris", "CLUSTER_ISSUER": "letsencrypt-production",
+        "SECRET_DOMAIN": None,  # SOPS-encrypted: unknown, never guessed
+        "APP": "echo", "VOLSYNC_CAPACITY": "5Gi"}

@@ -1,0 +1,193 @@
+"""Hostile or broken input: one finding each (or exit 2 with one line), quickly, nothing
+fetched and nothing read outside the root."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from validate_trees import run
+
+from outfitter.validate.findings import Report
+
+Tree = Callable[[dict[str, str]], Path]
+needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None,
+                                   reason="kubectl (kustomize) not on PATH")
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s, namespace: default}\n"
+FLUX_KS = """apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: %s, namespace: flux-system}
+spec:
+  interval: 1h
+  path: %s
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+"""
+
+
+def rules(report: Report) -> list[tuple[str, str]]:
+    return sorted((f.rule, f.file) for f in report.findings if f.rule != "not-validated")
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, list[str]]]:
+    """A local web server that records every request (none may come)."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write((CM % "remote").encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@needs_kubectl
+def test_remote_resources_are_never_fetched(tree: Tree, server: tuple[str, list[str]]) -> None:
+    url, seen = server
+    root = tree({
+        "app/kustomization.yaml": f"""
+            resources:
+              - {url}/remote.yaml
+              - ./cm.yaml
+            patches:
+              - path: {url}/patch.yaml
+            namespace: default
+            """,
+        "app/cm.yaml": CM % "local",
+    })
+    report = run(root)
+    assert seen == []
+    assert rules(report) == [("remote-resource", "app/kustomization.yaml")] * 2
+    assert report.objects == 1  # the local ConfigMap is still checked
+
+
+@needs_kubectl
+def test_nothing_outside_the_root_is_read(tree: Tree, tmp_path: Path) -> None:
+    outside = tmp_path / "secret-outside.yaml"
+    outside.write_text(CM % "outside")
+    root = tree({
+        "app/kustomization.yaml": """
+            resources:
+              - ../../secret-outside.yaml
+              - ./cm.yaml
+            configMapGenerator:
+              - name: gen
+                files: [../../secret-outside.yaml]
+            """,
+        "app/cm.yaml": CM % "local",
+    })
+    os.symlink(outside, root / "app" / "linked.yaml")
+    report = run(root)
+    messages = sorted(f.message for f in report.findings if f.rule == "kustomize-build")
+    assert messages == [
+        "../../secret-outside.yaml: outside the repository; not read, and Flux cannot read "
+        "it either",
+        "configMapGenerator ../../secret-outside.yaml: outside the repository; not read, and "
+        "Flux cannot read it either",
+    ]
+    names = {f.subject for f in report.findings}
+    assert not any("outside" in n for n in names)
+
+
+def test_a_flux_path_leaving_the_repository(tree: Tree) -> None:
+    root = tree({"ks.yaml": FLUX_KS % ("escape", "../../etc")})
+    [finding] = [f for f in run(root).findings if f.rule == "flux-path"]
+    assert finding.message == "spec.path '../../etc' leaves the repository; Flux refuses it"
+    assert finding.line == 6
+
+
+def test_a_kustomization_cycle(tree: Tree) -> None:
+    root = tree({
+        "ks.yaml": FLUX_KS % ("loop", "./a"),
+        "a/kustomization.yaml": "resources: [../b]\n",
+        "b/kustomization.yaml": "resources: [../a]\n",
+    })
+    [finding] = [f for f in run(root).findings if f.rule == "kustomize-build"]
+    assert finding.message == "kustomization cycle: a → b → a"
+    assert finding.file == "b/kustomization.yaml"
+
+
+@pytest.mark.parametrize(("name", "content", "rule", "message"), [
+    ("bomb.yaml", "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 10)}]\n"
+        for i in range(8)), "yaml-syntax",
+     "invalid YAML: expands to more than 1,000,000 nodes (an alias bomb?)"),
+    ("dup.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nkind: Secret\n",
+     "yaml-syntax", "invalid YAML: duplicate key 'kind'"),
+    ("binary.yaml", "\0\1\2ELF", "unreadable", "is a binary file, not text"),
+    ("deep.yaml", "a: " + "[" * 100_000, "yaml-syntax",
+     "invalid YAML: nested too deeply to read safely"),
+])
+def test_broken_files_are_one_finding(tree: Tree, name: str, content: str, rule: str,
+                                      message: str) -> None:
+    root = tree({"ok.yaml": CM % "ok", name: content})
+    report = run(root)
+    assert [(f.rule, f.file, f.message) for f in report.findings] == [(rule, name, message)]
+    assert report.exit_code == 2
+
+
+def test_a_fifo_and_a_huge_file_are_refused_without_reading(tree: Tree) -> None:
+    root = tree({"ok.yaml": CM % "ok"})
+    os.mkfifo(root / "pipe.yaml")
+    with open(root / "huge.yaml", "wb") as handle:  # sparse: 100 MB on paper
+        handle.truncate(100 << 20)
+    report = run(root)
+    assert sorted((f.rule, f.file, f.message) for f in report.findings) == [
+        ("unreadable", "huge.yaml", "too large to read (100.0 MiB; the limit is 16 MiB)"),
+        ("unreadable", "pipe.yaml", "cannot read: not a regular file"),
+    ]
+
+
+def test_custom_tags_are_read_as_their_value(tree: Tree) -> None:
+    root = tree({"cm.yaml": CM % "tagged" + "data:\n  key: !Find value\n"})
+    report = run(root)
+    assert report.findings == [] and report.objects == 1
+
+
+@needs_kubectl
+def test_a_reference_a_remote_resource_may_satisfy_says_so(tree: Tree) -> None:
+    root = tree({
+        "ks.yaml": FLUX_KS % ("crds", "./app"),
+        "app/kustomization.yaml": """
+            resources:
+              - https://example.com/namespace-and-crds.yaml
+              - ./cm.yaml
+            """,
+        "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: "
+                       "operators}\n",
+    })
+    [missing] = [f for f in run(root).findings if f.rule == "namespace"]
+    assert missing.message.endswith("(or in what app/kustomization.yaml names remotely: not "
+                                    "fetched)")
+
+
+def test_a_redefined_anchor_is_valid_yaml(tree: Tree) -> None:
+    # home-ops files reuse `&name` per list item; YAML (and kustomize) let the later one win.
+    root = tree({"cm.yaml": """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: env, namespace: default}
+        data:
+          first: &name CF_API_TOKEN
+          first-again: *name
+          second: &name CF_ZONE_ID
+          second-again: *name
+        """})
+    report = run(root)
+    assert report.findings == [] and report.objects == 1
