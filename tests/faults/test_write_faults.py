@@ -129,8 +129,11 @@ def run_killed(args: list[str], cwd: Path, kill_at: int) -> int:
 
 
 def visible(tree: dict[str, str]) -> dict[str, str]:
-    """Without the hidden temporary files a kill leaves beside their target."""
-    return {rel: s for rel, s in tree.items() if not Path(rel).name.startswith(".")}
+    """Without hidden files and folders: the temporary files a kill leaves beside their
+    target, and outfitter's own record and merge bases (`.outfitter.json`, `.outfitter/`),
+    which a rerun after a kill may bring up to date later than a clean run does."""
+    return {rel: s for rel, s in tree.items()
+            if not any(part.startswith(".") for part in Path(rel).parts)}
 
 
 def killed_then_rerun(tmp_path: Path, setup: object, args: list[str]) -> None:

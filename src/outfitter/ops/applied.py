@@ -6,18 +6,25 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from outfitter.errors import InputError
+from outfitter.files import outside_root
 from outfitter.repo import model as repo_model
 
 
 def applied_only(root: Path, paths: list[Path]) -> tuple[list[Path], str | None]:
     """(the paths some Flux Kustomization applies, a note naming the others or None).
-    A tree with no Flux entry point is applied as it stands: every path is kept."""
+    A tree with no Flux entry point is applied as it stands: every path is kept. A symlink
+    leading outside the root is refused (exit 2) before anything is read or written: the
+    repository model never reads there, and an edit must not land there either."""
+    base = root if root.is_dir() else root.parent
+    escaping = [why for p in paths if (why := outside_root(p, base))]
+    if escaping:
+        raise InputError(escaping)
     repo = repo_model.load(root)
     keep = [p for p in paths if repo.read(os.path.realpath(p))]
     left = [p for p in paths if repo.left_out(os.path.realpath(p))]
     if not left:
         return keep, None
-    base = root if root.is_dir() else root.parent
     names = sorted(p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p)
                    for p in left)
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
