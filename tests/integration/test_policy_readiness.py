@@ -245,7 +245,9 @@ def test_enforce_ready_switches_only_ready_policies_and_render_agrees(
     diff = capsys.readouterr().out
     after = snapshot(repo)
     changed = {k for k in after if after[k] != before.get(k)}
-    assert changed == {POLICY_FILE, "outfitter.yaml", ".outfitter.json"}
+    bases = {k for k in changed if k.startswith(".outfitter/base/")}
+    assert changed - bases == {POLICY_FILE, "outfitter.yaml", ".outfitter.json"}
+    assert len(bases) == 1  # the edited policy file's merge base, kept beside the record
     removed = [line for line in diff.splitlines() if line.startswith("-")
                and not line.startswith("---")]
     added = [line for line in diff.splitlines() if line.startswith("+")

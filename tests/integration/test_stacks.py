@@ -17,7 +17,7 @@ from lightkube.types import PatchType
 import upstream_data
 from outfitter import yamlio
 from outfitter.cluster.apply import Located, apply_all
-from outfitter.cluster.reader import ClusterReader
+from outfitter.cluster.connect import open_reader
 from outfitter.plan import build_plan
 from outfitter.render.flux import render_tree
 from outfitter.render.sops import render_repository
@@ -97,7 +97,7 @@ def test_status_recognises_a_ready_flux_instance(
     check = flux_instance_check("flux")
 
     def result() -> tuple[str, str]:
-        with ClusterReader(control_plane.kubeconfig) as reader:
+        with open_reader(control_plane.kubeconfig) as reader:
             r = check.run(reader)
         return r.state, r.evidence
 
@@ -110,5 +110,5 @@ def test_status_recognises_a_ready_flux_instance(
         "lastAppliedRevision": "v2.7.0@sha256:0"}},
         namespace="flux-system", patch_type=PatchType.MERGE)
     assert result() == ("pass", "FluxInstance flux-system/flux Ready (v2.7.0@sha256:0)")
-    with ClusterReader(control_plane.kubeconfig) as reader:
+    with open_reader(control_plane.kubeconfig) as reader:
         assert flux_instance_check("other").run(reader).state == "fail"
