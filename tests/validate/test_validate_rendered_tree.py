@@ -42,7 +42,7 @@ def test_the_rendered_tree_is_clean(
         # As `outfitter render` writes it: the Secrets encrypted by the real sops.
         repo = make_repo(tmp_path / "repo", tmp_path / "keys", monkeypatch)
         write_tree(repo.root, render_repository(plan, repo.root))
-        tmp_path = repo.root / "kubernetes"
+        tmp_path = repo.root  # validated from the repository root, as Flux resolves paths
     else:
         write_tree(tmp_path, render_tree(plan))
     report = with_upstream(tmp_path)
