@@ -3,6 +3,7 @@ CRDs and charts: no errors, no warnings, and every object checked against a sche
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,10 @@ def test_the_rendered_tree_is_clean(
         # As `outfitter render` writes it: the Secrets encrypted by the real sops.
         repo = make_repo(tmp_path / "repo", tmp_path / "keys", monkeypatch)
         write_tree(repo.root, render_repository(plan, repo.root))
-        tmp_path = repo.root  # validated from the repository root, as Flux resolves paths
+        # A Git repository, as a user's is: validate finds its root, where Flux resolves
+        # spec.path, and reads the tree below (not the repository's .sops.yaml beside it).
+        subprocess.run(["git", "init", "-q", str(repo.root)], check=True)
+        tmp_path = repo.root / "kubernetes"
     else:
         write_tree(tmp_path, render_tree(plan))
     report = with_upstream(tmp_path)
