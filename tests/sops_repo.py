@@ -78,3 +78,18 @@ def make_repo(root: Path, keys: Path, monkeypatch: pytest.MonkeyPatch) -> SopsRe
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key_file))
     return SopsRepo(root, key_file, recipient)
+
+
+def rendered_git_repo(plan: Any, root: Path, keys: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The tree of a SOPS plan as `outfitter render` writes it (Secrets encrypted by the real
+    sops) into a Git repository, as a user's is; returns its `kubernetes` folder: validate
+    finds the repository root, where Flux resolves spec.path, and reads the tree below (not
+    the repository's .sops.yaml beside it)."""
+    from outfitter.render.sops import render_repository
+    from outfitter.render.writer import write_tree
+
+    repo = make_repo(root, keys, monkeypatch)
+    write_tree(repo.root, render_repository(plan, repo.root))
+    subprocess.run(["git", "init", "-q", str(repo.root)], check=True)
+    return repo.root / "kubernetes"

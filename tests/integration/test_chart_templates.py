@@ -227,16 +227,9 @@ def test_every_variant_passes_its_own_validate_helm(
 
     plan = build_plan(variant(name))
     if plan.context.sops:
-        # As `outfitter render` writes it: the Secrets encrypted by the real sops.
-        from outfitter.render.sops import render_repository
-        from sops_repo import make_repo
+        from sops_repo import rendered_git_repo
 
-        repo = make_repo(tmp_path / "repo", tmp_path / "keys", monkeypatch)
-        write_tree(repo.root, render_repository(plan, repo.root))
-        # A Git repository, as a user's is: validate finds its root, where Flux resolves
-        # spec.path, and reads the tree below (not the repository's .sops.yaml beside it).
-        subprocess.run(["git", "init", "-q", str(repo.root)], check=True)
-        tree = repo.root / "kubernetes"
+        tree = rendered_git_repo(plan, tmp_path / "repo", tmp_path / "keys", monkeypatch)
     else:
         write_tree(tmp_path / "repo", render_tree(plan))
         tree = tmp_path / "repo"
@@ -271,7 +264,6 @@ def test_the_platform_passes_its_own_kyverno_policies(
     ValidatingPolicies in the real Kyverno CLI: none fails, so moving the policies to Deny
     cannot block the platform (the add-on namespaces that need it are exempt)."""
     import json
-    import subprocess
 
     out = templated("default", helm_bin, charts_dir,
                     tmp_path_factory.getbasetemp() / "empty-chart-cache")

@@ -3,7 +3,6 @@ CRDs and charts: no errors, no warnings, and every object checked against a sche
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,13 @@ from validate_trees import builtin
 import upstream_data
 from outfitter.plan import build_plan
 from outfitter.render.flux import render_tree
-from outfitter.render.sops import render_repository
 from outfitter.render.writer import write_tree
 from outfitter.validate.chart_values import ChartLibrary
 from outfitter.validate.engine import Options, validate
 from outfitter.validate.findings import Report
 from outfitter.validate.run import Request, run
 from profiles import VARIANTS, variant
-from sops_repo import make_repo
+from sops_repo import rendered_git_repo
 
 # Namespaces of the user's existing cluster that add-ons wire into (kube-prometheus-stack's
 # dashboards, Argo CD, applications that KEDA scales, the existing Fluent Bit).
@@ -40,13 +38,7 @@ def test_the_rendered_tree_is_clean(
 ) -> None:
     plan = build_plan(variant(name))
     if plan.context.sops:
-        # As `outfitter render` writes it: the Secrets encrypted by the real sops.
-        repo = make_repo(tmp_path / "repo", tmp_path / "keys", monkeypatch)
-        write_tree(repo.root, render_repository(plan, repo.root))
-        # A Git repository, as a user's is: validate finds its root, where Flux resolves
-        # spec.path, and reads the tree below (not the repository's .sops.yaml beside it).
-        subprocess.run(["git", "init", "-q", str(repo.root)], check=True)
-        tmp_path = repo.root / "kubernetes"
+        tmp_path = rendered_git_repo(plan, tmp_path / "repo", tmp_path / "keys", monkeypatch)
     else:
         write_tree(tmp_path, render_tree(plan))
     report = with_upstream(tmp_path)
