@@ -58,3 +58,21 @@ def controller_reports(cluster_report: dict[str, Any]) -> list[dict[str, Any]]:
 def publish(client: Client, reports: list[dict[str, Any]]) -> None:
     for report in reports:
         client.apply(codecs.from_dict(report), field_manager="kyverno-stand-in", force=True)
+
+
+def offline_report(kyverno: Path, folder: Path, policies: list[dict[str, Any]],
+               resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """The real Kyverno CLI's policy report for `resources` against `policies`."""
+    from outfitter import yamlio
+
+    (folder / "policies.yaml").write_text(yamlio.dump_all(policies))
+    (folder / "resources.yaml").write_text(yamlio.dump_all(resources))
+    result = subprocess.run(
+        [str(kyverno), "apply", str(folder / "policies.yaml"),
+         "--resource", str(folder / "resources.yaml"),
+         "--policy-report", "--output-format", "json"],
+        capture_output=True, text=True, check=False, timeout=300)
+    start = result.stdout.find("{")
+    assert start >= 0, result.stdout + result.stderr
+    report: dict[str, Any] = json.loads(result.stdout[start:])
+    return report

@@ -4,14 +4,12 @@ Go module by tools/build.sh): each policy flags what it should and passes what i
 from __future__ import annotations
 
 import copy
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kyverno_reports import offline_report
 
-from outfitter import yamlio
 from outfitter.addons.kyverno import ADDON as KYVERNO
 from outfitter.addons.kyverno import POLICY_NAMES
 from outfitter.config import parse_profile
@@ -69,16 +67,7 @@ def evaluate(kyverno: Path, tmp_path: Path, resources: list[dict[str, Any]],
              profile: dict[str, Any] | None = None) -> dict[tuple[str, str], str]:
     """(policy, resource name) -> pass/fail, from the CLI's policy report."""
     policies = KYVERNO.policies(make_context(parse_profile(profile or {})))
-    (tmp_path / "policies.yaml").write_text(yamlio.dump_all(policies))
-    (tmp_path / "resources.yaml").write_text(yamlio.dump_all(resources))
-    result = subprocess.run(
-        [str(kyverno), "apply", str(tmp_path / "policies.yaml"),
-         "--resource", str(tmp_path / "resources.yaml"),
-         "--policy-report", "--output-format", "json"],
-        capture_output=True, text=True, check=False, timeout=120)
-    start = result.stdout.find("{")
-    assert start >= 0, result.stdout + result.stderr
-    report = json.loads(result.stdout[start:])
+    report = offline_report(kyverno, tmp_path, policies, resources)
     return {(r["policy"], res["name"]): r["result"]
             for r in report["results"] for res in r["resources"]}
 
