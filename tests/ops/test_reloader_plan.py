@@ -252,15 +252,52 @@ def test_live_objects_are_judged_by_their_labels_and_owners() -> None:
     assert found["site"].status == "needs none"
 
 
-def test_an_annotation_on_the_pod_template_is_pointed_out(tmp_path: Path) -> None:
+def _deployment(tmp_path: Path, workload: str, pod: str) -> Path:
     (tmp_path / "app.yaml").write_text(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n"
-        "  template:\n    metadata:\n      annotations:\n"
-        "        reloader.stakater.com/auto: \"true\"\n    spec:\n      containers:\n"
-        "        - name: app\n          envFrom:\n          - secretRef: {name: app}\n")
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n" + workload +
+        "spec:\n  template:\n    metadata:\n" + pod + "    spec:\n      containers:\n"
+        "        - name: app\n          envFrom:\n            - secretRef: {name: app}\n"
+        "            - configMapRef: {name: app-env}\n")
+    return tmp_path / "app.yaml"
+
+
+def test_an_annotation_on_the_pod_template_counts(tmp_path: Path) -> None:
+    # Reloader reads the pod template's annotations when the workload has none deciding
+    # (upstream handler/upgrade.go): `auto` there covers everything.
+    _deployment(tmp_path, "", '      annotations:\n        reloader.stakater.com/auto: "true"\n')
     [finding] = reloader.plan_repository(tmp_path).findings
-    assert finding.status == "needs annotation"
+    assert finding.status == "annotated"
     assert any("pod template" in n for n in finding.notes)
+
+
+def test_a_partial_pod_template_annotation_is_extended_there(tmp_path: Path) -> None:
+    path = _deployment(
+        tmp_path, "", '      annotations:\n        secret.reloader.stakater.com/reload: "app"\n')
+    before = path.read_text()
+    plan = reloader.plan_repository(tmp_path)
+    [finding] = plan.findings
+    assert finding.status == "partly annotated" and finding.on_pod
+    assert [str(r) for r in finding.missing] == ["ConfigMap/app-env"]
+    reloader.write(plan)
+    assert line_changes(before, path.read_text()) == (
+        [], ['        configmap.reloader.stakater.com/reload: "app-env"'])
+    assert reloader.plan_repository(tmp_path).to_annotate == []
+
+
+def test_the_workload_annotations_win_over_the_pod_template(tmp_path: Path) -> None:
+    # The workload names the Secret: Secret changes are judged by the workload alone, so
+    # the pod template's `auto` still covers the ConfigMap (its kind has no workload key).
+    _deployment(tmp_path,
+                '  annotations:\n    secret.reloader.stakater.com/reload: "other"\n',
+                '      annotations:\n        reloader.stakater.com/auto: "true"\n')
+    [finding] = reloader.plan_repository(tmp_path).findings
+    assert finding.status == "partly annotated"
+    assert [str(r) for r in finding.missing] == ["Secret/app"]
+    assert finding.add == {"secret.reloader.stakater.com/reload": "other,app"}
+    # `auto: "false"` on the workload: opted out, whatever the pod template says.
+    _deployment(tmp_path, '  annotations:\n    reloader.stakater.com/auto: "false"\n',
+                '      annotations:\n        reloader.stakater.com/auto: "true"\n')
+    assert reloader.plan_repository(tmp_path).findings[0].status == "opted out"
 
 
 def test_live_without_a_usable_cluster_exits_2(

@@ -92,6 +92,8 @@ def _print(the_plan: ops.Plan, console: Console) -> None:
             why.append(", ".join(f'{k}: "{v}"' for k, v in f.add.items()))
         why += [f"{ref}: needs none, {reason}" for ref, reason in sorted(f.needs_none.items())]
         why += f.notes
+        if f.add and f.on_pod:
+            why.append("on the pod template, beside the user's own")
         if f.edit_error:
             why.append("not edited (see skipped)")
         style = _STYLE.get(f.status, "")
@@ -102,6 +104,8 @@ def _print(the_plan: ops.Plan, console: Console) -> None:
             via = f"HelmRelease {f.helm_release}" if f.helm_release else f.workload
             console.print(f"\n[bold]{via}[/] ({f.workload}) — add to the HelmRelease:")
             console.print(f.suggestion.rstrip("\n"), markup=False, highlight=False)
+    for line in the_plan.not_judged:
+        console.print(f"[yellow]not judged[/] {line}", soft_wrap=True)
     for note in the_plan.notes:
         console.print(f"[dim]note[/]: {note}", soft_wrap=True)
     for line in the_plan.skipped:

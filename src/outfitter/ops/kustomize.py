@@ -8,9 +8,21 @@ generator in an overlay or a sibling folder counts for a workload in the base.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Generator:
+    """What a configMapGenerator/secretGenerator puts in its object: data key → file, and
+    literal values (`envs` files are not read: they are never Helm values)."""
+
+    kind: str
+    name: str
+    files: dict[str, Path]
+    literals: dict[str, str]
+    kustomization: Path
 
 
 @dataclass
@@ -19,6 +31,7 @@ class Kustomization:
     resources: list[Path]
     generated: dict[tuple[str, str], bool]
     """(kind, name) → hashed."""
+    generators: dict[tuple[str, str], Generator] = field(default_factory=dict)
 
 
 def read(path: Path, data: Any) -> Kustomization | None:
@@ -39,13 +52,31 @@ def read(path: Path, data: Any) -> Kustomization | None:
                 resources.append((base / item).resolve())
     global_off = bool((data.get("generatorOptions") or {}).get("disableNameSuffixHash"))
     generated: dict[tuple[str, str], bool] = {}
+    generators: dict[tuple[str, str], Generator] = {}
     for key, kind in (("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")):
         for gen in data.get(key) or []:
             if not isinstance(gen, dict) or not gen.get("name"):
                 continue
             off = (gen.get("options") or {}).get("disableNameSuffixHash", global_off)
             generated[(kind, str(gen["name"]))] = not off
-    return Kustomization(path, resources, generated)
+            generators[(kind, str(gen["name"]))] = _generator(kind, gen, path)
+    return Kustomization(path, resources, generated, generators)
+
+
+def _generator(kind: str, gen: dict[str, Any], kfile: Path) -> Generator:
+    files: dict[str, Path] = {}
+    for item in gen.get("files") or []:
+        if isinstance(item, str):
+            # `key=path` or `path` (the key is then the file's name), as kustomize reads it.
+            key, sep, rel = item.partition("=")
+            rel = rel if sep else key
+            files[key if sep else Path(rel).name] = (kfile.parent / rel).resolve()
+    literals: dict[str, str] = {}
+    for item in gen.get("literals") or []:
+        if isinstance(item, str) and "=" in item:
+            key, _, value = item.partition("=")
+            literals[key] = value
+    return Generator(kind, str(gen["name"]), files, literals, kfile)
 
 
 class Builds:
@@ -67,6 +98,19 @@ class Builds:
                 out.add(res)
         self._reach[kdir] = out
         return out
+
+    def generator_specs_for(self, file: Path) -> dict[tuple[str, str], Generator]:
+        """(kind, name) → the generator of a build that includes `file`."""
+        file = file.resolve()
+        found: dict[tuple[str, str], Generator] = {}
+        for kdir in sorted(self.by_dir):
+            reach = self.reach(kdir)
+            if file not in reach:
+                continue
+            for sub in sorted(d for d in reach if d in self.by_dir):
+                for key, gen in self.by_dir[sub].generators.items():
+                    found.setdefault(key, gen)
+        return found
 
     def generators_for(self, file: Path) -> dict[tuple[str, str], tuple[bool, Path]]:
         """(kind, name) → (hashed, kustomization) for every generator in a build that

@@ -28,9 +28,9 @@ from typing import Any, Literal
 
 from ruamel.yaml.comments import CommentedMap
 
-from outfitter import yamlio
-from outfitter.ops import kustomize, yaml_edit
-from outfitter.ops.applied import applied_only
+from outfitter.ops import helm_values, kustomize, yaml_edit
+from outfitter.ops.applied import applied_repository
+from outfitter.ops.release_tree import APP_TEMPLATE, Tree
 from outfitter.ops.yaml_edit import NotEditable, UnreadableFile, YamlFile
 
 AUTO = "reloader.stakater.com/auto"
@@ -43,7 +43,6 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 # kustomize's hash suffix: 10 characters of an encoded sha256 (api/hasher: 0,1,3,a,e are
 # replaced so the suffix never reads as a word or a number).
 HASH_SUFFIX = re.compile(r"-[2456789bcdfghkmt]{10}$")
-APP_TEMPLATE = "app-template"
 
 RefKind = Literal["ConfigMap", "Secret"]
 Status = Literal["needs annotation", "partly annotated", "annotated", "opted out",
@@ -81,6 +80,10 @@ class Finding:
     edit_error: str | None = None
     """Why the file could not be edited (it is then left untouched)."""
     edited: bool = False
+    on_pod: bool = False
+    """The annotations go on the pod template, where the user keeps Reloader's."""
+    edit_file: str | None = None
+    """The file the edit goes to when it is not `where` (an app-template values file)."""
 
     @property
     def workload(self) -> str:
@@ -95,7 +98,8 @@ class Finding:
             "missing": [str(r) for r in self.missing],
             "needsNone": self.needs_none, "add": self.add, "helmRelease": self.helm_release,
             "suggestion": self.suggestion, "notes": self.notes, "editError": self.edit_error,
-            "edited": self.edited,
+            "edited": self.edited, "annotateOn": "pod template" if self.on_pod else "workload",
+            "editFile": self.edit_file,
         }
 
 
@@ -103,6 +107,8 @@ class Finding:
 class Plan:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    not_judged: list[str] = field(default_factory=list)
+    """HelmReleases whose workloads were not judged, one line each with the reason."""
     not_edited: list[str] = field(default_factory=list)
     """Of `skipped`: what needed an edit that could not be made safely (exit status 1)."""
     """Files or objects left alone, one line each."""
@@ -121,6 +127,7 @@ class Plan:
             "scanned": self.scanned,
             "findings": [f.to_json() for f in self.findings],
             "skipped": self.skipped,
+            "notJudged": self.not_judged,
             "notEdited": self.not_edited,
             "notes": self.notes,
             "files": sorted(str(p) for p, yf in self.files.items() if yf.changed),
@@ -187,24 +194,53 @@ def _names(value: Any) -> set[str]:
     return {n.strip() for n in str(value or "").split(",") if n.strip()}
 
 
-def coverage(annotations: dict[str, Any], refs: list[Ref]) -> tuple[str, list[Ref]]:
-    """('opted out' | 'search' | 'covered' | 'none' | 'partial', refs not covered)."""
-    def true(key: str) -> bool:
-        return str(annotations.get(key, "")).strip().lower() == "true"
+def _is(value: Any, word: str) -> bool:
+    return str(value if value is not None else "").strip().lower() == word
 
-    if str(annotations.get(AUTO, "")).strip().lower() == "false":
+
+def reads_annotations(workload: dict[str, Any], pod: dict[str, Any], kind: RefKind
+                      ) -> dict[str, Any]:
+    """The annotations Reloader judges a change of a `kind` object by: the workload's own
+    when it carries any of the four that decide it, else the pod template's (upstream
+    internal/pkg/handler/upgrade.go, PerformAction)."""
+    deciding = (AUTO, SEARCH, KIND_AUTO[kind], KIND_RELOAD[kind])
+    return workload if any(k in workload for k in deciding) else pod
+
+
+def coverage(annotations: dict[str, Any], refs: list[Ref],
+             pod: dict[str, Any] | None = None) -> tuple[str, list[Ref]]:
+    """('opted out' | 'search' | 'covered' | 'none' | 'partial', refs not covered), the
+    pod template's annotations counting where Reloader reads them."""
+    pod = pod or {}
+    kinds: tuple[RefKind, ...] = ("ConfigMap", "Secret")
+    read = {k: reads_annotations(annotations, pod, k) for k in kinds}
+    used = [read[k] for k in kinds if any(r.kind == k for r in refs)] or [annotations]
+    if any(_is(a.get(AUTO), "false") for a in used):
         return "opted out", []
-    if true(AUTO):
-        return "covered", []
-    if true(SEARCH):
-        return "search", []
-    missing = [r for r in refs
-               if not true(KIND_AUTO[r.kind]) and r.name not in _names(
-                   annotations.get(KIND_RELOAD[r.kind]))]
-    has_any = any(k in annotations for k in (*KIND_AUTO.values(), *KIND_RELOAD.values()))
+    missing = []
+    searched = False
+    for ref in refs:
+        a = read[ref.kind]
+        if _is(a.get(AUTO), "true") or _is(a.get(KIND_AUTO[ref.kind]), "true") \
+                or ref.name in _names(a.get(KIND_RELOAD[ref.kind])):
+            continue
+        if _is(a.get(SEARCH), "true"):
+            searched = True
+            continue
+        missing.append(ref)
     if not missing:
-        return "covered", []
+        return ("search" if searched else "covered"), []
+    has_any = any(k in a for a in used
+                  for k in (AUTO, SEARCH, *KIND_AUTO.values(), *KIND_RELOAD.values()))
     return ("partial" if has_any else "none"), missing
+
+
+def on_pod_template(annotations: dict[str, Any], pod: dict[str, Any]) -> bool:
+    """The user keeps Reloader's annotations on the pod template (none on the workload):
+    an edit extends them there."""
+    def has(a: dict[str, Any]) -> bool:
+        return any("reloader.stakater.com/" in str(k) for k in a)
+    return has(pod) and not has(annotations)
 
 
 def annotations_to_add(annotations: dict[str, Any], missing: list[Ref]) -> dict[str, str]:
@@ -239,13 +275,14 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def plan_repository(root: Path) -> Plan:
-    """Findings for every workload and app-template HelmRelease under `root`, with the
-    edits prepared (not written) in `plan.files`."""
+    """Findings for every workload and app-template HelmRelease that Flux applies under
+    `root`, with the edits prepared (not written) in `plan.files`; every HelmRelease it
+    cannot judge is in `plan.not_judged` with the reason."""
     plan = Plan()
     files: list[YamlFile] = []
     kustomizations: list[kustomize.Kustomization] = []
     base = root if root.is_dir() else root.parent
-    paths, left_alone = applied_only(root, yaml_edit.walk(root))
+    paths, left_alone, repo = applied_repository(root, yaml_edit.walk(root))
     if left_alone:
         plan.notes.append(left_alone)
     for path in paths:
@@ -259,7 +296,12 @@ def plan_repository(root: Path) -> Plan:
             k = kustomize.read(path, doc.data)
             if k is not None:
                 kustomizations.append(k)
-    builds = kustomize.Builds(kustomizations)
+    tree = Tree(repo, kustomize.Builds(kustomizations), base)
+    for yf in files:
+        for doc in yf.documents:
+            if isinstance(doc.data, dict):
+                tree.add(yf.path, doc.data)
+    by_path = {yf.path.resolve(): yf for yf in files}
     others: list[str] = []
     for yf in files:
         for doc in yf.documents:
@@ -268,29 +310,77 @@ def plan_repository(root: Path) -> Plan:
                 continue
             kind = obj.get("kind")
             where = f"{_rel(yf.path, base)}:{doc.line}"
+            namespaces = tree.namespaces(yf.path, meta_of(obj).get("namespace"))
             if kind in WORKLOAD_KINDS and str(obj.get("apiVersion", "")).startswith("apps/"):
                 plan.scanned += 1
-                finding = _workload_finding(obj, where, builds.generators_for(yf.path), base)
+                finding = _workload_finding(obj, where, tree.builds.generators_for(yf.path),
+                                            base, _one(namespaces, plan, where))
                 if finding is not None:
                     plan.findings.append(finding)
                     _prepare_workload_edit(plan, yf, doc.index, finding)
             elif kind == "HelmRelease" and str(obj.get("apiVersion", "")).startswith(
                     "helm.toolkit.fluxcd.io/"):
-                if _is_app_template(obj):
-                    for finding in _app_template_findings(obj, where):
-                        plan.scanned += 1
-                        plan.findings.append(finding)
-                        _prepare_values_edit(plan, yf, doc.index, finding)
-                elif "reloader.stakater.com" not in yamlio.dump(obj.get("spec") or {}):
-                    meta = meta_of(obj)
-                    others.append(f"{meta.get('namespace', '?')}/{meta.get('name', '?')}")
+                other = _helm_release(plan, tree, by_path, yf, doc.index, where, namespaces)
+                if other:
+                    others.append(other)
     if others:
         plan.notes.append(
             f"{len(others)} HelmRelease(s) render workloads that are not in the repository "
             f"({', '.join(sorted(others))}): `outfitter reloader plan --live` finds which of "
             f"them read a ConfigMap or Secret, with the post-renderer patch for each.")
     plan.findings.sort(key=_position)
+    plan.not_judged.sort()
     return plan
+
+
+def _one(namespaces: set[str], plan: Plan, where: str) -> str | None:
+    """The namespace to print: the one the object lands in (several: the first, noted)."""
+    if len(namespaces) > 1:
+        plan.notes.append(f"{where}: applied into several namespaces "
+                          f"({', '.join(sorted(namespaces))}); shown under the first")
+    return min(namespaces) if namespaces else None
+
+
+def _label(namespace: str | None, name: str) -> str:
+    return f"{namespace}/{name}" if namespace else name
+
+
+def _helm_release(plan: Plan, tree: Tree, by_path: dict[Path, YamlFile], yf: YamlFile,
+                  index: int, where: str, namespaces: set[str]) -> str | None:
+    """Judge one HelmRelease (its app-template controllers), or list it as not judged.
+    Returns its label when its workloads are for `--live` to find."""
+    obj = yf.documents[index].data
+    meta = meta_of(obj)
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    namespace = _one(namespaces, plan, where)
+    release = _label(namespace, str(meta.get("name", "?")))
+    head = f"HelmRelease {release} ({where})"
+    chart = tree.chart(spec, namespaces)
+    if chart.name is None:
+        plan.not_judged.append(f"{head}: chart unknown ({chart.why_unknown})")
+        return None
+    if chart.name != APP_TEMPLATE:
+        plan.not_judged.append(
+            f"{head}: chart {chart.name} is not app-template: the workloads it renders are "
+            f"not in the repository (`--live` reads them from the cluster)")
+        return release
+    try:
+        values, layers, notes = helm_values.compose(spec, tree.lookup(yf.path, namespaces))
+    except helm_values.Unreadable as err:
+        plan.not_judged.append(f"{head}: values unreadable: {err}")
+        return None
+    if not isinstance(values.get("controllers"), dict):
+        plan.not_judged.append(f"{head}: app-template values with no controllers")
+        return None
+    # Workloads land in the release's own target namespace when it sets one.
+    workload_ns = str(spec.get("targetNamespace") or "") or namespace
+    for finding in _app_template_findings(values, str(meta.get("name", "?")), workload_ns,
+                                          release, where):
+        plan.scanned += 1
+        finding.notes += notes
+        plan.findings.append(finding)
+        _prepare_values_edit(plan, yf, index, finding, layers, by_path, tree.root)
+    return None
 
 
 def _position(finding: Finding) -> tuple[str, int, str]:
@@ -300,7 +390,7 @@ def _position(finding: Finding) -> tuple[str, int, str]:
 
 def _workload_finding(
     obj: dict[str, Any], where: str,
-    generators: dict[tuple[str, str], tuple[bool, Path]], base: Path,
+    generators: dict[tuple[str, str], tuple[bool, Path]], base: Path, namespace: str | None,
 ) -> Finding | None:
     meta = meta_of(obj)
     spec = obj.get("spec") or {}
@@ -310,7 +400,7 @@ def _workload_finding(
     if not refs:
         return None
     finding = Finding(kind=str(obj["kind"]), name=str(meta.get("name", "?")),
-                      namespace=meta.get("namespace"), where=where, refs=refs,
+                      namespace=namespace, where=where, refs=refs,
                       status="needs annotation")
     plain = []
     for ref in refs:
@@ -324,19 +414,25 @@ def _workload_finding(
                 finding.notes.append(
                     f"{ref}: generated by {_rel(gen[1], base)} with disableNameSuffixHash, "
                     f"so its name stays when its content changes")
-    annotations = meta.get("annotations") or {}
-    judge(finding, annotations if isinstance(annotations, dict) else {}, plain)
     template_meta = template.get("metadata") if isinstance(template, dict) else None
-    on_pods = (template_meta or {}).get("annotations") if isinstance(template_meta, dict) else None
-    if finding.add and isinstance(on_pods, dict) and any(
-            "reloader.stakater.com" in str(k) for k in on_pods):
-        finding.notes.append("a Reloader annotation sits on the pod template, where Reloader "
-                             "does not look: it reads the workload's own metadata")
+    pod = (template_meta or {}).get("annotations") if isinstance(template_meta, dict) else None
+    annotations = meta.get("annotations") or {}
+    judge(finding, _map(annotations), plain, _map(pod))
     return finding
 
 
-def judge(finding: Finding, annotations: dict[str, Any], plain: list[Ref]) -> None:
-    state, missing = coverage(annotations, plain)
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def judge(finding: Finding, annotations: dict[str, Any], plain: list[Ref],
+          pod: dict[str, Any] | None = None) -> None:
+    pod = pod or {}
+    state, missing = coverage(annotations, plain, pod)
+    finding.on_pod = on_pod_template(annotations, pod)
+    if finding.on_pod and state in ("covered", "search", "opted out"):
+        finding.notes.append("judged by the pod template's annotations: Reloader reads them "
+                             "when the workload has none of its own")
     if state == "opted out":
         finding.status = "opted out"
         finding.notes.append(f'{AUTO}: "false" (left as the user chose)')
@@ -350,7 +446,7 @@ def judge(finding: Finding, annotations: dict[str, Any], plain: list[Ref]) -> No
     else:
         finding.status = "needs annotation" if state == "none" else "partly annotated"
         finding.missing = missing
-        finding.add = annotations_to_add(annotations, missing)
+        finding.add = annotations_to_add(pod if finding.on_pod else annotations, missing)
 
 
 def _prepare_workload_edit(plan: Plan, yf: YamlFile, index: int, finding: Finding) -> None:
@@ -362,8 +458,12 @@ def _prepare_workload_edit(plan: Plan, yf: YamlFile, index: int, finding: Findin
     if current is not None:  # a second workload in the same document cannot happen
         return
     try:
-        yf.set_body(index, _add_annotations(doc, lambda t: t["metadata"], finding.add,
-                                            after=("name", "namespace", "labels")))
+        if finding.on_pod:  # where the user keeps them
+            yf.set_body(index, _add_annotations(
+                doc, lambda t: t["spec"]["template"]["metadata"], finding.add, after=()))
+        else:
+            yf.set_body(index, _add_annotations(doc, lambda t: t["metadata"], finding.add,
+                                                after=("name", "namespace", "labels")))
     except NotEditable as err:
         finding.edit_error = str(err)
         plan.skipped.append(f"{finding.where}: {finding.workload}: not edited: {err}")
@@ -417,14 +517,6 @@ def _probe(doc: yaml_edit.Document, locate: Any) -> CommentedMap:
 
 # --- HelmReleases of the bjw-s app-template chart --------------------------------------------
 
-def _is_app_template(obj: dict[str, Any]) -> bool:
-    spec = obj.get("spec") or {}
-    chart = (((spec.get("chart") or {}).get("spec") or {}).get("chart")) if isinstance(
-        spec, dict) else None
-    ref = (spec.get("chartRef") or {}).get("name") if isinstance(spec, dict) else None
-    return APP_TEMPLATE in str(chart or "") or APP_TEMPLATE in str(ref or "")
-
-
 def _walk_refs(node: Any, via: str) -> Iterator[Ref]:
     """secretKeyRef/configMapKeyRef anywhere under an env block (list or map form)."""
     if isinstance(node, dict):
@@ -456,20 +548,36 @@ def _container_refs(container: Any, chart_owned: dict[str, set[str]]) -> Iterato
                 yield Ref(kind, name, "envFrom")  # type: ignore[arg-type]
 
 
-def _app_template_findings(obj: dict[str, Any], where: str) -> list[Finding]:
-    meta = meta_of(obj)
-    release = "/".join(str(p) for p in (meta.get("namespace"), meta.get("name", "?")) if p)
-    values = (obj.get("spec") or {}).get("values") or {}
-    controllers = values.get("controllers") if isinstance(values, dict) else None
-    if not isinstance(controllers, dict):
-        return []
-    chart_owned = {"ConfigMap": set((values.get("configMaps") or {}).keys()),
-                   "Secret": set((values.get("secrets") or {}).keys())}
+def _controller_annotations(values: dict[str, Any], ctrl: dict[str, Any]
+                            ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the workload's annotations, the pod template's) as the chart renders them: the
+    controller's over `global.annotations`; `pod.annotations` or else
+    `defaultPodOptions.annotations` (merged with `defaultPodOptionsStrategy: merge`), the
+    global ones too with `global.propagateGlobalMetadataToPods`."""
+    glob = _map(values.get("global"))
+    workload = {**_map(glob.get("annotations")), **_map(ctrl.get("annotations"))}
+    default = _map(_map(values.get("defaultPodOptions")).get("annotations"))
+    own = _map(_map(ctrl.get("pod")).get("annotations"))
+    if values.get("defaultPodOptionsStrategy") == "merge":
+        pod = {**default, **own}
+    else:
+        pod = own or default
+    if glob.get("propagateGlobalMetadataToPods"):
+        pod = {**_map(glob.get("annotations")), **pod}
+    return workload, pod
+
+
+def _app_template_findings(values: dict[str, Any], name: str, namespace: str | None,
+                           release: str, where: str) -> list[Finding]:
+    controllers = values["controllers"]
+    chart_owned = {"ConfigMap": set(_map(values.get("configMaps")).keys()),
+                   "Secret": set(_map(values.get("secrets")).keys())}
     per_controller: dict[str, list[Ref]] = {str(c): [] for c in controllers}
     chart_refs: dict[str, set[str]] = {str(c): set() for c in controllers}
     persistence = values.get("persistence") or {}
     for pname, item in persistence.items() if isinstance(persistence, dict) else []:
-        if not isinstance(item, dict) or item.get("type") not in ("configMap", "secret"):
+        if not isinstance(item, dict) or item.get("type") not in ("configMap", "secret") \
+                or item.get("enabled") is False:
             continue
         kind: RefKind = "ConfigMap" if item["type"] == "configMap" else "Secret"
         mounted = item.get("advancedMounts")
@@ -499,43 +607,119 @@ def _app_template_findings(obj: dict[str, Any], where: str) -> list[Finding]:
         refs = _dedupe(refs)
         if not refs and not chart_refs[str(cname)]:
             continue
-        finding = Finding(kind=wkind, name=f"{meta.get('name', '?')} (controller {cname})",
-                          namespace=meta.get("namespace"), where=where, refs=refs,
+        finding = Finding(kind=wkind, name=f"{name} (controller {cname})",
+                          namespace=namespace, where=where, refs=refs,
                           status="needs annotation", helm_release=release)
         for ref in sorted(chart_refs[str(cname)]):
             finding.needs_none[ref] = "defined by the chart, which stamps a checksum on the pods"
-        annotations = ctrl.get("annotations") or {}
-        judge(finding, annotations if isinstance(annotations, dict) else {}, refs)
+        workload, pod = _controller_annotations(values, ctrl)
+        judge(finding, workload, refs, pod)
+        own_pod = _map(_map(ctrl.get("pod")).get("annotations"))
+        if finding.add and finding.on_pod and not on_pod_template({}, own_pod):
+            # From defaultPodOptions or global: a controller-level `pod.annotations` would
+            # replace those for this controller; the workload's own annotations are safe.
+            finding.on_pod = False
+            finding.add = annotations_to_add(workload, finding.missing)
         if finding.add:
-            lines = "\n".join(f'          {k}: "{v}"' for k, v in finding.add.items())
+            holder = "        pod:\n          annotations:\n" if finding.on_pod \
+                else "        annotations:\n"
+            pad = "            " if finding.on_pod else "          "
+            lines = "\n".join(f'{pad}{k}: "{v}"' for k, v in finding.add.items())
             finding.suggestion = (f"spec:\n  values:\n    controllers:\n      {cname}:\n"
-                                  f"        annotations:\n{lines}")
+                                  f"{holder}{lines}")
         findings.append(finding)
     return findings
 
 
-def _prepare_values_edit(plan: Plan, yf: YamlFile, index: int, finding: Finding) -> None:
+def _defines(values: dict[str, Any], keys: list[str]) -> bool:
+    node: Any = values
+    for key in keys:
+        if not isinstance(node, dict) or not isinstance(node.get(key), dict):
+            return False
+        node = node[key]
+    return True
+
+
+def _prepare_values_edit(plan: Plan, yf: YamlFile, index: int, finding: Finding,
+                         layers: list[helm_values.ValuesSource],
+                         by_path: dict[Path, YamlFile], root: Path) -> None:
+    """Add the annotations where the controller's values are written: the layer that
+    defines its annotations (else the controller) with the highest precedence — inline
+    `spec.values`, or the values.yaml a generator makes the valuesFrom ConfigMap from;
+    anything else (a ConfigMap written as a manifest, a targetPath) gets them inline."""
     if not finding.add:
         return
-    plan.files[yf.path] = yf
-    doc = yf.documents[index]
     cname = finding.name.rsplit("controller ", 1)[1].rstrip(")")
-    current = yf.new_bodies.get(index)
+    holder = ["controllers", cname, *(["pod"] if finding.on_pod else [])]
+    chosen = next((layer for layer in reversed(layers)
+                   if _defines(layer.values, [*holder, "annotations"])), None) or next(
+        (layer for layer in reversed(layers) if _defines(layer.values, holder[:2])), None)
+    target, doc_index, prefix = yf, index, ["spec", "values"]
+    if chosen is not None and chosen.file is not None and not chosen.inline:
+        values_file = by_path.get(chosen.file.resolve())
+        if values_file is not None and len(values_file.documents) == 1:
+            target, doc_index, prefix = values_file, 0, []
+            finding.edit_file = _rel(values_file.path, root)
+            finding.notes.append(f"its values are in {finding.edit_file} (behind "
+                                 f"{chosen.label}): the annotation goes there")
+    plan.files[target.path] = target
+    doc = target.documents[doc_index]
+    current = target.new_bodies.get(doc_index)
     source = doc if current is None else doc.with_body(current)
-
-    def locate(tree: Any) -> Any:
-        for key, ctrl in tree["spec"]["values"]["controllers"].items():
-            if str(key) == cname:
-                return ctrl
-        raise KeyError(cname)
-
     try:
-        yf.set_body(index, _add_annotations(source, locate, finding.add, after=(),
-                                            prefer_start=True))
+        target.set_body(doc_index, _annotate_path(source, [*prefix, *holder], finding.add))
     except NotEditable as err:
         finding.edit_error = str(err)
         plan.skipped.append(f"{finding.where}: {finding.workload}: not edited: {err}")
         plan.not_edited.append(f"{finding.where}: {finding.workload}: not edited: {err}")
+
+
+def _child(node: Any, key: str) -> Any:
+    for k, v in node.items():
+        if str(k) == key:
+            return v
+    raise KeyError(key)
+
+
+def _annotate_path(doc: yaml_edit.Document, keys: list[str], add: dict[str, str]) -> str:
+    """Add the annotations under the mapping at `keys`, making the missing mappings on the
+    way (a release whose values all come from valuesFrom has no `spec.values` yet)."""
+    if doc.style() is None:
+        raise NotEditable(yaml_edit.NO_ROUND_TRIP)
+    node: Any = doc.tree()
+    depth = 0
+    for key in keys:
+        if not isinstance(node, CommentedMap):
+            raise NotEditable(f"{'.'.join(keys[:depth])} is not a mapping")
+        try:
+            node = _child(node, key)
+        except KeyError:
+            break
+        depth += 1
+    if depth == len(keys) and isinstance(node, CommentedMap):
+        def locate(tree: Any) -> Any:
+            for key in keys:
+                tree = _child(tree, key)
+            return tree
+        return _add_annotations(doc, locate, add, after=(), prefer_start=True)
+    if depth < len(keys) and node is None and depth > 0:
+        raise NotEditable(f"{'.'.join(keys[:depth])} is empty; not edited")
+
+    def parent(tree: Any) -> Any:
+        for key in keys[:depth]:
+            tree = _child(tree, key)
+        return tree
+
+    def nested() -> Any:
+        inner = CommentedMap({"annotations": CommentedMap(
+            {k: yaml_edit.quoted(v) for k, v in add.items()})})
+        for key in reversed(keys[depth + 1:]):
+            inner = CommentedMap({key: inner})
+        return inner
+
+    after = ("valuesFrom", "values") if depth == 1 and keys[0] == "spec" else ()
+    return yaml_edit.first_clean(doc, yaml_edit.insert_at(parent, keys[depth], nested,
+                                                          after=after))
 
 
 def write(plan: Plan) -> list[Path]:

@@ -12,8 +12,8 @@ from typing import Any
 
 from outfitter import yamlio
 from outfitter.cluster.namespaces import PLATFORM as LEFT_OUT_NAMESPACES
+from outfitter.ops.release_tree import APP_TEMPLATE
 from outfitter.ops.reloader import (
-    APP_TEMPLATE,
     HASH_SUFFIX,
     Finding,
     Plan,
