@@ -85,6 +85,11 @@ def test_init_from_a_checklist_roadmap_says_what_it_did(
     assert enabled == ["cost", "falco", "kyverno", "object-storage", "outfitter", "renovate",
                        "velero"]
     assert data["addons"]["falco"]["priority"] == "medium"
+    # SOPS is the profile's secrets provider, not a tool outfitter lacks.
+    assert "profile setting: secrets.provider: sops ← line 16: - [ ] Encrypt the remaining " \
+           "secrets in git with SOPS + age" in err
+    assert data["secrets"]["provider"] == "sops"
+    assert not any(line.startswith("not offered: SOPS") for line in err)
     # same input, same bytes
     again = tmp_path / "again" / "p.yaml"  # same name: the profile names its schema file
     again.parent.mkdir()
@@ -101,7 +106,7 @@ def test_init_from_a_roadmap_naming_only_tools_not_offered(
     assert main(["init", "--from-roadmap", str(doc), "--out", str(out)]) == 2
     assert capsys.readouterr().err.strip() == (
         f"error: {doc}: asks for no add-on outfitter offers (it names only tools outfitter "
-        f"does not offer: SOPS, Flagger)")
+        f"does not offer: Flagger)")
     assert not out.exists()
 
 

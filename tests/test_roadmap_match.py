@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from outfitter import roadmap
-from outfitter.profile_init import RoadmapMapping, Source, map_roadmap
+from outfitter.profile_init import RoadmapMapping, Source, map_roadmap, profile_data
 from outfitter.roadmap_match import analyse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "roadmaps"
@@ -27,8 +27,11 @@ def test_improvement_plan_with_priorities_and_tools_not_offered() -> None:
     assert m.added == {"object-storage": "velero"}
     assert lines(m.sources) == {"velero": 15, "renovate": 17, "falco": 21, "cost": 22,
                                 "kyverno": 23}
-    assert lines(m.not_offered) == {"SOPS": 16, "Gatekeeper": 23, "SigNoz": 24,
+    assert lines(m.not_offered) == {"Gatekeeper": 23, "SigNoz": 24,
                                     "Flagger": 28, "Karpenter": 29}
+    # SOPS is not an add-on but the profile's secrets provider: the profile says so.
+    assert lines(m.settings) == {"secrets.provider=sops": 16}
+    assert profile_data(m)["secrets"]["provider"] == "sops"
     # struck through, and "we don't need …"
     assert lines(m.declined) == {"longhorn": 30, "descheduler": 31}
     assert m.existing == ["flux", "traefik", "kube-prometheus-stack", "external-secrets"]
@@ -146,3 +149,16 @@ def test_a_heading_that_names_an_add_on_claims_its_section() -> None:
     assert [f.context for f in findings if f.claimed] == ["velero", "velero"]
     assert set(map_roadmap(doc).addons) == {"velero", "object-storage", "longhorn"}
     assert map_roadmap(doc).sources["longhorn"].line == 9
+
+
+def test_sops_sets_the_secrets_provider_and_is_never_guessed(tmp_path: Path) -> None:
+    doc = tmp_path / "roadmap.md"
+    doc.write_text("# Plan\n\n- [ ] Velero backups\n- [ ] ~~Mozilla SOPS~~ for secrets\n")
+    m = map_roadmap(roadmap.load(doc))
+    assert m.settings == {}  # struck through: not wanted
+    doc.write_text("# Plan\n\n- [ ] Velero backups\n\n## Done\n\n- [x] Secrets in git with "
+                   "Mozilla SOPS\n")
+    m = map_roadmap(roadmap.load(doc))
+    assert lines(m.settings) == {"secrets.provider=sops": 7}
+    assert profile_data(m)["secrets"]["provider"] == "sops"
+    assert m.not_offered == {}

@@ -47,6 +47,8 @@ class RoadmapMapping:
     """add-on the roadmap says it does not want (negated, or under "Won't do")"""
     done: dict[str, Source] = field(default_factory=dict)
     """add-on the roadmap lists as already there (under "Done"/"Already implemented")"""
+    settings: dict[str, Source] = field(default_factory=dict)
+    """profile setting (`secrets.provider=sops`) a named tool stands for -> where named"""
 
 
 def map_roadmap(roadmap: Roadmap) -> RoadmapMapping:
@@ -73,6 +75,9 @@ def map_roadmap(roadmap: Roadmap) -> RoadmapMapping:
 
 
 def _record(out: RoadmapMapping, finding: Finding, where: Source) -> None:
+    if finding.mode in ("request", "done"):  # wanted or already in use: the profile says so
+        for setting in finding.settings:
+            out.settings.setdefault(setting, where)
     if finding.mode == "request":
         for name in finding.addons:
             if name not in out.addons:
@@ -113,6 +118,13 @@ def profile_data(mapping: RoadmapMapping | None = None, **cluster: Any) -> dict[
                      else {"enabled": False})
             for a in registry.all_addons() if a.roadmap_names
         }
+        for setting in mapping.settings:
+            path, _, value = setting.partition("=")
+            *parents, key = path.split(".")
+            node = data
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[key] = value
     profile = parse_profile(data)  # raises ProfileError on a combination that cannot work
     build_plan(profile)  # and on objects the existing stack cannot serve
     return dump_profile(profile)

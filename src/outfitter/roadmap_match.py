@@ -35,7 +35,7 @@ from outfitter.addons import registry
 from outfitter.roadmap import Entry, Roadmap
 
 Mode = Literal["request", "done", "wont", "notes"]
-TermKind = Literal["name", "capability", "tool", "existing", "ordinary"]
+TermKind = Literal["name", "capability", "tool", "setting", "existing", "ordinary"]
 
 URL = re.compile(r"(?:https?://|www\.)\S+")
 CLAUSE_END = re.compile(r"[.;:!?](?=\s|$)|,|\b(?:but|however|though|although)\b")
@@ -108,6 +108,9 @@ class Vocabulary:
         for display, *spellings in data["not_offered"]:
             for spelling in spellings:
                 add(spelling, Term("tool", (display,)))
+        for setting, spellings in data["settings"].items():
+            for spelling in spellings:
+                add(spelling, Term("setting", (setting,)))
         for phrase in data["ordinary_phrases"]:
             add(phrase, Term("ordinary", ()))
         self.terms = terms
@@ -199,8 +202,8 @@ class Vocabulary:
         return None
 
 
-_RANK: dict[TermKind, int] = {"ordinary": 0, "tool": 1, "existing": 2, "name": 3,
-                              "capability": 4}
+_RANK: dict[TermKind, int] = {"ordinary": 0, "tool": 1, "setting": 2, "existing": 2,
+                              "name": 3, "capability": 4}
 """Which kind wins when two spell the same: an add-on's declaration over the data file, and a
 capability over a name (roadmap_names lists a few words, like "s3", that are capabilities)."""
 
@@ -228,6 +231,8 @@ class Finding:
     """Capability phrases several add-ons offer, with the choices, nothing under it settling."""
     tools: tuple[str, ...] = ()
     """Named tools outfitter does not offer (or, in a done section, does not know)."""
+    settings: tuple[str, ...] = ()
+    """Profile settings (`secrets.provider=sops`) a named tool stands for."""
     existing: tuple[str, ...] = ()
     negated: tuple[str, ...] = ()
     """Add-ons it mentions only to say they are not wanted."""
@@ -296,11 +301,12 @@ def _read(finding: Finding, mentions: list[Mention], mode: Mode
     names = _targets(m for m in live if m.term.kind == "name")
     tools = _targets(m for m in live if m.term.kind == "tool")
     existing = _targets(m for m in live if m.term.kind == "existing")
+    finding.settings = _targets(m for m in live if m.term.kind == "setting")
     capabilities = [m for m in live if m.term.kind == "capability"]
     finding.negated = _targets(m for m in mentions if m.negated and len(m.term.targets) == 1
                                and m.term.kind in ("name", "capability"))
     pending: list[tuple[str, tuple[str, ...]]] = []
-    if names or tools or existing:  # an entry naming a tool is about that tool
+    if names or tools or existing or finding.settings:  # about the tools it names
         finding.addons = names
         if not names and tools:
             finding.offered_instead = tuple(
