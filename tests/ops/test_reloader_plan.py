@@ -237,6 +237,9 @@ def test_live_objects_are_judged_by_their_labels_and_owners() -> None:
             "helm.toolkit.fluxcd.io/name": "radarr", "helm.toolkit.fluxcd.io/namespace": "media",
             "helm.sh/chart": "app-template-4.3.0", "app.kubernetes.io/controller": "radarr"}),
         deploy("coredns", "kube-system"),
+        {**deploy("podlevel", "web"), "spec": {"template": {
+            "metadata": {"annotations": {"reloader.stakater.com/auto": "true"}},
+            "spec": deploy("podlevel", "web")["spec"]["template"]["spec"]}}},
         deploy("prometheus-operated", "monitoring", ownerReferences=[
             {"kind": "Prometheus", "name": "kps", "apiVersion": "monitoring.coreos.com/v1",
              "uid": "1"}]),
@@ -250,6 +253,7 @@ def test_live_objects_are_judged_by_their_labels_and_owners() -> None:
     assert "controllers:\n      radarr:" in (found["radarr"].suggestion or "")
     assert found["prometheus-operated"].status == "managed by an operator"
     assert found["site"].status == "needs none"
+    assert found["podlevel"].status == "annotated"  # Reloader reads the pod template too
 
 
 def _deployment(tmp_path: Path, workload: str, pod: str) -> Path:

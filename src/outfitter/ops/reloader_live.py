@@ -69,7 +69,9 @@ def plan_objects(objects: list[dict[str, Any]]) -> Plan:
             else:
                 plain.append(ref)
         annotations = meta.get("annotations") or {}
-        judge(finding, annotations, plain)
+        template = (obj.get("spec") or {}).get("template") or {}
+        pod = (template.get("metadata") or {}).get("annotations") or {}
+        judge(finding, annotations, plain, pod)  # Reloader reads the pod template too
         labels = meta.get("labels") or {}
         hr_name = labels.get("helm.toolkit.fluxcd.io/name")
         if hr_name and finding.add:
