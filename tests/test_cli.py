@@ -53,14 +53,28 @@ def test_init_from_roadmap_refuses_an_impossible_result(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     doc = tmp_path / "ROADMAP.md"
-    # Velero's credentials come through External Secrets, which this cluster does not list:
-    # a profile that cannot be rendered is not written.
     doc.write_text("## Priority: High\n\n### Velero - x\n\n## Already Implemented\n\n"
                    "- [x] **Traefik** - t\n")
     out = tmp_path / "p.yaml"
-    assert main(["init", "--from-roadmap", str(doc), "--out", str(out)]) == 2
-    assert "external-secrets is not in existing" in capsys.readouterr().err
-    assert not out.exists()
+    # A profile that cannot be rendered is not written, schema included.
+    assert main(["init", "--from-roadmap", str(doc), "--out", str(out),
+                 "--domain", "not a domain"]) == 2
+    assert "cluster.domain: String should match pattern" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ROADMAP.md"]
+
+
+def test_init_from_roadmap_without_a_secret_store_chooses_sops_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = tmp_path / "ROADMAP.md"
+    # Velero's credentials need a secret store; External Secrets is not listed as in use.
+    doc.write_text("## Priority: High\n\n### Velero - x\n\n## Already Implemented\n\n"
+                   "- [x] **Traefik** - t\n")
+    out = tmp_path / "p.yaml"
+    assert main(["init", "--from-roadmap", str(doc), "--out", str(out)]) == 0
+    assert "profile setting: secrets.provider: sops (chosen: the roadmap names no secret " \
+           "store in use" in capsys.readouterr().err
+    assert load_profile(out).secrets.provider == "sops"
 
 
 FIXTURES = Path(__file__).parent / "fixtures" / "roadmaps"

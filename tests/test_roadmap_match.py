@@ -162,3 +162,17 @@ def test_sops_sets_the_secrets_provider_and_is_never_guessed(tmp_path: Path) -> 
     assert lines(m.settings) == {"secrets.provider=sops": 7}
     assert profile_data(m)["secrets"]["provider"] == "sops"
     assert m.not_offered == {}
+
+
+def test_a_roadmap_naming_no_secret_store_gets_sops_and_says_why(tmp_path: Path) -> None:
+    doc = tmp_path / "roadmap.md"
+    doc.write_text("# Plan\n\n- [ ] Velero backups\n- [ ] Loki logging\n")
+    m = map_roadmap(roadmap.load(doc))
+    assert m.settings == {}
+    assert list(m.chosen) == ["secrets.provider=sops"]
+    assert profile_data(m)["secrets"]["provider"] == "sops"  # a profile that works
+    doc.write_text("# Plan\n\n- [ ] Velero backups\n\n## Already implemented\n\n"
+                   "- External Secrets with 1Password\n")
+    m = map_roadmap(roadmap.load(doc))
+    assert m.chosen == {}
+    assert profile_data(m)["secrets"]["provider"] == "external-secrets"

@@ -49,6 +49,8 @@ class RoadmapMapping:
     """add-on the roadmap lists as already there (under "Done"/"Already implemented")"""
     settings: dict[str, Source] = field(default_factory=dict)
     """profile setting (`secrets.provider=sops`) a named tool stands for -> where named"""
+    chosen: dict[str, str] = field(default_factory=dict)
+    """profile setting the roadmap leaves open but the profile needs -> why this value"""
 
 
 def map_roadmap(roadmap: Roadmap) -> RoadmapMapping:
@@ -67,6 +69,13 @@ def map_roadmap(roadmap: Roadmap) -> RoadmapMapping:
                 out.addons[other] = out.addons[addon.name]
                 out.added[other] = addon.name
                 pending.append(other)
+    # Add-ons' credentials need a secret store. A roadmap that names neither External
+    # Secrets in use nor SOPS gets SOPS: Flux decrypts it with nothing more installed.
+    if "external-secrets" not in out.existing and not any(
+            s.startswith("secrets.provider=") for s in out.settings):
+        out.chosen["secrets.provider=sops"] = (
+            "the roadmap names no secret store in use (External Secrets or SOPS); "
+            "Flux decrypts SOPS files itself")
     # What the roadmap also asks for elsewhere is not "declined" or "done".
     for name in out.addons:
         out.declined.pop(name, None)
@@ -118,7 +127,7 @@ def profile_data(mapping: RoadmapMapping | None = None, **cluster: Any) -> dict[
                      else {"enabled": False})
             for a in registry.all_addons() if a.roadmap_names
         }
-        for setting in mapping.settings:
+        for setting in [*mapping.settings, *mapping.chosen]:
             path, _, value = setting.partition("=")
             *parents, key = path.split(".")
             node = data

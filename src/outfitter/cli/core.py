@@ -105,6 +105,9 @@ def print_mapping(mapping: RoadmapMapping, console: Console) -> None:
     for setting, source in mapping.settings.items():
         key, _, value = setting.partition("=")
         console.print(f"profile setting: {key}: {value} \u2190 {at(source)}", soft_wrap=True)
+    for setting, why in mapping.chosen.items():
+        key, _, value = setting.partition("=")
+        console.print(f"profile setting: {key}: {value} (chosen: {why})", soft_wrap=True)
     if mapping.existing:
         console.print(f"existing stack from the roadmap: {', '.join(mapping.existing)}")
     for dep, needed_by in sorted(mapping.added.items()):
