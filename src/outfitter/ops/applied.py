@@ -12,7 +12,15 @@ from outfitter.repo import model as repo_model
 
 
 def applied_only(root: Path, paths: list[Path]) -> tuple[list[Path], str | None]:
-    """(the paths some Flux Kustomization applies, a note naming the others or None).
+    """See `applied_files` (without the model)."""
+    keep, note, _repo = applied_files(root, paths)
+    return keep, note
+
+
+def applied_files(root: Path, paths: list[Path]
+                  ) -> tuple[list[Path], str | None, repo_model.Repository]:
+    """(the paths some Flux Kustomization applies, a note naming the others or None, the
+    repository model that decided).
     A tree with no Flux entry point is applied as it stands: every path is kept. A symlink
     leading outside the root is refused (exit 2) before anything is read or written: the
     repository model never reads there, and an edit must not land there either."""
@@ -24,9 +32,9 @@ def applied_only(root: Path, paths: list[Path]) -> tuple[list[Path], str | None]
     keep = [p for p in paths if repo.read(os.path.realpath(p))]
     left = [p for p in paths if repo.left_out(os.path.realpath(p))]
     if not left:
-        return keep, None
+        return keep, None, repo
     names = sorted(p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p)
                    for p in left)
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     return keep, (f"{len(left)} file(s) no Flux Kustomization applies were left alone "
-                  f"(not-applied: Flux never reads them): {shown}")
+                  f"(not-applied: Flux never reads them): {shown}"), repo
