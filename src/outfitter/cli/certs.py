@@ -80,7 +80,7 @@ def _chosen(name: str | None, kind: str, staging: bool) -> Issuer | None:
 
 
 def _print(mig: ops.Migration, console: Console) -> None:
-    console.print(f"issuer: {mig.issuer.ref} ({mig.issuer.source})", soft_wrap=True,
+    console.print(f"issuer: {mig.issuer.ref} (from {mig.issuer.source})", soft_wrap=True,
                   highlight=False)
     table = Table(title=f"Traefik routes: {len(mig.to_migrate)} to move onto cert-manager "
                         f"({mig.issuer.ref})", title_justify="left")

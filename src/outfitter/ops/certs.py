@@ -300,7 +300,9 @@ def plan_migration(root: Path, profile: Profile,
             chosen, problem = Issuer(CLUSTER_ISSUER, "?"), err
     mig.issuer = chosen
     settings = Settings.from_profile(profile, chosen)
-    tree = _Tree(repo, Substitutions(repo), traefik_entrypoints.find(files, base))
+    tree = _Tree(repo, Substitutions(repo), {})
+    tree.entrypoints = traefik_entrypoints.find(
+        files, base, lambda path, ns: tree.landing(ns, path)[0])
     ctx = Context(profile=profile, object_store=None)
     existing = _existing_certificates(files, tree)
     planned: dict[tuple[str | None, Path | None], dict[str, Any]] = {}

@@ -84,8 +84,8 @@ def discover(docs: list[Any], profile_issuer: str) -> Issuer:
     used = in_use(docs)
     if len(used) == 1:
         [((kind, name), count)] = used.items()
-        return Issuer(kind, name, f"the one the repository's Certificates and cert-manager "
-                                  f"annotations use ({count} use(s))")
+        return Issuer(kind, name, f"the issuer the repository already uses: {count} "
+                                  f"Certificate(s) and cert-manager annotation(s)")
     if used:
         listed = ", ".join(f"{kind} {name} ({count})" for (kind, name), count
                            in sorted(used.items()))
@@ -101,5 +101,5 @@ def discover(docs: list[Any], profile_issuer: str) -> Issuer:
                              f"{', '.join(issuers)}; pass --issuer NAME to choose the one "
                              f"the migrated Certificates name"])
     return Issuer(CLUSTER_ISSUER, profile_issuer,
-                  "the profile's (outfitter's cert-manager add-on creates it); the "
+                  "the profile's, which outfitter's cert-manager add-on creates: the "
                   "repository defines and uses no issuer")

@@ -14,6 +14,7 @@ import base64
 import binascii
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,8 +123,11 @@ def _generated(gen: dict[str, Any], folder: Path, files: dict[str, YamlFile]
     return out
 
 
-def find(files: list[YamlFile], base: Path) -> dict[str, EntrypointResolver]:
-    """Entry point name → the resolver Traefik's values set on it."""
+def find(files: list[YamlFile], base: Path,
+         namespace_of: Callable[[Path, str | None], str | None] | None = None,
+         ) -> dict[str, EntrypointResolver]:
+    """Entry point name → the resolver Traefik's values set on it. `namespace_of` gives the
+    namespace an object of a file lands in (for the messages)."""
     oci = {str(_dict(d.data.get("metadata")).get("name")): str(_dict(d.data.get("spec"))
                                                               .get("url") or "")
            for yf in files for d in yf.documents
@@ -148,7 +152,9 @@ def find(files: list[YamlFile], base: Path) -> dict[str, EntrypointResolver]:
             meta = _dict(hr.get("metadata"))
             rel = yf.path.relative_to(base).as_posix() if yf.path.is_relative_to(base) \
                 else str(yf.path)
-            label = f"HelmRelease {meta.get('namespace') or '?'}/{meta.get('name')} ({rel})"
+            own = str(meta["namespace"]) if meta.get("namespace") else None
+            ns = namespace_of(yf.path, own) if namespace_of else own
+            label = f"HelmRelease {ns or '?'}/{meta.get('name')} ({rel})"
             for ep, port in sorted(_dict(values.get("ports")).items()):
                 for tls, key in ((_dict(_dict(port).get("tls")), "tls"),
                                  (_dict(_dict(_dict(port).get("http")).get("tls")),
