@@ -350,3 +350,20 @@ def test_entry_point_resolver_in_each_place_traefik_values_put_it(tmp_path: Path
     got = _traefik(tmp_path, "    ports: {websecure: {tls: {certResolver: inline}}}\n",
                    oci.replace("/traefik\n", "/other\n"))
     assert got == {}
+
+
+def test_migrated_files_fit_the_upstream_crds_once_flux_substituted(
+        home_ops: Path, upstream: None) -> None:
+    import upstream_data
+
+    assert main(["certs", "migrate", str(home_ops), "--write"]) == 0
+    values = {"APP": "echo", "DOMAIN_INTERNAL": "home.example.com",
+              "SECRET_DOMAIN": "example.net"}
+    index = upstream_data.crd_index()
+    kinds = []
+    for rel in (GITEA, ECHO, HASS):
+        for obj in yamlio.load_all(substitute((home_ops / rel).read_text(), values)):
+            assert index.validate(obj) == [], (rel, obj["metadata"]["name"])
+            kinds.append(obj["kind"])
+    assert sorted(kinds) == ["Certificate", "Certificate", "IngressRoute", "IngressRoute",
+                             "IngressRoute", "IngressRoute"]
