@@ -7,6 +7,7 @@ values set a resolver for a whole entry point; a folder no Flux Kustomization ap
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -367,3 +368,20 @@ def test_migrated_files_fit_the_upstream_crds_once_flux_substituted(
             kinds.append(obj["kind"])
     assert sorted(kinds) == ["Certificate", "Certificate", "IngressRoute", "IngressRoute",
                              "IngressRoute", "IngressRoute"]
+
+
+def test_a_file_applied_twice_with_different_values_is_not_guessed() -> None:
+    from outfitter.ops.certs_hosts import Host, HostError, Scope, resolve, suffix_for
+
+    prod = Scope("Flux Kustomization flux-system/app-prod", {"DOMAIN": "example.com"}, "")
+    lab = Scope("Flux Kustomization flux-system/app-lab", {"DOMAIN": "lab.example.com"}, "")
+    assert resolve("a.${DOMAIN}", [prod, prod]) == Host("a.${DOMAIN}", "a.example.com")
+    with pytest.raises(HostError, match=re.escape(
+            "becomes a.example.com under Flux Kustomization flux-system/app-prod and "
+            "a.lab.example.com under")):
+        resolve("a.${DOMAIN}", [prod, lab])
+    with pytest.raises(HostError, match="becomes 'a' under ks: not a host name"):
+        resolve("a.${DOMAIN}", [Scope("ks", {"DOMAIN": ""}, "")])
+    hosts = [Host("a.${DOMAIN}", "a.example.com")]
+    assert suffix_for("example.com", hosts) == "${DOMAIN}"
+    assert suffix_for("other.com", hosts) == "other.com"

@@ -10,6 +10,7 @@ become an empty string in Flux, so such a route is left alone.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from outfitter.repo.envsubst import (
     substitution_disabled,
 )
 from outfitter.repo.model import Repository
+from outfitter.repo.objects import ObjKey
 
 HOSTNAME = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")
 
@@ -64,6 +66,11 @@ class Substitutions:
     def __init__(self, repo: Repository | None) -> None:
         self.repo = repo
         self._scopes: dict[str, list[Scope]] = {}
+        self._values: dict[ObjKey, dict[str, str | None]] = {}
+        if repo is not None and repo.docs is not None:
+            # Each Kustomization's variables are looked up across the applied files: parse
+            # each file once, not once per Kustomization.
+            repo.docs = functools.cache(repo.docs)
 
     def scopes(self, path: Path) -> list[Scope]:
         real = os.path.realpath(path)
@@ -82,7 +89,9 @@ class Substitutions:
             refs = [f"{r.kind} {r.name}" for r in ks.substitute_from]
             if ks.substitute:
                 refs.insert(0, "postBuild.substitute")
-            out.append(Scope(ks.label, self.repo.variables(ks), ", ".join(refs) or "none"))
+            if ks.key not in self._values:
+                self._values[ks.key] = self.repo.variables(ks)
+            out.append(Scope(ks.label, self._values[ks.key], ", ".join(refs) or "none"))
         return out
 
 
