@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from outfitter.addons.context import PRODUCTION_ISSUER, STAGING_ISSUER
+from outfitter.addons.context import STAGING_ISSUER
 from outfitter.cli.app import (
     JsonOpt,
     ProfileOpt,
@@ -20,6 +20,7 @@ from outfitter.cli.app import (
 )
 from outfitter.cli.edits import exit_status, preview_or_write, print_diffs, print_json
 from outfitter.ops import certs as ops
+from outfitter.ops.certs_issuer import CLUSTER_ISSUER, Issuer
 
 certs_app = typer.Typer(help="cert-manager: move Traefik IngressRoutes onto Certificates.",
                         no_args_is_help=True)
@@ -35,6 +36,14 @@ def migrate(
         "--write", help="apply the edits (default: preview only)")] = False,
     staging: Annotated[bool, typer.Option(
         "--staging", help=f"issue from {STAGING_ISSUER} (to try the migration first)")] = False,
+    issuer: Annotated[str | None, typer.Option(
+        "--issuer", metavar="NAME",
+        help="the issuer the Certificates name (default: the one the repository's "
+             "Certificates and annotations use, else its only ClusterIssuer, else the "
+             "profile's)")] = None,
+    issuer_kind: Annotated[str, typer.Option(
+        "--issuer-kind", metavar="KIND", help="ClusterIssuer or Issuer (with --issuer)")]
+        = CLUSTER_ISSUER,
     profile: ProfileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -42,23 +51,39 @@ def migrate(
     Exit 0 done, 1 with --write when a file was skipped, 2 bad input."""
     if not path.exists():
         raise UsageProblem([f"{path}: no such file or folder"])
-    issuer = STAGING_ISSUER if staging else PRODUCTION_ISSUER
-    mig = ops.plan_migration(path, profile_from(profile), issuer)
+    mig = ops.plan_migration(path, profile_from(profile),
+                             _chosen(issuer, issuer_kind, staging))
     root = path if path.is_dir() else path.parent
     diffs, written = preview_or_write(mig.files, root, write, lambda: ops.write(mig))
     if as_json:
-        data = mig.to_json()
-        data["issuer"] = issuer
-        print_json(data, diffs, written)
+        print_json(mig.to_json(), diffs, written)
     else:
-        _print(mig, out_console(), issuer)
+        _print(mig, out_console())
         print_diffs(diffs, written, write)
     raise typer.Exit(exit_status(write, mig.not_edited))
 
 
-def _print(mig: ops.Migration, console: Console, issuer: str) -> None:
+def _chosen(name: str | None, kind: str, staging: bool) -> Issuer | None:
+    if kind not in (CLUSTER_ISSUER, "Issuer"):
+        raise UsageProblem([f"--issuer-kind {kind}: must be ClusterIssuer or Issuer"])
+    if name is not None and staging:
+        raise UsageProblem(["--issuer and --staging both name the issuer: pass one"])
+    if name is not None:
+        if not name.strip():
+            raise UsageProblem(["--issuer: empty name"])
+        return Issuer(kind, name.strip(), "--issuer")
+    if kind != CLUSTER_ISSUER:
+        raise UsageProblem(["--issuer-kind goes with --issuer NAME"])
+    if staging:
+        return Issuer(CLUSTER_ISSUER, STAGING_ISSUER, "--staging")
+    return None
+
+
+def _print(mig: ops.Migration, console: Console) -> None:
+    console.print(f"issuer: {mig.issuer.ref} (from {mig.issuer.source})", soft_wrap=True,
+                  highlight=False)
     table = Table(title=f"Traefik routes: {len(mig.to_migrate)} to move onto cert-manager "
-                        f"(ClusterIssuer {issuer})", title_justify="left")
+                        f"({mig.issuer.ref})", title_justify="left")
     for column in ("route", "where", "hosts", "status", "secret / why"):
         table.add_column(column, overflow="fold")
     for r in mig.routes:

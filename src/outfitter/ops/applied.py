@@ -12,15 +12,15 @@ from outfitter.repo import model as repo_model
 
 
 def applied_only(root: Path, paths: list[Path]) -> tuple[list[Path], str | None]:
-    """(the paths some Flux Kustomization applies, a note naming the others or None)."""
-    keep, note, _ = applied_repository(root, paths)
+    """See `applied_files` (without the model)."""
+    keep, note, _repo = applied_files(root, paths)
     return keep, note
 
 
-def applied_repository(root: Path, paths: list[Path]
-                       ) -> tuple[list[Path], str | None, repo_model.Repository]:
-    """As `applied_only`, with the repository model (who applies each file, where its
-    objects land) for the commands that need namespaces or variables.
+def applied_files(root: Path, paths: list[Path]
+                  ) -> tuple[list[Path], str | None, repo_model.Repository]:
+    """(the paths some Flux Kustomization applies, a note naming the others or None, the
+    repository model that decided).
     A tree with no Flux entry point is applied as it stands: every path is kept. A symlink
     leading outside the root is refused (exit 2) before anything is read or written: the
     repository model never reads there, and an edit must not land there either."""

@@ -12,6 +12,13 @@ arguments in Traefik v2's syntax) and `HostSNI(...)` for TCP routes. A rule whos
 cannot be known (`HostRegexp`, `HostSNI(`*`)`, a negation, no host at all), a TLS
 passthrough, or a route on plain HTTP entry points is listed and left untouched.
 
+Hosts written with Flux variables (``Host(`git.${DOMAIN}`)``) are resolved with the
+postBuild substitution that applies the route's file (certs_hosts); the Certificate keeps the
+expressions, so Flux substitutes both alike. The issuer is the one the repository already
+uses (certs_issuer). A route with `tls: {}` on an entry point whose Traefik HelmRelease sets
+a resolver for the whole entry point (traefik_entrypoints) is served by that resolver and is
+migrated like the others.
+
 With `acme.wildcard` and DNS-01, the Certificate is a wildcard for the profile's domain,
 shared by the routes of one namespace: Let's Encrypt issues at most 5 certificates for the
 same set of names per week, so one per route would run into that limit.
@@ -19,6 +26,7 @@ same set of names per week, so one per route would run into that limit.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +36,22 @@ from ruamel.yaml.comments import CommentedMap
 
 from outfitter.addons.context import PRODUCTION_ISSUER, Context
 from outfitter.config import Profile
-from outfitter.ops import yaml_edit
-from outfitter.ops.applied import applied_only
+from outfitter.ops import traefik_entrypoints, yaml_edit
+from outfitter.ops.applied import applied_files
+from outfitter.ops.certs_hosts import (
+    Host,
+    HostError,
+    Scope,
+    Substitutions,
+    host_covered,
+    resolve,
+    suffix_for,
+)
+from outfitter.ops.certs_hosts import covers as covers
+from outfitter.ops.certs_issuer import CLUSTER_ISSUER, Issuer, IssuerUnknown, discover
+from outfitter.ops.traefik_entrypoints import EntrypointResolver
 from outfitter.ops.yaml_edit import NotEditable, UnreadableFile, YamlFile
+from outfitter.repo.model import Repository
 
 GROUPS = ("traefik.io/", "traefik.containo.us/")
 OLD_GROUP = "traefik.containo.us/"
@@ -40,7 +61,6 @@ DUPLICATE_LIMIT = 5  # Let's Encrypt: certificates for the exact same names, per
 
 _CALL = re.compile(r"(!?)\b(HostSNIRegexp|HostRegexp|HostSNI|HostHeader|Host)\s*\(([^)]*)\)")
 _ARG = re.compile(r"`([^`]*)`|\"([^\"]*)\"")
-_HOSTNAME = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")
 
 Status = Literal["migrate", "done", "left alone"]
 
@@ -50,7 +70,21 @@ class RuleError(ValueError):
 
 
 def hosts_of(rule: str, tcp: bool = False) -> list[str]:
-    """The host names a match rule serves, in order, without repeats."""
+    """The host names a match rule serves, in order, without repeats (written out)."""
+    hosts: list[str] = []
+    for value in written_hosts_of(rule, tcp):
+        try:
+            host = resolve(value, []).written
+        except HostError as err:
+            raise RuleError(str(err)) from None
+        if host not in hosts:
+            hosts.append(host)
+    return hosts
+
+
+def written_hosts_of(rule: str, tcp: bool = False) -> list[str]:
+    """The hosts of a match rule as written (`${VAR}` expressions kept), in order, without
+    repeats; `RuleError` for a rule whose hosts cannot be listed."""
     hosts: list[str] = []
     wanted = "HostSNI" if tcp else "Host"
     found = False
@@ -66,23 +100,23 @@ def hosts_of(rule: str, tcp: bool = False) -> list[str]:
         if not values:
             raise RuleError(f"{func}({args}): no quoted host name")
         for value in values:
-            host = value.strip().lower().rstrip(".")
-            if host == "*":
+            if value.strip() == "*":
                 raise RuleError(f"{func}(`*`): matches every host")
-            if not _HOSTNAME.match(host):
+            if "${" not in value and not _literal_host(value):
                 raise RuleError(f"{func}: '{value}' is not a host name")
-            if host not in hosts:
-                hosts.append(host)
+            if value not in hosts:
+                hosts.append(value)
     if not found:
         raise RuleError(f"no {wanted}(...) in the rule: it matches every host")
     return hosts
 
 
-def covers(name: str, host: str) -> bool:
-    """A certificate name covers a host: the same, or a wildcard one label up."""
-    if name == host:
-        return True
-    return name.startswith("*.") and host.split(".", 1)[-1] == name[2:] and "." in host
+def _literal_host(value: str) -> bool:
+    try:
+        resolve(value, [])
+    except HostError:
+        return False
+    return True
 
 
 @dataclass
@@ -96,24 +130,38 @@ class Route:
     index: int
     status: Status
     hosts: list[str] = field(default_factory=list)
+    """As Flux serves them (resolved); as written when a value cannot be read."""
+    names: list[Host] = field(default_factory=list)
     resolver: str | None = None
+    entrypoint_resolver: EntrypointResolver | None = None
     secret: str | None = None
     certificate: dict[str, Any] | None = None
     """The Certificate to add (None when an existing one is reused, or nothing is done)."""
     reason: str | None = None
     notes: list[str] = field(default_factory=list)
+    group: tuple[str | None, Path | None] = (None, None)
+    """Where it lands: its namespace, or its folder when that is not known."""
 
     @property
     def ref(self) -> str:
         ns = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind} {ns}{self.name}"
 
+    @property
+    def unknown(self) -> list[str]:
+        return list(dict.fromkeys(v for h in self.names for v in h.unknown))
+
     def to_json(self) -> dict[str, Any]:
+        ep = self.entrypoint_resolver
         return {
             "kind": self.kind, "apiVersion": self.api_version, "name": self.name,
             "namespace": self.namespace, "where": self.where, "status": self.status,
-            "hosts": self.hosts, "certResolver": self.resolver, "secretName": self.secret,
-            "certificate": self.certificate, "reason": self.reason, "notes": self.notes,
+            "hosts": self.hosts, "writtenHosts": [h.written for h in self.names],
+            "unknownVariables": self.unknown, "certResolver": self.resolver,
+            "entrypointResolver": ({"entrypoint": ep.entrypoint, "resolver": ep.resolver,
+                                    "where": ep.where} if ep else None),
+            "secretName": self.secret, "certificate": self.certificate,
+            "reason": self.reason, "notes": self.notes,
         }
 
 
@@ -126,6 +174,7 @@ class Migration:
     """Files that are not YAML, and edits that could not be made cleanly."""
     notes: list[str] = field(default_factory=list)
     files: dict[Path, YamlFile] = field(default_factory=dict)
+    issuer: Issuer = field(default_factory=lambda: Issuer(CLUSTER_ISSUER, PRODUCTION_ISSUER))
 
     @property
     def to_migrate(self) -> list[Route]:
@@ -138,27 +187,52 @@ class Migration:
             "notEdited": self.not_edited,
             "notes": self.notes,
             "files": sorted(str(p) for p, yf in self.files.items() if yf.changed),
+            "issuer": self.issuer.name,
+            "issuerKind": self.issuer.kind,
+            "issuerSource": self.issuer.source,
         }
 
 
 @dataclass(frozen=True)
 class Settings:
-    """What the profile says about certificates."""
+    """What the profile says about certificates, and the issuer chosen."""
 
     domain: str
-    issuer: str
+    issuer: Issuer
     wildcard: bool
     dns01: bool
     entrypoint: str
     resolver: str
 
     @classmethod
-    def from_profile(cls, profile: Profile, issuer: str = PRODUCTION_ISSUER) -> Settings:
+    def from_profile(cls, profile: Profile, issuer: Issuer) -> Settings:
         acme = profile.acme
         return cls(domain=profile.cluster.domain, issuer=issuer,
                    wildcard=acme.wildcard and acme.challenge == "dns01",
                    dns01=acme.challenge == "dns01", entrypoint=profile.traefik.entrypoint,
                    resolver=profile.traefik.cert_resolver)
+
+
+@dataclass
+class _Tree:
+    """What the judging reads besides the route: substitutions, entry point resolvers,
+    where files land."""
+
+    repo: Repository
+    subs: Substitutions
+    entrypoints: dict[str, EntrypointResolver]
+
+    def landing(self, namespace: str | None, path: Path) -> tuple[str | None, Path | None]:
+        """Where a namespaced object of `path` lands: the namespace Flux gives it when every
+        Kustomization applying the file agrees, else its own, else (none) its folder —
+        whatever builds the folder gives all its objects the same one."""
+        apps = self.repo.applications.get(os.path.realpath(path), [])
+        spaces = {a.effective_namespace(namespace or "") for a in apps}
+        if len(spaces) == 1:
+            [ns] = spaces
+            if ns:
+                return (ns, None)
+        return _group(namespace, path)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -168,17 +242,26 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _existing_certificates(files: list[YamlFile]) -> dict[tuple[str | None, Path | None],
-                                                          list[dict[str, Any]]]:
-    """Certificates already in the repository, by (namespace, folder when no namespace)."""
-    found: dict[tuple[str | None, Path | None], list[dict[str, Any]]] = {}
+Existing = dict[tuple[str | None, Path | None], list[tuple[dict[str, Any], list[Host]]]]
+
+
+def _existing_certificates(files: list[YamlFile], tree: _Tree) -> Existing:
+    """Certificates already in the repository, by where they land, with their names as Flux
+    serves them."""
+    found: Existing = {}
     for yf in files:
         for doc in yf.documents:
             obj = doc.data
             if (isinstance(obj, dict) and obj.get("kind") == "Certificate"
                     and str(obj.get("apiVersion", "")).startswith("cert-manager.io/")):
                 ns = (obj.get("metadata") or {}).get("namespace")
-                found.setdefault(_group(ns, yf.path), []).append(obj)
+                names = []
+                for name in (obj.get("spec") or {}).get("dnsNames") or []:
+                    try:
+                        names.append(resolve(str(name), tree.subs.scopes(yf.path), obj))
+                    except HostError:
+                        names.append(Host(str(name), None))
+                found.setdefault(tree.landing(ns, yf.path), []).append((obj, names))
     return found
 
 
@@ -188,15 +271,16 @@ def _group(namespace: str | None, path: Path) -> tuple[str | None, Path | None]:
     return (namespace, None) if namespace else (None, path.parent)
 
 
-def plan_migration(root: Path, profile: Profile, issuer: str = PRODUCTION_ISSUER) -> Migration:
+def plan_migration(root: Path, profile: Profile,
+                   issuer: Issuer | str | None = None) -> Migration:
     """Every Traefik route under `root`, judged, with the edits prepared (not written) in
-    `migration.files`."""
-    settings = Settings.from_profile(profile, issuer)
-    ctx = Context(profile=profile, object_store=None)
+    `migration.files`. `issuer`: a name (a ClusterIssuer) or an Issuer the user chose; None
+    finds the one the repository uses (`IssuerUnknown`, exit 2, when a Certificate must be
+    written and the repository does not say which)."""
     mig = Migration()
     files: list[YamlFile] = []
     base = root if root.is_dir() else root.parent
-    paths, left_alone = applied_only(root, yaml_edit.walk(root))
+    paths, left_alone, repo = applied_files(root, yaml_edit.walk(root))
     if left_alone:
         mig.notes.append(left_alone)
     for path in paths:
@@ -204,7 +288,23 @@ def plan_migration(root: Path, profile: Profile, issuer: str = PRODUCTION_ISSUER
             files.append(yaml_edit.read(path))
         except UnreadableFile as err:
             mig.skipped.append(f"{_rel(path, base)}: {err}; skipped")
-    existing = _existing_certificates(files)
+    problem: IssuerUnknown | None = None
+    if isinstance(issuer, str):
+        chosen = Issuer(CLUSTER_ISSUER, issuer, "given")
+    elif issuer is not None:
+        chosen = issuer
+    else:
+        try:
+            chosen = discover([d.data for yf in files for d in yf.documents], PRODUCTION_ISSUER)
+        except IssuerUnknown as err:
+            chosen, problem = Issuer(CLUSTER_ISSUER, "?"), err
+    mig.issuer = chosen
+    settings = Settings.from_profile(profile, chosen)
+    tree = _Tree(repo, Substitutions(repo), {})
+    tree.entrypoints = traefik_entrypoints.find(
+        files, base, lambda path, ns: tree.landing(ns, path)[0])
+    ctx = Context(profile=profile, object_store=None)
+    existing = _existing_certificates(files, tree)
     planned: dict[tuple[str | None, Path | None], dict[str, Any]] = {}
     names: dict[tuple[str | None, Path | None], set[str]] = {}
     for yf in files:
@@ -214,10 +314,12 @@ def plan_migration(root: Path, profile: Profile, issuer: str = PRODUCTION_ISSUER
                     and str(obj.get("apiVersion", "")).startswith(GROUPS)):
                 continue
             route = _judge(obj, yf.path, doc.index, f"{_rel(yf.path, base)}:{doc.line}",
-                           settings)
+                           settings, tree)
             mig.routes.append(route)
             if route.status == "migrate":
                 _choose_certificate(route, settings, ctx, existing, planned, names)
+    if problem is not None and any(r.certificate is not None for r in mig.to_migrate):
+        raise problem
     _prepare_edits(mig, files)
     wildcards = [c for c in planned.values()
                  if c["spec"]["secretName"] == WILDCARD_SECRET]
@@ -231,17 +333,53 @@ def plan_migration(root: Path, profile: Profile, issuer: str = PRODUCTION_ISSUER
         mig.notes.append(
             "Routes in the traefik.containo.us group are served by Traefik v2 only (v3 reads "
             "traefik.io/v1alpha1): change their apiVersion when Traefik is upgraded.")
+    mig.notes += _entrypoint_notes(mig, tree)
+    if chosen.kind != CLUSTER_ISSUER and mig.to_migrate:
+        mig.notes.append(f"{chosen.ref} is namespaced: each namespace a Certificate is "
+                         f"written in needs an Issuer of that name")
     return mig
 
 
+def _entrypoint_notes(mig: Migration, tree: _Tree) -> list[str]:
+    """What the entry point resolvers serve, and when they can go."""
+    notes = []
+    for ep in sorted(tree.entrypoints.values(), key=lambda e: e.entrypoint):
+        served = [r for r in mig.routes if r.entrypoint_resolver == ep]
+        if not served:
+            continue
+        moving = [r for r in served if r.status == "migrate"]
+        staying = [r.ref for r in served if r.status != "migrate"]
+        note = (f"entry point {ep.entrypoint} gets certificates from resolver {ep.resolver} "
+                f"({ep.where}): {len(moving)} of the {len(served)} route(s) it serves move "
+                f"to cert-manager")
+        if staying:
+            note += f"; it still serves {', '.join(staying)}, keep it until they move"
+        else:
+            note += "; once they are moved and Flux applied them, the resolver can be " \
+                    "removed there"
+        notes.append(note)
+    return notes
+
+
+def _entrypoint_of(spec: dict[str, Any], tree: _Tree) -> EntrypointResolver | None:
+    """The resolver of an entry point the route is on (a route that names none is on every
+    entry point)."""
+    entrypoints = spec.get("entryPoints") or sorted(tree.entrypoints)
+    for name in entrypoints:
+        if str(name) in tree.entrypoints:
+            return tree.entrypoints[str(name)]
+    return None
+
+
 def _judge(obj: dict[str, Any], path: Path, index: int, where: str,
-           settings: Settings) -> Route:
+           settings: Settings, tree: _Tree) -> Route:
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
     tcp = obj["kind"] == "IngressRouteTCP"
     route = Route(kind=str(obj["kind"]), api_version=str(obj.get("apiVersion")),
                   name=str(meta.get("name", "?")), namespace=meta.get("namespace"),
-                  where=where, path=path, index=index, status="left alone")
+                  where=where, path=path, index=index, status="left alone",
+                  group=tree.landing(meta.get("namespace"), path))
     tls = spec.get("tls") if isinstance(spec, dict) else None
     if tls is not None and not isinstance(tls, dict):
         route.reason = "tls is not a mapping"
@@ -253,9 +391,12 @@ def _judge(obj: dict[str, Any], path: Path, index: int, where: str,
     if tls and tls.get("passthrough"):
         route.reason = "TLS passthrough: the backend terminates TLS"
         return route
+    served = None if tcp else _entrypoint_of(spec, tree)
     if tls is not None and not tls.get("certResolver"):
-        route.reason = "uses Traefik's default certificate (TLSStore); left as it is"
-        return route
+        if served is None:
+            route.reason = "uses Traefik's default certificate (TLSStore); left as it is"
+            return route
+        route.entrypoint_resolver = served
     if tls is None:
         if tcp:
             route.reason = "TCP route without TLS: no host name to certify"
@@ -266,39 +407,36 @@ def _judge(obj: dict[str, Any], path: Path, index: int, where: str,
             route.reason = (f"no TLS and not on the {settings.entrypoint} entry point "
                             f"({shown}): a plain HTTP route")
             return route
-    else:
+        route.entrypoint_resolver = served
+    elif tls.get("certResolver"):
         route.resolver = str(tls["certResolver"])
-    hosts: list[str] = []
-    try:
-        for r in spec.get("routes") or []:
-            for host in hosts_of(str((r or {}).get("match", "")), tcp=tcp):
-                if host not in hosts:
-                    hosts.append(host)
-    except RuleError as err:
-        route.reason = f"cannot tell its hosts: {err}"
+    if not _hosts(route, obj, spec, tls, tcp, tree):
         return route
-    if not hosts:
-        route.reason = "no routes"
-        return route
-    for domain in (tls or {}).get("domains") or []:
-        # The resolver's `domains` say which names the certificate was meant to carry.
-        for name in [domain.get("main"), *(domain.get("sans") or [])]:
-            if name and str(name).lower() not in hosts:
-                hosts.append(str(name).lower())
-    route.hosts = hosts
-    wildcards = [h for h in hosts if h.startswith("*.")]
+    hosts = route.names
+    wildcards = [h.shown for h in hosts if h.written.startswith("*.")]
     if wildcards and not settings.dns01:
         route.reason = (f"{', '.join(wildcards)}: a wildcard name needs the DNS-01 challenge "
                         f"(acme.challenge is http01); left on its resolver")
         return route
-    outside = [h for h in hosts if not (h == settings.domain
-                                        or h.endswith("." + settings.domain))]
+    outside = [h.shown for h in hosts if h.name is not None
+               and not (h.name == settings.domain or h.name.endswith("." + settings.domain))]
     if settings.dns01 and outside:
         route.reason = (f"{', '.join(outside)} outside {settings.domain}: the profile's DNS-01 "
                         f"solver only answers for {settings.domain}; left on its resolver")
         return route
     route.status = "migrate"
-    if tls is None:
+    if route.unknown:
+        shown = ", ".join(f"${{{v}}}" for v in route.unknown)
+        route.notes.append(f"value of {shown} unknown (an encrypted Secret): the Certificate "
+                           f"keeps the expression, Flux fills it in as it does the route's")
+        if settings.dns01:
+            route.notes.append(f"cannot check these names are under {settings.domain}, "
+                               f"the only domain the profile's DNS-01 solver answers for")
+    if route.entrypoint_resolver is not None:
+        ep = route.entrypoint_resolver
+        route.notes.append(f"served by entrypoint resolver {ep.resolver} on {ep.entrypoint} "
+                           f"({ep.where})")
+    elif tls is None:
         route.notes.append(f"had no tls section: it used the {settings.entrypoint} entry "
                            f"point's default certificate or resolver")
     if route.resolver and route.resolver != settings.resolver:
@@ -307,28 +445,66 @@ def _judge(obj: dict[str, Any], path: Path, index: int, where: str,
     return route
 
 
+def _hosts(route: Route, obj: dict[str, Any], spec: dict[str, Any],
+           tls: dict[str, Any] | None, tcp: bool, tree: _Tree) -> bool:
+    """Fill in the route's hosts as Flux serves them; False (with the reason) when they
+    cannot be known."""
+    scopes: list[Scope] = tree.subs.scopes(route.path)
+    written: list[str] = []
+    try:
+        for r in spec.get("routes") or []:
+            for host in written_hosts_of(str((r or {}).get("match", "")), tcp=tcp):
+                if host not in written:
+                    written.append(host)
+    except RuleError as err:
+        route.reason = f"cannot tell its hosts: {err}"
+        return False
+    if not written:
+        route.reason = "no routes"
+        return False
+    for domain in (tls or {}).get("domains") or []:
+        # The resolver's `domains` say which names the certificate was meant to carry.
+        for name in [domain.get("main"), *(domain.get("sans") or [])]:
+            if name and str(name) not in written:
+                written.append(str(name))
+    names: list[Host] = []
+    try:
+        for value in written:
+            resolved = resolve(value, scopes, obj)
+            if all(h.written != resolved.written for h in names):
+                names.append(resolved)
+    except HostError as err:
+        route.reason = f"cannot tell its hosts: {err}"
+        return False
+    route.names = names
+    route.hosts = [h.shown for h in names]
+    return True
+
+
 def _choose_certificate(
-    route: Route, settings: Settings, ctx: Context,
-    existing: dict[tuple[str | None, Path | None], list[dict[str, Any]]],
+    route: Route, settings: Settings, ctx: Context, existing: Existing,
     planned: dict[tuple[str | None, Path | None], dict[str, Any]],
     names: dict[tuple[str | None, Path | None], set[str]],
 ) -> None:
-    group = _group(route.namespace, route.path)
-    for cert in existing.get(group, []):
-        dns_names = [str(n).lower() for n in (cert.get("spec") or {}).get("dnsNames") or []]
-        if all(any(covers(n, h) for n in dns_names) for h in route.hosts):
+    group = route.group
+    for cert, cert_names in existing.get(group, []):
+        if all(any(host_covered(n, h) for n in cert_names) for h in route.names):
             route.secret = str(cert["spec"].get("secretName"))
             route.notes.append(f"reuses Certificate {cert['metadata'].get('name')} "
                                f"already in the repository")
             return
     domain = settings.domain
     wildcard_names = [domain, f"*.{domain}"]
-    if settings.wildcard and all(any(covers(n, h) for n in wildcard_names)
-                                 for h in route.hosts):
+    if settings.wildcard and all(h.name is not None and any(covers(n, h.name)
+                                                            for n in wildcard_names)
+                                 for h in route.names):
         shared = planned.get(group)
         route.secret = WILDCARD_SECRET
         if shared is None:
-            cert = ctx.certificate(WILDCARD_SECRET, route.namespace or "", wildcard_names)
+            # Written as the route writes the domain (`${DOMAIN}`), so Flux fills both in.
+            suffix = suffix_for(domain, route.names)
+            cert = ctx.certificate(WILDCARD_SECRET, route.namespace or "",
+                                   [suffix, f"*.{suffix}"])
             _finish(cert, route.namespace, settings)
             planned[group] = cert
             route.certificate = cert
@@ -336,8 +512,8 @@ def _choose_certificate(
             route.notes.append(f"shares Certificate {WILDCARD_SECRET} with another route "
                                f"of this namespace")
         return
-    taken = {str(c["metadata"]["name"]) for c in existing.get(group, [])} | names.setdefault(
-        group, set())
+    taken = {str(c["metadata"]["name"]) for c, _ in existing.get(group, [])} | \
+        names.setdefault(group, set())
     secret = f"{route.name}-tls"
     if secret in taken:  # an IngressRoute and an IngressRouteTCP may share a name
         secret = f"{route.name}-{route.kind.lower()}-tls"
@@ -347,7 +523,7 @@ def _choose_certificate(
         return
     names[group].add(secret)
     route.secret = secret
-    cert = ctx.certificate(route.secret, route.namespace or "", route.hosts)
+    cert = ctx.certificate(route.secret, route.namespace or "", [h.written for h in route.names])
     _finish(cert, route.namespace, settings)
     route.certificate = cert
 
@@ -356,7 +532,7 @@ def _finish(cert: dict[str, Any], namespace: str | None, settings: Settings) -> 
     if not namespace:
         # No namespace on the route: the Certificate beside it gets the one its build sets.
         cert["metadata"].pop("namespace", None)
-    cert["spec"]["issuerRef"]["name"] = settings.issuer
+    cert["spec"]["issuerRef"] = {"kind": settings.issuer.kind, "name": settings.issuer.name}
 
 
 def _prepare_edits(mig: Migration, files: list[YamlFile]) -> None:
@@ -380,7 +556,9 @@ def _prepare_edits(mig: Migration, files: list[YamlFile]) -> None:
                 note = ("# Wildcard Certificate for the routes of this namespace "
                         "(outfitter certs migrate)\n")
             else:
+                ep = route.entrypoint_resolver
                 was = (f"certResolver {route.resolver}" if route.resolver
+                       else f"resolver {ep.resolver} of entry point {ep.entrypoint}" if ep
                        else "the entry point's certificate")
                 note = f"# Certificate for {route.ref} (outfitter certs migrate; was {was})\n"
             yf.append_document(note + cert_body)
@@ -394,7 +572,7 @@ def _release(mig: Migration, route: Route) -> None:
         return
     for other in mig.to_migrate:
         if (other is not route and other.secret == WILDCARD_SECRET
-                and _group(other.namespace, other.path) == _group(route.namespace, route.path)
+                and other.group == route.group
                 and other.certificate is None):
             other.certificate = route.certificate
             other.notes = [n for n in other.notes if not n.startswith("shares")]
@@ -415,6 +593,10 @@ def _edit_route(doc: yaml_edit.Document, route: Route) -> str:
 
     def swap(tree: Any) -> None:
         mapping = tree["spec"]["tls"]
+        if "certResolver" not in mapping:
+            # `tls: {}` (or options only): the entry point's resolver served it.
+            mapping.insert(0, "secretName", secret)
+            return
         pos = list(mapping.keys()).index("certResolver")
         tokens = mapping.ca.items.pop("certResolver", None)
         mapping.insert(pos, "secretName", secret)

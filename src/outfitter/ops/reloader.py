@@ -29,7 +29,7 @@ from typing import Any, Literal
 from ruamel.yaml.comments import CommentedMap
 
 from outfitter.ops import helm_values, kustomize, yaml_edit
-from outfitter.ops.applied import applied_repository
+from outfitter.ops.applied import applied_files
 from outfitter.ops.release_tree import APP_TEMPLATE, Tree
 from outfitter.ops.yaml_edit import NotEditable, UnreadableFile, YamlFile
 
@@ -282,7 +282,7 @@ def plan_repository(root: Path) -> Plan:
     files: list[YamlFile] = []
     kustomizations: list[kustomize.Kustomization] = []
     base = root if root.is_dir() else root.parent
-    paths, left_alone, repo = applied_repository(root, yaml_edit.walk(root))
+    paths, left_alone, repo = applied_files(root, yaml_edit.walk(root))
     if left_alone:
         plan.notes.append(left_alone)
     for path in paths:
