@@ -16,8 +16,9 @@ import pytest
 from outfitter import yamlio
 from outfitter.cli import main
 from outfitter.config import default_profile, parse_profile
-from outfitter.ops import certs, traefik_entrypoints, yaml_edit
+from outfitter.ops import certs, release_tree, traefik_entrypoints, yaml_edit
 from outfitter.ops.certs_issuer import Issuer
+from outfitter.repo import model as repo_model
 from outfitter.repo.envsubst import substitute
 from repo_diff import line_changes, snapshot
 
@@ -324,10 +325,11 @@ def _traefik(tmp_path: Path, values: str, extra: str = "") -> dict[
         "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n"
         "  name: traefik\n  namespace: network\nspec:\n  chartRef:\n    kind: OCIRepository\n"
         "    name: traefik\n  valuesFrom:\n    - kind: Secret\n      name: traefik-extra\n"
-        "      valuesKey: extra.yaml\n      targetPath: ports.websecure\n"
+        "      valuesKey: resolver\n      targetPath: ports.websecure.tls.certResolver\n"
         f"  values:\n{values}" + extra)
     files = [yaml_edit.read(p) for p in sorted(tmp_path.glob("*.yaml"))]
-    return traefik_entrypoints.find(files, tmp_path)
+    tree = release_tree.scan(repo_model.load(tmp_path), files, tmp_path)
+    return traefik_entrypoints.find(files, tree)
 
 
 def test_entry_point_resolver_in_each_place_traefik_values_put_it(tmp_path: Path) -> None:
@@ -338,9 +340,10 @@ def test_entry_point_resolver_in_each_place_traefik_values_put_it(tmp_path: Path
                              "            certResolver: le\n", oci)
     assert got["websecure"].resolver == "le"
     assert got["websecure"].where.endswith("ports.websecure.http.tls.certResolver")
-    # a Secret's valuesKey at a targetPath, under the inline values (which win)
+    # a Secret's valuesKey at a targetPath (one flat value, as Flux puts it), under the
+    # inline values (which win)
     secret = ("---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: traefik-extra\n"
-              "stringData:\n  extra.yaml: |\n    tls:\n      certResolver: from-secret\n")
+              "stringData:\n  resolver: from-secret\n")
     got = _traefik(tmp_path, "    deployment: {replicas: 2}\n", oci + secret)
     assert got["websecure"].resolver == "from-secret"
     got = _traefik(tmp_path, "    ports: {websecure: {tls: {certResolver: inline}}}\n",

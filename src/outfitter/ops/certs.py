@@ -36,7 +36,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from outfitter.addons.context import PRODUCTION_ISSUER, Context
 from outfitter.config import Profile
-from outfitter.ops import traefik_entrypoints, yaml_edit
+from outfitter.ops import release_tree, traefik_entrypoints, yaml_edit
 from outfitter.ops.applied import applied_files
 from outfitter.ops.certs_hosts import (
     Host,
@@ -302,7 +302,7 @@ def plan_migration(root: Path, profile: Profile,
     settings = Settings.from_profile(profile, chosen)
     tree = _Tree(repo, Substitutions(repo), {})
     tree.entrypoints = traefik_entrypoints.find(
-        files, base, lambda path, ns: tree.landing(ns, path)[0])
+        files, release_tree.scan(repo, files, base), lambda path, ns: tree.landing(ns, path)[0])
     ctx = Context(profile=profile, object_store=None)
     existing = _existing_certificates(files, tree)
     planned: dict[tuple[str | None, Path | None], dict[str, Any]] = {}

@@ -1,5 +1,6 @@
-"""What `reloader plan` needs to know about the repository around one file: the namespace
-its objects land in (the Flux Kustomization's `targetNamespace`, the kustomizations'
+"""What `reloader plan` and `certs migrate` need to know about the repository around one
+file: the namespace its objects land in (the Flux Kustomization's `targetNamespace`, the
+kustomizations'
 `namespace:`, else their own), the chart a HelmRelease installs (through `chartRef` to an
 OCIRepository or HelmChart of the tree), and the ConfigMaps and Secrets its `valuesFrom`
 can read (documents of applied files and the generators of the same build)."""
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from outfitter.ops import helm_values, kustomize
+from outfitter.ops.yaml_edit import YamlFile
 from outfitter.repo.model import Repository
 
 APP_TEMPLATE = "app-template"
@@ -95,3 +97,15 @@ class Tree:
         if APP_TEMPLATE in name:
             return Chart(APP_TEMPLATE)  # named for the chart: the usual shared source
         return Chart(None, f"chartRef {kind} {name} is not in the repository")
+
+
+def scan(repo: Repository, files: list[YamlFile], root: Path) -> Tree:
+    """The tree around `files` (the applied files of the repository at `root`)."""
+    kustomizations = [k for yf in files for doc in yf.documents
+                      if (k := kustomize.read(yf.path, doc.data)) is not None]
+    tree = Tree(repo, kustomize.Builds(kustomizations), root)
+    for yf in files:
+        for doc in yf.documents:
+            if isinstance(doc.data, dict):
+                tree.add(yf.path, doc.data)
+    return tree

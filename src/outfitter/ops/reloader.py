@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from ruamel.yaml.comments import CommentedMap
 
-from outfitter.ops import helm_values, kustomize, yaml_edit
+from outfitter.ops import helm_values, release_tree, yaml_edit
 from outfitter.ops.applied import applied_files
 from outfitter.ops.release_tree import APP_TEMPLATE, Tree
 from outfitter.ops.yaml_edit import NotEditable, UnreadableFile, YamlFile
@@ -280,27 +280,16 @@ def plan_repository(root: Path) -> Plan:
     cannot judge is in `plan.not_judged` with the reason."""
     plan = Plan()
     files: list[YamlFile] = []
-    kustomizations: list[kustomize.Kustomization] = []
     base = root if root.is_dir() else root.parent
     paths, left_alone, repo = applied_files(root, yaml_edit.walk(root))
     if left_alone:
         plan.notes.append(left_alone)
     for path in paths:
         try:
-            yf = yaml_edit.read(path)
+            files.append(yaml_edit.read(path))
         except UnreadableFile as err:
             plan.skipped.append(f"{_rel(path, base)}: {err}; skipped")
-            continue
-        files.append(yf)
-        for doc in yf.documents:
-            k = kustomize.read(path, doc.data)
-            if k is not None:
-                kustomizations.append(k)
-    tree = Tree(repo, kustomize.Builds(kustomizations), base)
-    for yf in files:
-        for doc in yf.documents:
-            if isinstance(doc.data, dict):
-                tree.add(yf.path, doc.data)
+    tree = release_tree.scan(repo, files, base)
     by_path = {yf.path.resolve(): yf for yf in files}
     others: list[str] = []
     for yf in files:
