@@ -12,11 +12,12 @@ from graphlib import TopologicalSorter
 from typing import Any
 
 from outfitter.addons import registry
-from outfitter.addons.base import Addon, Rendered, Workload, deep_merge
+from outfitter.addons.base import Addon, Rendered, Workload
 from outfitter.addons.context import Context
 from outfitter.addons.credentials import SopsSecret, sops_path
 from outfitter.addons.storage_contract import ObjectStore
 from outfitter.config import Profile, ProfileError
+from outfitter.helm.values import merge as deep_merge
 from outfitter.quantity import cpu_millis, memory_mib
 
 # API groups the existing stack serves, so add-ons may use them from the first wave.

@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 
-from outfitter.helm.release import Release, ValuesError, merge, shorten, values_of
+from outfitter.helm.release import Release, ValuesError, shorten, values_of
+from outfitter.helm.values import merge
 
 
 def test_release_name_is_the_name_or_the_target_namespace_prefixed_one() -> None:
@@ -56,7 +57,8 @@ def test_a_missing_values_source_fails_the_release() -> None:
     release = Release("app", "apps", {"valuesFrom": [{"kind": "Secret", "name": "gone"}]})
     with pytest.raises(ValuesError, match=r"spec.valuesFrom\[0\] Secret apps/gone"):
         values_of(release, lambda k, ns, n: None)
-    keyless = Release("app", "apps", {"valuesFrom": [{"name": "cm", "valuesKey": "v"}]})
+    keyless = Release("app", "apps", {"valuesFrom": [{"kind": "ConfigMap", "name": "cm",
+                                                      "valuesKey": "v"}]})
     with pytest.raises(ValuesError, match="has no key 'v'"):
         values_of(keyless, lambda k, ns, n: {"other": ""})
 

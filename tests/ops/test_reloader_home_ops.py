@@ -52,7 +52,7 @@ def test_every_release_is_judged_or_listed_with_the_reason(home_ops: Path) -> No
     assert plex.add == {} and any("pod template" in n for n in plex.notes)
     assert plan.not_judged == [
         f"HelmRelease media/bazarr ({APPS}/media/bazarr/app/helmrelease.yaml:2): values "
-        f"unreadable: valuesFrom Secret bazarr-values is SOPS-encrypted: its values are "
+        f"unreadable: spec.valuesFrom[0] Secret bazarr-values is SOPS-encrypted: its values are "
         f"unknown",
         f"HelmRelease observability/blackbox ({APPS}/observability/shared/app/helmrelease"
         f".yaml:2): chart unknown (chartRef OCIRepository prometheus-blackbox-exporter is not "
@@ -150,5 +150,6 @@ def test_a_missing_values_object_is_not_judged(tmp_path: Path) -> None:
     plan = reloader.plan_repository(tmp_path)
     assert plan.findings == []
     assert plan.not_judged == [
-        "HelmRelease apps/app (helmrelease.yaml:2): values unreadable: valuesFrom ConfigMap "
-        "app-values is not in the repository (made in the cluster?): its values are unknown"]
+        "HelmRelease apps/app (helmrelease.yaml:2): values unreadable: spec.valuesFrom[0] "
+        "ConfigMap app-values is not in the repository (made in the cluster?): its values are "
+        "unknown"]

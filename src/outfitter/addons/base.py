@@ -74,17 +74,6 @@ class AddonOptions(BaseModel):
         return self.installed if isinstance(self.installed, Installed) else None
 
 
-def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """`over` on top of `base`: mappings merge key by key, anything else replaces."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 OptionsT = TypeVar("OptionsT", bound=AddonOptions)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from outfitter import yamlio
+from outfitter.helm import values
 
 MAX_RELEASE_NAME = 53
 _HASH_LENGTH = 12
@@ -66,60 +66,15 @@ class Release:
         return f"HelmRelease {self.namespace}/{self.name}"
 
 
-def merge(base: Any, over: Any) -> Any:
-    """Flux's MergeMaps: maps merge key by key, recursively; anything else replaces."""
-    if isinstance(base, dict) and isinstance(over, dict):
-        out = dict(base)
-        for key, value in over.items():
-            out[key] = merge(base.get(key), value) if isinstance(value, dict) else value
-        return out
-    return over
-
-
-def set_path(values: dict[str, Any], path: str, value: str) -> None:
-    """`targetPath`: the value (a string) set at a dotted path (`a.b[0]` is not supported:
-    a segment with brackets is set as a plain key)."""
-    node = values
-    parts = [p for p in path.split(".") if p]
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    if parts:
-        node[parts[-1]] = value
-
-
 def values_of(release: Release, lookup: DataLookup) -> dict[str, Any]:
-    """The values helm gets: each valuesFrom in order, then spec.values over them."""
-    out: dict[str, Any] = {}
-    for i, ref in enumerate(release.spec.get("valuesFrom") or []):
-        if not isinstance(ref, dict) or not ref.get("name"):
-            continue
-        kind = str(ref.get("kind") or "ConfigMap")
-        name = str(ref["name"])
-        key = str(ref.get("valuesKey") or "values.yaml")
-        where = f"spec.valuesFrom[{i}] {kind} {release.namespace}/{name}"
-        data = lookup(kind, release.namespace, name)
-        if data is None or key not in data:
-            if ref.get("optional"):
-                continue
-            missing = "is not known here" if data is None else f"has no key {key!r}"
-            raise ValuesError(f"{where} {missing}")
-        if ref.get("targetPath"):
-            set_path(out, str(ref["targetPath"]), data[key])
-            continue
-        try:
-            loaded = yamlio.load(data[key])
-        except Exception as err:  # the YAML parser raises several kinds
-            raise ValuesError(f"{where} key {key!r} is not YAML: {err}") from None
-        if loaded is None:
-            continue
-        if not isinstance(loaded, dict):
-            raise ValuesError(f"{where} key {key!r} is not a map of values")
-        out = merge(out, loaded)
-    inline = release.spec.get("values")
-    if isinstance(inline, dict):
-        out = merge(out, inline)
-    return out
+    """The values helm gets: each valuesFrom in order, then spec.values over them
+    (helm.values composes them, as for the commands that edit values)."""
+    def data(kind: str, name: str) -> values.Data | None:
+        found = lookup(kind, release.namespace, name)
+        return None if found is None else values.Data(dict(found), {})
+
+    try:
+        composed, _, _ = values.compose(release.spec, data, release.namespace)
+    except values.Unreadable as err:
+        raise ValuesError(str(err)) from None
+    return composed

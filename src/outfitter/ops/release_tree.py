@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outfitter.ops import helm_values, kustomize
+from outfitter.helm import values as helm_values
+from outfitter.ops import kustomize
 from outfitter.ops.yaml_edit import YamlFile
 from outfitter.repo.model import Repository
 

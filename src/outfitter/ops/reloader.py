@@ -28,7 +28,8 @@ from typing import Any, Literal
 
 from ruamel.yaml.comments import CommentedMap
 
-from outfitter.ops import helm_values, release_tree, yaml_edit
+from outfitter.helm import values as helm_values
+from outfitter.ops import release_tree, yaml_edit
 from outfitter.ops.applied import applied_files
 from outfitter.ops.release_tree import APP_TEMPLATE, Tree
 from outfitter.ops.yaml_edit import NotEditable, UnreadableFile, YamlFile

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from outfitter.ops import helm_values
+from outfitter.helm import values as helm_values
 from outfitter.ops.release_tree import Tree
 from outfitter.ops.yaml_edit import YamlFile
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from outfitter.ops import helm_values
-from outfitter.ops.helm_values import Data, Unreadable, compose
+from outfitter.helm import values as helm_values
+from outfitter.helm.values import Data, Unreadable, compose
 
 OBJECTS = {
     ("ConfigMap", "base"): Data({"values.yaml": "a: {x: 1, y: 1}\nlist: [1, 2]\n",
@@ -34,19 +34,20 @@ def test_values_from_in_order_then_inline_on_top() -> None:
     assert values == {"a": {"x": 1, "y": 2, "z": 3}, "list": [9],
                       "auth": {"tok.en": "s3cr3t"}}
     assert [layer.label for layer in layers] == [
-        "valuesFrom ConfigMap base (values.yaml)", "valuesFrom ConfigMap base (extra.yaml)",
-        "valuesFrom Secret token (token at auth.tok\\.en)", "spec.values"]
+        "spec.valuesFrom[0] ConfigMap base (values.yaml)",
+        "spec.valuesFrom[1] ConfigMap base (extra.yaml)",
+        "spec.valuesFrom[2] Secret token (token at auth.tok\\.en)", "spec.values"]
     assert notes == []
 
 
 @pytest.mark.parametrize(("ref", "message"), [
     ({"kind": "Secret", "name": "sealed"},
-     "valuesFrom Secret sealed is SOPS-encrypted: its values are unknown"),
+     "spec.valuesFrom[0] Secret sealed is SOPS-encrypted: its values are unknown"),
     ({"kind": "ConfigMap", "name": "gone"},
-     "valuesFrom ConfigMap gone is not in the repository (made in the cluster?): its values "
-     "are unknown"),
+     "spec.valuesFrom[0] ConfigMap gone is not in the repository (made in the cluster?): "
+     "its values are unknown"),
     ({"kind": "ConfigMap", "name": "base", "valuesKey": "nope.yaml"},
-     "valuesFrom ConfigMap base has no key nope.yaml"),
+     "spec.valuesFrom[0] ConfigMap base has no key 'nope.yaml'"),
     ({"kind": "ConfigMap", "name": "base", "targetPath": "a[0]"},
      "targetPath a[0]: list indexes are not read"),
 ])
@@ -60,8 +61,8 @@ def test_an_optional_missing_object_is_noted_and_skipped() -> None:
     values, _, notes = compose({"valuesFrom": [
         {"kind": "ConfigMap", "name": "gone", "optional": True}], "values": {"b": 1}}, lookup)
     assert values == {"b": 1}
-    assert notes == ["valuesFrom ConfigMap gone (optional) is not in the repository: judged "
-                     "without it"]
+    assert notes == ["spec.valuesFrom[0] ConfigMap gone (optional) is not in the repository: "
+                     "judged without it"]
 
 
 def test_generated_data_reads_files_and_knows_sops(tmp_path: Path) -> None:

@@ -55,32 +55,35 @@ Lookup = Callable[[str, str], Data | None]
 """(kind, name) → the object's data in the HelmRelease's namespace, or None."""
 
 
-def merge_maps(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    out = dict(a)
-    for key, value in b.items():
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base` as Helm merges values (and Flux's MergeMaps): mappings merge
+    key by key, recursively; anything else replaces."""
+    out = dict(base)
+    for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge_maps(out[key], value)
+            out[key] = merge(out[key], value)
         else:
             out[key] = value
     return out
 
 
-def compose(spec: dict[str, Any], lookup: Lookup
+def compose(spec: dict[str, Any], lookup: Lookup, namespace: str | None = None
             ) -> tuple[dict[str, Any], list[ValuesSource], list[str]]:
-    """(the values, the layers they came from, notes). Raises Unreadable."""
+    """(the values, the layers they came from, notes). Raises Unreadable, naming the entry
+    (`spec.valuesFrom[0] Secret apps/x`; the namespace when given)."""
     layers: list[ValuesSource] = []
     notes: list[str] = []
     refs = spec.get("valuesFrom") or []
     if not isinstance(refs, list):
         raise Unreadable("spec.valuesFrom is not a list")
-    for ref in refs:
+    for i, ref in enumerate(refs):
         if not isinstance(ref, dict) or ref.get("kind") not in ("ConfigMap", "Secret") \
                 or not ref.get("name"):
-            raise Unreadable(f"valuesFrom entry {ref!r} names no ConfigMap or Secret")
+            raise Unreadable(f"spec.valuesFrom[{i}] {ref!r} names no ConfigMap or Secret")
         kind, name = str(ref["kind"]), str(ref["name"])
         key = str(ref.get("valuesKey") or DEFAULT_KEY)
         optional = bool(ref.get("optional"))
-        what = f"valuesFrom {kind} {name}"
+        what = f"spec.valuesFrom[{i}] {kind} {namespace + '/' if namespace else ''}{name}"
         data = lookup(kind, name)
         if data is None:
             if optional:
@@ -93,9 +96,9 @@ def compose(spec: dict[str, Any], lookup: Lookup
             raise Unreadable(f"{what} is SOPS-encrypted: its values are unknown")
         if key not in data.entries:
             if optional:
-                notes.append(f"{what} has no key {key} (optional): judged without it")
+                notes.append(f"{what} has no key {key!r} (optional): judged without it")
                 continue
-            raise Unreadable(f"{what} has no key {key}")
+            raise Unreadable(f"{what} has no key {key!r}")
         text = data.entries[key]
         if text is None:
             raise Unreadable(f"{what}: {key} is encrypted: its values are unknown")
@@ -119,7 +122,7 @@ def compose(spec: dict[str, Any], lookup: Lookup
     layers.append(ValuesSource("spec.values", inline or {}, inline=True))
     values: dict[str, Any] = {}
     for layer in layers:
-        values = merge_maps(values, layer.values)
+        values = merge(values, layer.values)
     return values, layers, notes
 
 
