@@ -56,6 +56,19 @@ def _options(profile: Profile) -> ObjectStorageOptions:
     return options_of(profile, "object-storage", ObjectStorageOptions)
 
 
+def _seaweedfs_non_root() -> dict[str, Any]:
+    """SeaweedFS's image starts as root only to chown /data before dropping to its own user;
+    the chart runs `weed` directly, so a fixed user and fsGroup (the volume is made writable
+    for the group) need no root at all. The chart applies a context only with `enabled`."""
+    return {
+        "podSecurityContext": {"enabled": True, "runAsNonRoot": True, "runAsUser": 1000,
+                               "runAsGroup": 1000, "fsGroup": 1000,
+                               "seccompProfile": {"type": "RuntimeDefault"}},
+        "containerSecurityContext": {"enabled": True, "allowPrivilegeEscalation": False,
+                                     "capabilities": {"drop": ["ALL"]}},
+    }
+
+
 class ObjectStorage(Addon):
     name = "object-storage"
     title = "Object storage (S3)"
@@ -127,9 +140,11 @@ class ObjectStorage(Addon):
             return {
                 "master": {"enabled": False},
                 "volume": {"enabled": False},
-                "filer": {"enabled": False},
+                # Disabled, but the bucket hook Job takes the filer's security contexts.
+                "filer": {"enabled": False, **_seaweedfs_non_root()},
                 "allInOne": {
                     "enabled": True,
+                    **_seaweedfs_non_root(),
                     "s3": {
                         "enabled": True,
                         "enableAuth": True,
