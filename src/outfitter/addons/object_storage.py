@@ -109,10 +109,14 @@ class ObjectStorage(Addon):
 
     def object_store(self, profile: Profile) -> ObjectStore:
         opts = _options(profile)
+        # Each chart names its Service from the release (Helm's fullname rule), so the
+        # endpoint follows where the server runs: outfitter's release or the adopted one.
+        where = self.placement(profile)
         default_endpoint = {
-            "seaweedfs": f"http://seaweedfs-all-in-one.{self.namespace}.svc:8333",
-            "minio": f"http://minio.{self.namespace}.svc:9000",
-            "garage": f"http://garage.{self.namespace}.svc:3900",
+            "seaweedfs": f"http://{where.fullname('seaweedfs')}-all-in-one.{where.namespace}"
+                         f".svc:8333",
+            "minio": f"http://{where.fullname('minio')}.{where.namespace}.svc:9000",
+            "garage": f"http://{where.fullname('garage')}.{where.namespace}.svc:3900",
         }
         endpoint = opts.endpoint or default_endpoint.get(opts.provider, "")
         region = "garage" if opts.provider == "garage" and opts.region == "us-east-1" \

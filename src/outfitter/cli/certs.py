@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from outfitter.addons.context import PRODUCTION_ISSUER, STAGING_ISSUER
+from outfitter.addons.context import STAGING_ISSUER
 from outfitter.cli.app import (
     JsonOpt,
     ProfileOpt,
@@ -20,6 +20,7 @@ from outfitter.cli.app import (
 )
 from outfitter.cli.edits import exit_status, preview_or_write, print_diffs, print_json
 from outfitter.ops import certs as ops
+from outfitter.plan import make_context
 
 certs_app = typer.Typer(help="cert-manager: move Traefik IngressRoutes onto Certificates.",
                         no_args_is_help=True)
@@ -42,8 +43,10 @@ def migrate(
     Exit 0 done, 1 with --write when a file was skipped, 2 bad input."""
     if not path.exists():
         raise UsageProblem([f"{path}: no such file or folder"])
-    issuer = STAGING_ISSUER if staging else PRODUCTION_ISSUER
-    mig = ops.plan_migration(path, profile_from(profile), issuer)
+    prof = profile_from(profile)
+    # The production issuer is outfitter's, or the one an adopted cert-manager already has.
+    issuer = STAGING_ISSUER if staging else make_context(prof).issuer
+    mig = ops.plan_migration(path, prof, issuer)
     root = path if path.is_dir() else path.parent
     diffs, written = preview_or_write(mig.files, root, write, lambda: ops.write(mig))
     if as_json:
