@@ -14,12 +14,16 @@ without surprising them.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
 
 MAX_BYTES = 16 << 20
+# The temporary file a write makes beside its target: mkstemp's `.<name>.<8 random>.tmp`.
+TEMPORARY = re.compile(r"^\.(.+)\.[a-z0-9_]{8}\.tmp$")
 
 
 class UnsafeFile(ValueError):
@@ -77,15 +81,33 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Delete the temporary files an earlier write of `target` left when it was killed
+    before its rename (`.<target name>.<8 random>.tmp` beside it): outfitter's own naming,
+    the same folder, only for this file, only regular files. Returns what was removed."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for tmp in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+            match = TEMPORARY.match(tmp.name)
+            if match and match.group(1) == target.name and tmp.is_file() \
+                    and not tmp.is_symlink():
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+    return removed
+
+
 def write_keeping(path: Path, data: bytes) -> Path:
     """Replace the file at `path` (at its symlink's target) by `data` in one rename, keeping
-    its permission bits; a new file gets the umask's mode. Returns the file written."""
+    its permission bits; a new file gets the umask's mode. Returns the file written.
+    Temporary files of an earlier write of the same file that was killed are removed first,
+    so a rerun leaves nothing stray in the user's repository."""
     target = target_of(path)
     try:
         mode = stat.S_IMODE(target.stat().st_mode)
     except FileNotFoundError:
         mode = _default_mode()
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -7,7 +7,7 @@ so the plan and the rendered tree cannot disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from graphlib import TopologicalSorter
 from typing import Any
 
@@ -186,9 +186,13 @@ def object_storage_provider(profile: Profile) -> tuple[str, ObjectStore] | None:
 def make_context(profile: Profile) -> Context:
     addons = enabled_addons(profile)
     provider = object_storage_provider(profile)
-    base = Context(profile, provider[1] if provider else None)
+    endpoints = {a.name: served for a in addons if (served := a.endpoints(profile))}
+    issuer = next((i for a in addons if (i := a.cluster_issuer(profile)) is not None), None)
+    base = Context(profile, provider[1] if provider else None, endpoints=endpoints)
+    if issuer is not None:
+        base = replace(base, issuer=issuer)
     buckets = sorted({b for a in addons for b in a.buckets(base)})
-    return Context(profile, base.object_store, tuple(buckets))
+    return replace(base, buckets=tuple(buckets))
 
 
 def api_groups(rendered: Rendered) -> set[str]:

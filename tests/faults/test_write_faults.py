@@ -149,6 +149,7 @@ def killed_then_rerun(tmp_path: Path, setup: object, args: list[str]) -> None:
     assert len(changed) >= 2, "the case needs two writes to kill between"
 
     assert run_killed(args, victim, kill_at=2) == -9
+    assert temporaries(victim), "the kill left the interrupted write's temporary file"
     half = visible(sums(victim))
     for rel, value in half.items():  # each file is the old one or the new one, whole
         assert value in (original.get(rel), final.get(rel)), rel
@@ -157,6 +158,15 @@ def killed_then_rerun(tmp_path: Path, setup: object, args: list[str]) -> None:
     again = run_cli(args, victim, bound=120)
     assert "Traceback" not in again.err and again.code == done.code, again.err
     assert visible(sums(victim)) == visible(final)
+    assert temporaries(victim) == []  # the rerun removed what the killed run left
+
+
+def temporaries(root: Path) -> list[str]:
+    """outfitter's temporary files (`.<name>.<8 random>.tmp`) anywhere under root."""
+    from outfitter.files import TEMPORARY
+
+    return sorted(str(p.relative_to(root)) for p in root.rglob(".*.tmp")
+                  if TEMPORARY.match(p.name))
 
 
 def _flux_repo(box: Path) -> None:

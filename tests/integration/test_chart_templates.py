@@ -250,11 +250,6 @@ def test_every_variant_passes_its_own_validate_helm(
 WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known, issue 14: the charts' real pods fail six checks once enforced — opencost "
-    "(privileged, requests/limits, runAsNonRoot), SeaweedFS and its bucket hook "
-    "(runAsNonRoot), Velero's upgrade-crds Job (labels); fix in the add-ons' values or "
-    "exempt with a reason, then drop this mark"))
 def test_the_platform_passes_its_own_kyverno_policies(
     helm_bin: str, charts_dir: Path, kyverno: Path, tmp_path: Path,
     tmp_path_factory: pytest.TempPathFactory
@@ -263,7 +258,6 @@ def test_the_platform_passes_its_own_kyverno_policies(
     ValidatingPolicies in the real Kyverno CLI: none fails, so moving the policies to Deny
     cannot block the platform (the add-on namespaces that need it are exempt)."""
     from kyverno_reports import offline_report
-
 
     out = templated("default", helm_bin, charts_dir,
                     tmp_path_factory.getbasetemp() / "empty-chart-cache")

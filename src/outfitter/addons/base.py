@@ -108,6 +108,22 @@ class Chart:
         return "HelmRepository"
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where an add-on's release runs: outfitter's namespace and release, or the adopted
+    add-on's (`installed: {namespace, release}`)."""
+
+    namespace: str
+    release: str
+
+    def fullname(self, chart: str) -> str:
+        """The name a chart's Services take from the release (Helm's `<chart>.fullname`
+        rule, the same in every chart consumed here): the release alone when it contains
+        the chart name, else `<release>-<chart>`; at most 63 characters."""
+        name = self.release if chart in self.release else f"{self.release}-{chart}"
+        return name[:63].rstrip("-")
+
+
 WorkloadKind = Literal["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job"]
 
 
@@ -223,6 +239,24 @@ class Addon(ABC):
         """Where the add-on already runs when the profile adopts it (outfitter installs
         nothing for it then)."""
         return self.options(profile).adopted
+
+    def placement(self, profile: Profile) -> Placement:
+        """Where the release runs: the adopted one's namespace and release, else outfitter's."""
+        adopted = self.adopted(profile)
+        return Placement(
+            (adopted.namespace if adopted is not None else None) or self.namespace,
+            (adopted.release if adopted is not None else None) or self.release_for(profile))
+
+    def endpoints(self, profile: Profile) -> dict[str, str]:
+        """Addresses this add-on serves the others, by name (e.g. `push`), derived from
+        `placement` so they follow an adopted install; the others read them through
+        `Context.endpoint`."""
+        return {}
+
+    def cluster_issuer(self, profile: Profile) -> str | None:
+        """The ClusterIssuer every Certificate and issuerRef outfitter writes names, when this
+        add-on issues certificates."""
+        return None
 
     def volumes(self, ctx: Context) -> tuple[str, ...]:
         """What holds this add-on's data in the cluster, said when it is turned off."""

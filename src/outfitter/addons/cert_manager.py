@@ -11,9 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from outfitter.addons.base import Addon, Chart, Priority, Rendered, Workload
+from pydantic import Field
+
+from outfitter.addons.base import (
+    Addon,
+    AddonOptions,
+    Chart,
+    Priority,
+    ProfileProblem,
+    Rendered,
+    Workload,
+    options_of,
+)
 from outfitter.addons.context import PRODUCTION_ISSUER, STAGING_ISSUER, Context, meta
 from outfitter.cluster.reader import ClusterReader, Kind
+from outfitter.config import Profile
 from outfitter.helm.checks import MetricCatalogue
 from outfitter.status.checks import (
     Check,
@@ -44,6 +56,13 @@ def _small(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str
             "limits": {"cpu": cpu_limit, "memory": memory_limit}}
 
 
+class CertManagerOptions(AddonOptions):
+    issuer: str | None = Field(
+        None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        description="with installed: the ClusterIssuer of the cert-manager already running, "
+                    f"named in every Certificate outfitter writes (default {PRODUCTION_ISSUER})")
+
+
 class CertManager(Addon):
     name = "cert-manager"
     # What the component exports (from its source, at the pinned version): the names the
@@ -72,12 +91,26 @@ class CertManager(Addon):
                             "tls certificate", "ssl certificate", "ssl", "https", "let's encrypt",
                             "lets encrypt", "letsencrypt", "acme")
     crds = ("cert-manager.io", "acme.cert-manager.io")
+    Options = CertManagerOptions
     chart = Chart("cert-manager", "v1.21.1", "oci://quay.io/jetstack/charts/cert-manager")
     workloads = (
         Workload("cert-manager", "Deployment", "resources"),
         Workload("cert-manager-webhook", "Deployment", "webhook.resources"),
         Workload("cert-manager-cainjector", "Deployment", "cainjector.resources"),
     )
+
+    def cluster_issuer(self, profile: Profile) -> str:
+        # outfitter's own production ClusterIssuer, or the one the adopted cert-manager has.
+        opts = options_of(profile, self.name, CertManagerOptions)
+        return (opts.issuer if opts.adopted is not None else None) or PRODUCTION_ISSUER
+
+    def check_profile(self, profile: Profile) -> list[ProfileProblem]:
+        # Runs only when cert-manager is not adopted: outfitter makes its own issuers then.
+        if options_of(profile, self.name, CertManagerOptions).issuer is not None:
+            return [ProfileProblem("issuer", "names the ClusterIssuer of a cert-manager already "
+                                   "installed: set installed: {namespace, release} too, or "
+                                   f"remove it (outfitter creates {PRODUCTION_ISSUER})")]
+        return []
 
     def values(self, ctx: Context) -> dict[str, Any]:
         values: dict[str, Any] = {

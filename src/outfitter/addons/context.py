@@ -6,7 +6,8 @@ Add-ons call these instead of writing the same objects eleven times.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from outfitter.addons.credentials import BASIC_AUTH_USER, SopsSecret, Source
@@ -35,9 +36,21 @@ class Context:
     object_store: ObjectStore | None
     buckets: tuple[str, ...] = ()
     """All buckets every enabled add-on asked for (the object storage add-on creates them)."""
+    endpoints: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Per enabled add-on, the addresses it serves the others (Addon.endpoints): where it
+    runs, installed by outfitter or adopted."""
+    issuer: str = PRODUCTION_ISSUER
+    """The ClusterIssuer Certificates name (the adopted cert-manager's, when declared)."""
 
     def enabled(self, name: str) -> bool:
         return self.profile.addon_options(name).enabled
+
+    def endpoint(self, addon: str, name: str) -> str:
+        """Address `name` of add-on `addon` (e.g. Loki's `push`), wherever it runs."""
+        try:
+            return self.endpoints[addon][name]
+        except KeyError:
+            raise RuntimeError(f"{addon} serves no endpoint {name!r} (is it enabled?)") from None
 
     # --- Credentials: External Secrets or SOPS ---------------------------------------------
     @property
@@ -290,6 +303,6 @@ class Context:
             "spec": {
                 "secretName": secret,
                 "dnsNames": hosts,
-                "issuerRef": {"kind": "ClusterIssuer", "name": PRODUCTION_ISSUER},
+                "issuerRef": {"kind": "ClusterIssuer", "name": self.issuer},
             },
         }

@@ -53,6 +53,11 @@ def _options(profile: Profile) -> CostOptions:
     return options_of(profile, "cost", CostOptions)
 
 
+def _container_security() -> dict[str, Any]:
+    # A fresh dict each time: a shared one would be dumped as a YAML anchor and alias.
+    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
 def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:
     return {"requests": {"cpu": cpu, "memory": memory},
             "limits": {"cpu": cpu_limit, "memory": memory_limit}}
@@ -125,6 +130,7 @@ class Cost(Addon):
             "defaultClusterId": ctx.profile.cluster.name,
             "replicas": 1,
             "resources": _resources("20m", "128Mi", "500m", "1Gi"),
+            "securityContext": _container_security(),
         }
         values: dict[str, Any] = {
             "exporter": exporter,
@@ -135,6 +141,7 @@ class Cost(Addon):
             "ui": {
                 "enabled": opts.ui,
                 "resources": _resources("10m", "32Mi", "100m", "128Mi"),
+                "securityContext": _container_security(),
             },
         }
         if ctx.monitoring:
@@ -142,7 +149,11 @@ class Cost(Addon):
         else:
             # No Prometheus to read: OpenCost's own collector gathers the cluster data.
             exporter["collectorDataSource"] = {"enabled": True}
-        return {"opencost": values}
+        # Both images already run as user 1001 (the exporter and the nginx UI on port
+        # 9090); the chart leaves the pod's security context empty, so say it.
+        return {"podSecurityContext": {"runAsNonRoot": True,
+                                       "seccompProfile": {"type": "RuntimeDefault"}},
+                "opencost": values}
 
     def _kubecost_values(self, ctx: Context) -> dict[str, Any]:
         storage_class = ctx.profile.cluster.storage_class

@@ -19,7 +19,6 @@ from typing import Any, Literal
 from pydantic import Field
 
 from outfitter import yamlio
-from outfitter.addons import registry
 from outfitter.addons.base import (
     Addon,
     AddonOptions,
@@ -40,8 +39,6 @@ FalcoPriority = Literal[
 RELEASE = "falco"  # the DaemonSet and ConfigMaps are named after it (chart fullname)
 RULES_FILE = "homelab_rules.yaml"
 LOKI_ADDON = "loki"
-LOKI_PORT = 3100
-LOKI_DEFAULT_NAMESPACE = "observability"
 IMAGE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9./_-]*$")
 NAMESPACE_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -105,12 +102,9 @@ SIDEKICK_RESOURCES = _resources("10m", "32Mi", "200m", "128Mi")
 
 
 def loki_url(ctx: Context) -> str | None:
-    """The Loki push endpoint when the loki add-on exists and is enabled (it may not be
-    registered at all: Falco works without it)."""
-    if LOKI_ADDON not in registry.names() or not ctx.enabled(LOKI_ADDON):
-        return None
-    namespace = registry.get(LOKI_ADDON).namespace or LOKI_DEFAULT_NAMESPACE
-    return f"http://loki.{namespace}.svc:{LOKI_PORT}"
+    """Loki's address (where it runs, adopted or not) when a loki add-on is enabled (it may
+    not be registered at all: Falco works without it)."""
+    return ctx.endpoints.get(LOKI_ADDON, {}).get("url")
 
 
 def _falco_list(items: tuple[str, ...] | list[str]) -> list[str]:

@@ -56,10 +56,15 @@ REPORT_KINDS = (
 )
 POD_CONTROLLERS = ["deployments", "statefulsets", "daemonsets", "jobs", "cronjobs", "replicasets"]
 
+# A list a chart templates empty (`initContainers:` with nothing under it) is null in the
+# manifest: `has()` is true for it, and adding it to a list is an evaluation error, so a
+# check of `helm template` output (the Kyverno CLI in CI) would report an error, not a result.
 ALL_CONTAINERS = (
     "object.spec.containers"
-    " + (has(object.spec.initContainers) ? object.spec.initContainers : [])"
-    " + (has(object.spec.ephemeralContainers) ? object.spec.ephemeralContainers : [])"
+    " + (has(object.spec.initContainers) && object.spec.initContainers != null"
+    " ? object.spec.initContainers : [])"
+    " + (has(object.spec.ephemeralContainers) && object.spec.ephemeralContainers != null"
+    " ? object.spec.ephemeralContainers : [])"
 )
 
 

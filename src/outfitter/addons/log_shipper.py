@@ -90,19 +90,18 @@ loki.write "default" {
 """
 
 
-def alloy_config() -> str:
-    return ALLOY_CONFIG.replace("PUSH_URL", loki.PUSH_URL)
+def alloy_config(push_url: str) -> str:
+    return ALLOY_CONFIG.replace("PUSH_URL", push_url)
 
 
-def fluent_bit_output(match: str) -> str:
+def fluent_bit_output(match: str, host: str, port: str) -> str:
     """A Fluent Bit `loki` output (classic config) with the same labels Alloy sets."""
-    host = loki.URL.removeprefix("http://").rsplit(":", 1)[0]
     return (
         "[OUTPUT]\n"
         "    Name        loki\n"
         f"    Match       {match}\n"
         f"    Host        {host}\n"
-        f"    Port        {loki.HTTP_PORT}\n"
+        f"    Port        {port}\n"
         "    Labels      job=fluent-bit, namespace=$kubernetes['namespace_name'], "
         "pod=$kubernetes['pod_name'], container=$kubernetes['container_name']\n"
         "    Line_Format json\n"
@@ -160,7 +159,8 @@ class LogShipper(Addon):
             # Only PodLogs would use Alloy's CRD, and the config below does not.
             "crds": {"create": False},
             "alloy": {
-                "configMap": {"create": True, "content": alloy_config()},
+                "configMap": {"create": True,
+                              "content": alloy_config(ctx.endpoint("loki", "push"))},
                 "extraEnv": [{"name": "NODE_NAME",
                               "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
                 "mounts": {"varlog": True},
@@ -184,7 +184,7 @@ class LogShipper(Addon):
             return out
         opts = loki.options(ctx.profile)
         patch = {"config": {"extraFiles": {FLUENT_BIT_FILE: fluent_bit_output(
-            opts.fluent_bit_match)}}}
+            opts.fluent_bit_match, ctx.endpoint("loki", "host"), ctx.endpoint("loki", "port"))}}}
         out.app.append({
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -198,7 +198,8 @@ class LogShipper(Addon):
         if shipper == "alloy":
             return [
                 f"Grafana Alloy {ALLOY.version} DaemonSet tails /var/log/pods on every node and "
-                f"pushes to {loki.PUSH_URL} with labels namespace, pod, container, app, node.",
+                f"pushes to {ctx.endpoint('loki', 'push')} with labels namespace, pod, "
+                "container, app, node.",
                 "Alloy replaces Promtail (end of life 2026-03-02). The cluster's Fluent Bit "
                 "keeps shipping to Graylog, so both see the same logs during the evaluation.",
             ]

@@ -25,6 +25,7 @@ from outfitter.addons.base import (
     Addon,
     AddonOptions,
     Chart,
+    Placement,
     Priority,
     ProfileProblem,
     Rendered,
@@ -40,10 +41,8 @@ from outfitter.status.checks import Check, Read, Result, is_ready, items
 NAMESPACE = "observability"
 RELEASE = "loki"
 HTTP_PORT = 3100
-# Monolithic mode: the chart names the Service after the release (loki.fullname).
-URL = f"http://{RELEASE}.{NAMESPACE}.svc:{HTTP_PORT}"
-PUSH_URL = f"{URL}/loki/api/v1/push"
-OTLP_URL = f"{URL}/otlp"
+# Monolithic mode: the chart names the Service after the release (loki.fullname), so the
+# addresses follow where Loki runs (Loki.endpoints; an adopted Loki's namespace and release).
 DATASOURCE_UID = "loki"
 TEMPO_DATASOURCE_UID = "tempo"  # tempo.py provisions the Tempo datasource under this uid
 CHUNKS_BUCKET = "loki-chunks"
@@ -75,6 +74,15 @@ class LokiOptions(AddonOptions):
     fluent_bit_match: str = Field(
         "kube.*", alias="fluentBitMatch",
         description="Fluent Bit tag pattern of the container logs (shipper: fluent-bit)")
+
+
+def endpoints(where: Placement) -> dict[str, str]:
+    """`url` (query API), `push` and `otlp`, and `host` and `port` for a shipper that takes
+    them apart."""
+    host = f"{where.fullname(CHART.name)}.{where.namespace}.svc"
+    url = f"http://{host}:{HTTP_PORT}"
+    return {"url": url, "push": f"{url}/loki/api/v1/push", "otlp": f"{url}/otlp",
+            "host": host, "port": str(HTTP_PORT)}
 
 
 def options(profile: Profile) -> LokiOptions:
@@ -182,6 +190,9 @@ class Loki(Addon):
     documented_in_comments = {  # noqa: RUF012 (read-only class data)
         "loki": ("loki.storage.bucketNames", "loki.rulerConfig.storage"),
     }
+
+    def endpoints(self, profile: Profile) -> dict[str, str]:
+        return endpoints(self.placement(profile))
 
     def requires(self, profile: Profile) -> tuple[str, ...]:
         # With object storage disabled, check_profile says what is wrong in Loki's own words.
@@ -338,7 +349,7 @@ class Loki(Addon):
             "type": "loki",
             "uid": DATASOURCE_UID,
             "access": "proxy",
-            "url": URL,
+            "url": ctx.endpoint(self.name, "url"),
             "isDefault": False,
             "editable": False,
             "jsonData": json_data,
@@ -442,7 +453,8 @@ class Loki(Addon):
         if ctx.monitoring:
             links = " with trace links to Tempo" if ctx.enabled("tempo") else ""
             notes.append(f"Grafana datasource uid {DATASOURCE_UID}{links}; dashboard 'Logs'.")
-        notes.append(f"Push: {PUSH_URL}; OTLP: {OTLP_URL}. Graylog keeps running until the "
+        notes.append(f"Push: {ctx.endpoint(self.name, 'push')}; OTLP: "
+                     f"{ctx.endpoint(self.name, 'otlp')}. Graylog keeps running until the "
                      "evaluation against it is done.")
         return notes
 

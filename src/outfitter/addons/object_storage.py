@@ -56,6 +56,19 @@ def _options(profile: Profile) -> ObjectStorageOptions:
     return options_of(profile, "object-storage", ObjectStorageOptions)
 
 
+def _seaweedfs_non_root() -> dict[str, Any]:
+    """SeaweedFS's image starts as root only to chown /data before dropping to its own user;
+    the chart runs `weed` directly, so a fixed user and fsGroup (the volume is made writable
+    for the group) need no root at all. The chart applies a context only with `enabled`."""
+    return {
+        "podSecurityContext": {"enabled": True, "runAsNonRoot": True, "runAsUser": 1000,
+                               "runAsGroup": 1000, "fsGroup": 1000,
+                               "seccompProfile": {"type": "RuntimeDefault"}},
+        "containerSecurityContext": {"enabled": True, "allowPrivilegeEscalation": False,
+                                     "capabilities": {"drop": ["ALL"]}},
+    }
+
+
 class ObjectStorage(Addon):
     name = "object-storage"
     title = "Object storage (S3)"
@@ -96,10 +109,14 @@ class ObjectStorage(Addon):
 
     def object_store(self, profile: Profile) -> ObjectStore:
         opts = _options(profile)
+        # Each chart names its Service from the release (Helm's fullname rule), so the
+        # endpoint follows where the server runs: outfitter's release or the adopted one.
+        where = self.placement(profile)
         default_endpoint = {
-            "seaweedfs": f"http://seaweedfs-all-in-one.{self.namespace}.svc:8333",
-            "minio": f"http://minio.{self.namespace}.svc:9000",
-            "garage": f"http://garage.{self.namespace}.svc:3900",
+            "seaweedfs": f"http://{where.fullname('seaweedfs')}-all-in-one.{where.namespace}"
+                         f".svc:8333",
+            "minio": f"http://{where.fullname('minio')}.{where.namespace}.svc:9000",
+            "garage": f"http://{where.fullname('garage')}.{where.namespace}.svc:3900",
         }
         endpoint = opts.endpoint or default_endpoint.get(opts.provider, "")
         region = "garage" if opts.provider == "garage" and opts.region == "us-east-1" \
@@ -127,9 +144,11 @@ class ObjectStorage(Addon):
             return {
                 "master": {"enabled": False},
                 "volume": {"enabled": False},
-                "filer": {"enabled": False},
+                # Disabled, but the bucket hook Job takes the filer's security contexts.
+                "filer": {"enabled": False, **_seaweedfs_non_root()},
                 "allInOne": {
                     "enabled": True,
+                    **_seaweedfs_non_root(),
                     "s3": {
                         "enabled": True,
                         "enableAuth": True,

@@ -23,7 +23,6 @@ from typing import Any
 
 from pydantic import Field
 
-from outfitter.addons import loki, tempo
 from outfitter.addons.base import (
     Addon,
     AddonOptions,
@@ -125,12 +124,12 @@ class OtelCollector(Addon):
         pipelines: dict[str, Any] = {}
         processors = ["memory_limiter", "batch"]
         if signals["traces"]:
-            exporters["otlp/tempo"] = {"endpoint": tempo.OTLP_GRPC_ENDPOINT,
+            exporters["otlp/tempo"] = {"endpoint": ctx.endpoint("tempo", "otlp-grpc"),
                                        "tls": {"insecure": True}}
             pipelines["traces"] = {"receivers": ["otlp"], "processors": processors,
                                    "exporters": ["otlp/tempo"]}
         if signals["logs"]:
-            exporters["otlphttp/loki"] = {"endpoint": loki.OTLP_URL}
+            exporters["otlphttp/loki"] = {"endpoint": ctx.endpoint("loki", "otlp")}
             pipelines["logs"] = {"receivers": ["otlp"], "processors": processors,
                                  "exporters": ["otlphttp/loki"]}
         if signals["metrics"]:
@@ -201,9 +200,9 @@ class OtelCollector(Addon):
         service = f"{FULLNAME}.{NAMESPACE}.svc"
         routes = []
         if signals["traces"]:
-            routes.append(f"traces → Tempo ({tempo.OTLP_GRPC_ENDPOINT})")
+            routes.append(f"traces → Tempo ({ctx.endpoint('tempo', 'otlp-grpc')})")
         if signals["logs"]:
-            routes.append(f"logs → Loki ({loki.OTLP_URL})")
+            routes.append(f"logs → Loki ({ctx.endpoint('loki', 'otlp')})")
         if signals["metrics"]:
             routes.append(f"metrics → Prometheus ({remote_write_url(ctx.profile)})")
         notes = [

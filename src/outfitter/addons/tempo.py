@@ -35,11 +35,8 @@ RELEASE = "tempo"
 QUERY_PORT = 3200
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
-# The chart names its Service after the release (tempo.fullname).
-HOST = f"{RELEASE}.{NAMESPACE}.svc"
-URL = f"http://{HOST}:{QUERY_PORT}"
-OTLP_GRPC_ENDPOINT = f"{HOST}:{OTLP_GRPC_PORT}"
-OTLP_HTTP_URL = f"http://{HOST}:{OTLP_HTTP_PORT}"
+# The chart names its Service after the release (tempo.fullname), so the addresses follow
+# where Tempo runs (Tempo.endpoints; an adopted Tempo's namespace and release).
 DATASOURCE_UID = "tempo"
 LOKI_DATASOURCE_UID = "loki"  # loki.py provisions the Loki datasource under this uid
 BUCKET = "tempo"
@@ -77,6 +74,13 @@ class Tempo(Addon):
     documented_in_comments = {  # noqa: RUF012 (read-only class data)
         "tempo": ("tempo.storage.trace.s3", "persistence.storageClassName"),
     }
+
+    def endpoints(self, profile: Profile) -> dict[str, str]:
+        """`url` (query API), `otlp-grpc` (host:port) and `otlp-http`."""
+        where = self.placement(profile)
+        host = f"{where.fullname(CHART.name)}.{where.namespace}.svc"
+        return {"url": f"http://{host}:{QUERY_PORT}", "otlp-grpc": f"{host}:{OTLP_GRPC_PORT}",
+                "otlp-http": f"http://{host}:{OTLP_HTTP_PORT}"}
 
     def requires(self, profile: Profile) -> tuple[str, ...]:
         if options(profile).storage == "s3" and profile.addon_options("object-storage").enabled:
@@ -166,7 +170,7 @@ class Tempo(Addon):
             "type": "tempo",
             "uid": DATASOURCE_UID,
             "access": "proxy",
-            "url": URL,
+            "url": ctx.endpoint(self.name, "url"),
             "isDefault": False,
             "editable": False,
             "jsonData": json_data,
@@ -188,7 +192,8 @@ class Tempo(Addon):
         notes.append(f"Traces kept {opts.retention} (compactor block_retention).")
         via = (" — applications should send to the OpenTelemetry Collector instead"
                if ctx.enabled("otel-collector") else "")
-        notes.append(f"OTLP receivers: gRPC {OTLP_GRPC_ENDPOINT}, HTTP {OTLP_HTTP_URL}{via}.")
+        notes.append(f"OTLP receivers: gRPC {ctx.endpoint(self.name, 'otlp-grpc')}, HTTP "
+                     f"{ctx.endpoint(self.name, 'otlp-http')}{via}.")
         if ctx.monitoring:
             links = " with trace-to-logs links to Loki" if ctx.enabled("loki") else ""
             notes.append(f"Grafana datasource uid {DATASOURCE_UID}{links}.")

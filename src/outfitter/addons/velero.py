@@ -137,9 +137,10 @@ class Velero(Addon):
                 "resources": {"requests": {"cpu": "10m", "memory": "32Mi"},
                               "limits": {"cpu": "100m", "memory": "64Mi"}},
             }],
-            # The pre-upgrade hook Job that applies Velero's CRDs.
-            "upgradeJobResources": {"requests": {"cpu": "10m", "memory": "64Mi"},
-                                    "limits": {"cpu": "200m", "memory": "256Mi"}},
+            # No pre-upgrade hook Job applying Velero's CRDs: the chart ships them in crds/
+            # and the HelmRelease creates and replaces them on install and upgrade. The Job's
+            # pod could not carry the app label without the chart writing it twice on the Job.
+            "upgradeCRDs": False,
             "resources": {"requests": {"cpu": "50m", "memory": "128Mi"},
                           "limits": {"cpu": "500m", "memory": "512Mi"}},
             # outfitter renders the BackupStorageLocation and Schedules itself (config/),

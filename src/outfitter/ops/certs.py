@@ -51,6 +51,7 @@ from outfitter.ops.certs_hosts import covers as covers
 from outfitter.ops.certs_issuer import CLUSTER_ISSUER, Issuer, IssuerUnknown, discover
 from outfitter.ops.traefik_entrypoints import EntrypointResolver
 from outfitter.ops.yaml_edit import NotEditable, UnreadableFile, YamlFile
+from outfitter.plan import make_context
 from outfitter.repo.model import Repository
 
 GROUPS = ("traefik.io/", "traefik.containo.us/")
@@ -295,7 +296,9 @@ def plan_migration(root: Path, profile: Profile,
         chosen = issuer
     else:
         try:
-            chosen = discover([d.data for yf in files for d in yf.documents], PRODUCTION_ISSUER)
+            # Last resort: the profile's issuer (outfitter's, or an adopted cert-manager's).
+            chosen = discover([d.data for yf in files for d in yf.documents],
+                              make_context(profile).issuer)
         except IssuerUnknown as err:
             chosen, problem = Issuer(CLUSTER_ISSUER, "?"), err
     mig.issuer = chosen
