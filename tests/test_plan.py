@@ -118,3 +118,21 @@ def test_plan_json_carries_waves_budget_and_crds() -> None:
     assert data["total"]["cpuRequestMillis"] == sum(
         a["total"]["cpuRequestMillis"] for a in data["addons"])
     assert data["cluster"]["allocatable"]["memoryRequestMiB"] == 3 * 16 * 1024
+
+
+def test_an_adopted_add_on_costs_nothing_and_says_where_it_runs() -> None:
+    mine = build_plan(parse_profile({}))
+    profile = parse_profile({"addons": {"object-storage": {
+        "installed": {"namespace": "storage", "release": "s3"}}}})
+    plan = build_plan(profile)
+    store = next(ap for ap in plan.addons if ap.addon.name == "object-storage")
+    assert store.adopted == "storage/s3"
+    assert store.workloads == [] and store.buckets == ()
+    # What outfitter adds shrinks by exactly what the store would have cost.
+    own = next(ap for ap in mine.addons if ap.addon.name == "object-storage")
+    assert mine.total.cpu_request - plan.total.cpu_request == own.cost.cpu_request > 0
+    assert store.notes[1] == (
+        "create buckets loki-chunks, loki-ruler, longhorn-backups, tempo, velero in it: "
+        "outfitter creates buckets only on an object store it installs.")
+    row = next(a for a in plan_json(plan)["addons"] if a["name"] == "object-storage")
+    assert (row["adopted"], row["namespace"], row["chart"]) == ("storage/s3", "storage", None)

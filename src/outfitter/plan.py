@@ -73,6 +73,8 @@ class AddonPlan:
     notes: list[str]
     in_cluster: bool = True
     """Whether it puts anything in the cluster (Renovate and an external S3 do not)."""
+    adopted: str | None = None
+    """`namespace/release` of the user's own install the profile adopts: nothing is added."""
 
     @property
     def cost(self) -> Cost:
@@ -199,6 +201,20 @@ def api_groups(rendered: Rendered) -> set[str]:
     return {str(o.get("apiVersion", "")).rpartition("/")[0] for o in rendered.app + rendered.config}
 
 
+def _adopted_plan(a: Addon, ctx: Context, wave: int, depends_on: list[str],
+                  values: dict[str, Any], rendered: Rendered, is_storage: bool) -> AddonPlan:
+    """An add-on the user installed: it costs nothing new and nothing of it is rendered;
+    the others are wired to where it runs."""
+    where = a.placement(ctx.profile)
+    label = f"{where.namespace}/{where.release}"
+    notes = [f"adopted: your release {label}; outfitter installs nothing for it and points "
+             f"the add-ons that use it there."]
+    if is_storage and ctx.buckets:
+        notes.append(f"create buckets {', '.join(ctx.buckets)} in it: outfitter creates "
+                     f"buckets only on an object store it installs.")
+    return AddonPlan(a, wave, depends_on, rendered, values, [], (), notes, False, label)
+
+
 def crd_needs(
     addon: Addon, rendered: Rendered, providers: dict[str, str], profile: Profile
 ) -> tuple[set[str], list[str]]:
@@ -255,6 +271,10 @@ def build_plan(profile: Profile) -> Plan:
     for a in addons:
         # The profile's own values for the chart, deep-merged over outfitter's.
         values = deep_merge(a.values(ctx), a.options(profile).values)
+        if a.adopted(profile) is not None:
+            plans.append(_adopted_plan(a, ctx, wave_of[a.name], edges[a.name], values,
+                                       rendered[a.name], is_storage=a.name == storage))
+            continue
         costs = [c for w in a.workloads_for(profile)
                  if (c := workload_cost(w, values, nodes)) is not None]
         notes = a.notes(ctx) + sops_fill_notes(profile, a, rendered[a.name])
@@ -343,10 +363,12 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             "name": ap.addon.name,
             "wave": ap.wave,
             "priority": ap.addon.priority_for(plan.profile).name.lower(),
-            "namespace": ap.addon.namespace,
+            "namespace": ap.adopted.split("/")[0] if ap.adopted else ap.addon.namespace,
             "owner": plan.profile.addon_options(ap.addon.name).owner,
-            "chart": (None if (ch := ap.addon.pinned_chart(plan.context)) is None else
-                      {"name": ch.name, "version": ch.version, "repository": ch.repository}),
+            "chart": (None if ap.adopted or (ch := ap.addon.pinned_chart(plan.context)) is None
+                      else {"name": ch.name, "version": ch.version,
+                            "repository": ch.repository}),
+            "adopted": ap.adopted,
             "dependsOn": ap.depends_on,
             "crds": list(ap.addon.crds),
             "buckets": list(ap.buckets),

@@ -30,8 +30,10 @@ def print_plan(plan: Plan, console: Console) -> None:
         owner = plan.profile.addon_options(ap.addon.name).owner
         table.add_row(
             str(ap.wave + 1), ap.addon.name + (" (argocd)" if owner == "argocd" else ""),
-            ap.addon.priority_for(plan.profile).name.lower(), ap.addon.namespace,
-            f"{chart.name} {chart.version}" if chart else "(external)",
+            ap.addon.priority_for(plan.profile).name.lower(),
+            ap.adopted.split("/")[0] if ap.adopted else ap.addon.namespace,
+            (f"adopted {ap.adopted}" if ap.adopted else
+             f"{chart.name} {chart.version}" if chart else "(external)"),
             ", ".join(ap.depends_on) or "-",
             _cpu(c.cpu_request), _mem(c.memory_request), _cpu(c.cpu_limit), _mem(c.memory_limit),
         )
