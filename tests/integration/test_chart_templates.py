@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from control_plane import install_upstream_crds
 from lightkube import Client
 
 import chart_packages
-from conftest import install_upstream_crds
 from outfitter import yamlio
 from outfitter.addons import registry
 from outfitter.cluster.apply import Located, apply_all

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 import yaml
+from control_plane import install_upstream_crds, start_control_plane
 from lightkube import Client, KubeConfig
 from lightkube.models.authentication_v1 import TokenRequestSpec
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ServiceAccount
 
-from conftest import install_upstream_crds, start_control_plane
 from outfitter import yamlio
 from outfitter.addons import registry
 from outfitter.cli import main
