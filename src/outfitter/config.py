@@ -13,17 +13,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
-from outfitter import yamlio
+from outfitter import stack, yamlio
 from outfitter.addons import registry
 from outfitter.addons.base import AddonOptions
 from outfitter.errors import InputError
 from outfitter.quantity import cpu_millis, memory_mib
 
-EXISTING_STACK = (
-    "flux", "argocd", "kube-prometheus-stack", "traefik", "external-secrets", "goldilocks",
-    "graylog", "fluent-bit", "linkerd", "headlamp", "envoy-gateway",
-)
-DEFAULT_EXISTING = EXISTING_STACK[:-1]  # the roadmap's stack: no envoy-gateway
+EXISTING_STACK = stack.KEYS  # one record per component in outfitter.stack
+DEFAULT_EXISTING = stack.ROADMAP_STACK
 
 
 class _Strict(BaseModel):

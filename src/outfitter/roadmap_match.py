@@ -1,7 +1,7 @@
 """What a roadmap asks for: each entry of the document matched against the words the add-ons
-declare (their names, aliases and capability phrases) and the vocabulary in
-roadmap_vocabulary.yaml (tools outfitter does not offer, the existing stack, the headings
-and wording that say "done", "won't do" or "not needed").
+declare (their names, aliases and capability phrases), the existing stack's names
+(outfitter.stack) and the vocabulary in roadmap_vocabulary.yaml (tools outfitter does not
+offer, the headings and wording that say "done", "won't do" or "not needed").
 
 The rules, in the order they apply:
 - A heading sets what the entries under it mean: "Already implemented"/"Done" (done: its
@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import yaml
 
+from outfitter import stack
 from outfitter.addons import registry
 from outfitter.roadmap import Entry, Roadmap
 
@@ -102,9 +103,9 @@ class Vocabulary:
                     add(name, Term("name", (addon.name,)))
             for phrase in capabilities:
                 add(phrase, Term("capability", (addon.name,)))
-        for key, names in data["existing"].items():
-            for name in names:
-                add(name, Term("existing", (key,)))
+        for component in stack.COMPONENTS:
+            for name in component.roadmap_names:
+                add(name, Term("existing", (component.key,)))
         for display, *spellings in data["not_offered"]:
             for spelling in spellings:
                 add(spelling, Term("tool", (display,)))

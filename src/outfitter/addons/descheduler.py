@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from outfitter import stack
 from outfitter.addons.base import (
     Addon,
     AddonOptions,
@@ -40,9 +41,6 @@ Thresholds = dict[Resource, Percent]
 POLICY_API = "descheduler/v1alpha2"
 # Namespaces whose pods are never evicted, whatever the profile says.
 SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "flux-system")
-EXISTING_NAMESPACES = {  # existing-stack component -> its namespace, when it runs
-    "linkerd": ("linkerd", "linkerd-cni", "linkerd-viz"),
-}
 
 
 def _thresholds(percent: int) -> Thresholds:
@@ -77,9 +75,9 @@ def protected_namespaces(profile: Profile) -> list[str]:
     names |= set(_options(profile).excluded_namespaces)
     if profile.has("argocd"):
         names.add(profile.gitops.argocd_namespace)
-    for component, namespaces in EXISTING_NAMESPACES.items():
-        if profile.has(component):
-            names |= set(namespaces)
+    for component in stack.COMPONENTS:  # the existing stack's fixed namespaces (Linkerd's)
+        if profile.has(component.key):
+            names |= set(component.namespaces)
     return sorted(names)
 
 

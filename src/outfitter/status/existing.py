@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+from outfitter import stack
 from outfitter.cluster.reader import ClusterReader
 from outfitter.config import Profile
 from outfitter.status import kinds
@@ -18,26 +18,6 @@ from outfitter.status.checks import (
     workload_available,
 )
 
-# component -> (title, test on a workload (kind, namespace, name))
-Matcher = Callable[[str, str, str], bool]
-SIGNATURES: dict[str, tuple[str, Matcher]] = {
-    "flux": ("Flux CD", lambda k, ns, n: n in ("source-controller", "kustomize-controller")),
-    "argocd": ("Argo CD", lambda k, ns, n: n in ("argocd-server",
-                                                  "argocd-application-controller")),
-    "kube-prometheus-stack": ("kube-prometheus-stack",
-                              lambda k, ns, n: n.endswith("-operator") and "prometheus" in n),
-    "traefik": ("Traefik", lambda k, ns, n: n == "traefik" or n.endswith("-traefik")),
-    "external-secrets": ("External Secrets Operator",
-                         lambda k, ns, n: n in ("external-secrets",)
-                         or n.endswith("-external-secrets")),
-    "goldilocks": ("Goldilocks/VPA", lambda k, ns, n: n.startswith("goldilocks-")),
-    "graylog": ("Graylog/OpenSearch", lambda k, ns, n: "graylog" in n),
-    "fluent-bit": ("Fluent Bit", lambda k, ns, n: k == "DaemonSet" and "fluent-bit" in n),
-    "linkerd": ("Linkerd", lambda k, ns, n: n == "linkerd-destination"),
-    "headlamp": ("Headlamp", lambda k, ns, n: n == "headlamp" or n.endswith("-headlamp")),
-    "envoy-gateway": ("Envoy Gateway", lambda k, ns, n: n == "envoy-gateway"),
-}
-
 
 def _workloads(reader: ClusterReader) -> list[dict[str, Any]]:
     return [w for kind in kinds.WORKLOADS for w in items(reader, Read(kind))]
@@ -47,7 +27,7 @@ def existing_checks(profile: Profile) -> list[Check]:
     reads = tuple(Read(k) for k in kinds.WORKLOADS)
 
     def check(component: str) -> Check:
-        title, matches = SIGNATURES[component]
+        title, matches = stack.BY_KEY[component].title, stack.BY_KEY[component].runs
 
         def decide(reader: ClusterReader) -> Result:
             found = [w for w in _workloads(reader)
@@ -64,7 +44,7 @@ def existing_checks(profile: Profile) -> list[Check]:
 
         return Check(f"existing.{component}", title, reads, decide)
 
-    checks = [check(c) for c in profile.existing if c in SIGNATURES]
+    checks = [check(c) for c in profile.existing]
     if profile.has("flux") and profile.flux.install == "flux-operator":
         checks.append(flux_instance_check(profile.flux.instance))
     return checks
