@@ -213,12 +213,14 @@ def test_staging_issuer_and_json(repo: Path, capsys: pytest.CaptureFixture[str])
 def test_a_route_whose_edit_would_reformat_the_file_is_left_alone(repo: Path) -> None:
     odd = repo / "kubernetes/apps/odd/route.yaml"
     odd.parent.mkdir(parents=True)
-    # Two sequence styles in one document: no single round-trip style reproduces it.
+    # Two sequence styles in one document and `tls` as a flow mapping with inner spaces,
+    # which ruamel.yaml would write as `{certResolver: letsencrypt}`: the edit of that line
+    # cannot keep the user's layout.
     odd.write_text("apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata:\n"
                    "  name: odd\n  namespace: odd\nspec:\n  entryPoints:\n  - websecure\n"
                    "  routes:\n    - kind: Rule\n      match: Host(`odd.home.example.com`)\n"
                    "      services:\n        - {name: odd, port: 80}\n"
-                   "  tls:\n    certResolver: letsencrypt\n")
+                   "  tls: { certResolver: letsencrypt }\n")
     before = odd.read_text()
     mig = certs.plan_migration(repo, default_profile())
     assert routes(mig)["odd"].status == "left alone"

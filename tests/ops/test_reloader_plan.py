@@ -1,7 +1,7 @@
 """`outfitter reloader plan` on a Flux repository laid out the way homelab repositories are
 (tests/fixtures/flux-repo): kustomize overlays and generators, app-template HelmReleases,
 multi-document files, comments, two indentation styles, a Helm template that is not YAML and
-a file whose layout a YAML round trip would change."""
+a file in two indentation styles whose edit would touch a flow mapping ruamel.yaml rewrites."""
 
 from __future__ import annotations
 
@@ -63,7 +63,8 @@ def test_the_plan_names_each_workload_and_why(repo: Path) -> None:
     assert sonarr.suggestion is not None and "controllers:\n      sonarr:" in sonarr.suggestion
     assert found["sonarr (controller exporter)"].status == "needs none"
 
-    # Refused: the legacy file cannot be round-tripped; the template is not YAML.
+    # Refused: the edit would rewrite the legacy file's `{ name: … }` line; the template is
+    # not YAML.
     assert found["wiki"].edit_error is not None
     assert any(s.startswith(f"{APPS}/legacy/wiki/deployment.yaml:1: Deployment legacy/wiki: "
                             f"not edited") for s in plan.skipped)
@@ -318,3 +319,22 @@ def test_live_without_a_usable_cluster_exits_2(
     assert main(["reloader", "plan", "--live", "--kubeconfig", str(kubeconfig)]) == 2
     assert "cannot reach the API server at https://127.0.0.1:9: connection refused" \
         in capsys.readouterr().err
+
+
+def test_a_release_written_with_spaced_flow_mappings_gets_only_the_annotation(
+        tmp_path: Path) -> None:
+    # home-ops writes `capabilities: { drop: ["ALL"] }`; ruamel.yaml would write it as
+    # `{drop: [ALL]}`, so no style round-trips the file, yet the edit is elsewhere.
+    release = tmp_path / "helmrelease.yaml"
+    release.write_text(
+        "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n"
+        "  name: sabnzbd\nspec:\n  chart:\n    spec:\n      chart: app-template\n"
+        "  values:\n    controllers:\n      sabnzbd:\n        containers:\n          app:\n"
+        "            envFrom:\n              - secretRef:\n"
+        "                  name: \"{{ .Release.Name }}-secret\"\n"
+        "            securityContext:\n              capabilities: { drop: [\"ALL\"] }\n")
+    before = release.read_text()
+    assert main(["reloader", "plan", str(tmp_path), "--write"]) == 0
+    assert line_changes(before, release.read_text()) == (
+        [], ["        annotations:", '          reloader.stakater.com/auto: "true"'])
+    assert reloader.plan_repository(tmp_path).to_annotate == []

@@ -91,13 +91,27 @@ def test_delete_key_keeps_the_comments_of_what_follows() -> None:
                    "  routes: []\n")
 
 
-def test_a_document_in_two_styles_is_not_editable(tmp_path: Path) -> None:
+def test_a_document_in_two_styles_gets_only_the_changed_lines(tmp_path: Path) -> None:
     path = tmp_path / "f.yaml"
-    path.write_text("a:\n  - x\nb:\n- y\n")
+    path.write_text("# two styles\na:\n  - x\nb:\n- y\nc: { d: [\"e\"] }  # flow\n")
     [doc] = yaml_edit.read(path).documents
-    assert doc.style() is None
+    assert doc.style() is None  # no style writes it back byte for byte
+    new = doc.edit(lambda t: t.insert(1, "z", 1))
+    assert new == ("# two styles\na:\n  - x\nz: 1\nb:\n- y\nc: { d: [\"e\"] }  # flow\n")
+    # An edit of a line ruamel writes its own way (`{d: [e]}`) is refused, not rewritten.
     with pytest.raises(yaml_edit.NotEditable, match="round trip"):
-        doc.edit(lambda t: None)
+        doc.edit(lambda t: t["c"].insert(0, "f", 1))
+    with pytest.raises(yaml_edit.NotEditable, match="round trip"):
+        doc.edit(lambda t: t["b"].append("w"))  # `- y` is where ruamel writes `  - y`
+
+
+def test_carry_over_refuses_a_result_that_means_something_else() -> None:
+    original = "a: 1\nb: {x: 1}\n"
+    assert yaml_edit.carry_over(original, original, "a: 2\nb: {x: 1}\n") == \
+        "a: 2\nb: {x: 1}\n"
+    # baseline and original differ on the line the edit is next to: no safe place.
+    assert yaml_edit.carry_over("a: 1\nb: { x: 1 }\n", "a: 1\nb: {x: 1}\n",
+                                "a: 1\nb: {x: 1}\nc: 3\n") is None
 
 
 def test_crlf_files_are_not_editable(tmp_path: Path) -> None:
@@ -105,6 +119,8 @@ def test_crlf_files_are_not_editable(tmp_path: Path) -> None:
     path.write_bytes(b"a: 1\r\nb:\r\n  c: 2\r\n")
     [doc] = yaml_edit.read(path).documents
     assert doc.style() is None
+    with pytest.raises(yaml_edit.NotEditable, match="CRLF"):
+        doc.edit(lambda t: t.insert(0, "z", 1))
 
 
 def test_not_yaml_is_reported_with_its_line(tmp_path: Path) -> None:

@@ -499,7 +499,7 @@ def _add_annotations(
 
 
 def _probe(doc: yaml_edit.Document, locate: Any) -> CommentedMap:
-    if doc.style() is None:
+    if not doc.loads():
         raise NotEditable(yaml_edit.NO_ROUND_TRIP)
     found: CommentedMap = locate(doc.tree())
     return found
@@ -674,7 +674,7 @@ def _child(node: Any, key: str) -> Any:
 def _annotate_path(doc: yaml_edit.Document, keys: list[str], add: dict[str, str]) -> str:
     """Add the annotations under the mapping at `keys`, making the missing mappings on the
     way (a release whose values all come from valuesFrom has no `spec.values` yet)."""
-    if doc.style() is None:
+    if not doc.loads():
         raise NotEditable(yaml_edit.NO_ROUND_TRIP)
     node: Any = doc.tree()
     depth = 0

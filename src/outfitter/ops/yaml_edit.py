@@ -4,8 +4,11 @@ ruamel.yaml's round trip keeps comments, key order and quoting, but it re-indent
 document to one style, which would touch lines nobody meant to edit. So a file is split at
 its `---` markers, each document is round-tripped on its own with the indentation that
 reproduces it byte for byte (found by trying the usual styles), and only the documents an
-edit changes are re-dumped; the others are kept as they were. A document no style
-reproduces is not edited at all: the caller lists it instead of rewriting the user's layout.
+edit changes are re-dumped; the others are kept as they were. For a document no style
+reproduces (two indentations, `{ drop: ["ALL"] }` with inner spaces), the edit is made in the
+nearest style and only its changed lines are carried onto the user's text, which must then
+read as the same data; when the edit touches a line ruamel.yaml would write differently, the
+document is not edited and the caller lists it instead of rewriting the user's layout.
 """
 
 from __future__ import annotations
@@ -44,8 +47,9 @@ class NotEditable(Exception):
     """This document cannot be edited without rewriting lines the edit does not touch."""
 
 
-NO_ROUND_TRIP = ("its layout does not survive a YAML round trip (mixed indentation, tabs, "
-                 "or a construct ruamel.yaml rewrites)")
+NO_ROUND_TRIP = ("the edit would rewrite lines a YAML round trip does not keep as written "
+                 "(tabs, flow mappings with inner spaces, or another construct ruamel.yaml "
+                 "rewrites)")
 
 
 def _yaml(style: tuple[int, int, int]) -> YAML:
@@ -131,15 +135,81 @@ class Document:
         """A round-trip tree of the body, for reading what is where."""
         return _yaml(self.style() or _COMMON[0]).load(self.body)
 
+    def loads(self) -> bool:
+        """Whether the round-trip loader reads the body at all."""
+        if self.style() is not None:
+            return True
+        try:
+            _yaml(_COMMON[0]).load(self.body)
+        except YAMLError:
+            return False
+        return True
+
     def edit(self, change: Callable[[Any], None]) -> str:
         """The body after `change` mutates a fresh round-trip copy of it."""
         style = self.style()
-        if style is None:
-            raise NotEditable(NO_ROUND_TRIP)
-        y = _yaml(style)
-        tree = y.load(self.body)
+        if style is not None:
+            y = _yaml(style)
+            tree = y.load(self.body)
+            change(tree)
+            return _dump(y, tree)
+        # No style writes this body back byte for byte (`{ drop: ["ALL"] }` comes back as
+        # `{drop: [ALL]}`): the change is made in the nearest style and only the lines it
+        # changes are carried onto the user's text, which must then mean the same.
+        if "\r" in self.body or self.body.startswith("\ufeff"):
+            raise NotEditable("CRLF line endings or a byte-order mark: an edit would mix "
+                              "line endings")
+        y = _yaml(_guess_style(self.body))
+        try:
+            tree = y.load(self.body)
+        except YAMLError:
+            raise NotEditable(NO_ROUND_TRIP) from None
+        baseline = _dump(y, tree)
         change(tree)
-        return _dump(y, tree)
+        carried = carry_over(self.body, baseline, _dump(y, tree))
+        if carried is None:
+            raise NotEditable(NO_ROUND_TRIP)
+        return carried
+
+
+def carry_over(original: str, baseline: str, changed: str) -> str | None:
+    """`original` with the edit that turned `baseline` (original as ruamel writes it) into
+    `changed`, or None when that edit touches a line ruamel writes differently from the
+    user, or the result would not mean what `changed` means."""
+    o_lines = original.splitlines(keepends=True)
+    b_lines = baseline.splitlines(keepends=True)
+    c_lines = changed.splitlines(keepends=True)
+    same: dict[int, int] = {}  # baseline line -> the identical original line
+    for tag, i1, i2, j1, _ in difflib.SequenceMatcher(
+            a=b_lines, b=o_lines, autojunk=False).get_opcodes():
+        if tag == "equal":
+            same.update({i1 + k: j1 + k for k in range(i2 - i1)})
+    edits: list[tuple[int, int, list[str]]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
+            a=b_lines, b=c_lines, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        if i1 == i2:  # lines inserted before baseline line i1
+            before = same.get(i1 - 1, -1) + 1 if i1 > 0 else 0
+            after = same.get(i1, len(o_lines) if i1 == len(b_lines) else -1)
+            if (i1 > 0 and i1 - 1 not in same) or after != before:
+                return None  # beside a line the user wrote differently: ambiguous
+            edits.append((before, before, c_lines[j1:j2]))
+            continue
+        mapped = [same.get(i) for i in range(i1, i2)]
+        if None in mapped or mapped != list(range(mapped[0] or 0, (mapped[0] or 0) + i2 - i1)):
+            return None
+        start = mapped[0] or 0
+        edits.append((start, start + i2 - i1, c_lines[j1:j2]))
+    for start, end, lines in reversed(edits):
+        o_lines[start:end] = lines
+    result = "".join(o_lines)
+    try:
+        if yamlio.load_all(result) != yamlio.load_all(changed):
+            return None
+    except Exception:  # yaml.YAMLError and the C loader's errors
+        return None
+    return result
 
 
 @dataclass
