@@ -284,3 +284,15 @@ def test_an_existing_certificate_for_other_names_is_not_reused(tmp_path: Path) -
     assert route.status == "migrate"
     # The name app-tls is taken by a Certificate for other names: a distinct one is chosen.
     assert route.secret == "app-ingressroute-tls"
+
+
+def test_a_repository_without_traefik_routes_says_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "deploy.yaml").write_text(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n"
+        "  name: echo\nspec:\n  hostnames: [echo.example.com]\n")
+    assert main(["certs", "migrate", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "no Traefik IngressRoute or IngressRouteTCP in the files Flux applies: nothing " \
+           "to migrate" in err
+    assert "issuer:" not in err

@@ -80,6 +80,11 @@ def _chosen(name: str | None, kind: str, staging: bool) -> Issuer | None:
 
 
 def _print(mig: ops.Migration, console: Console) -> None:
+    if not mig.routes:
+        console.print("no Traefik IngressRoute or IngressRouteTCP in the files Flux applies: "
+                      "nothing to migrate", soft_wrap=True)
+        _print_notes(mig, console)
+        return
     console.print(f"issuer: {mig.issuer.ref} (from {mig.issuer.source})", soft_wrap=True,
                   highlight=False)
     table = Table(title=f"Traefik routes: {len(mig.to_migrate)} to move onto cert-manager "
@@ -97,6 +102,10 @@ def _print(mig: ops.Migration, console: Console) -> None:
         table.add_row(r.ref, r.where, "\n".join(r.hosts), f"[{style}]{r.status}[/]",
                       "\n".join(why))
     console.print(table)
+    _print_notes(mig, console)
+
+
+def _print_notes(mig: ops.Migration, console: Console) -> None:
     for note in mig.notes:
         console.print(f"[dim]note[/]: {note}", soft_wrap=True)
     for line in mig.skipped:
