@@ -56,3 +56,18 @@ def test_turning_an_add_on_off_says_what_stays(tmp_path: Path,
     assert "loki: turned off" in err and "loki-chunks" in err
     record = json.loads((repo / ".outfitter.json").read_text())
     assert "longhorn" not in record["addons"] and "tempo" in record["addons"]
+
+
+def test_the_preset_is_named_as_the_users_own_presets_name_this_repository(
+        tmp_path: Path) -> None:
+    # bjw-s-labs/home-ops style: shared presets of another repository first, then the
+    # repository's own (`local>…//.renovate/groups.json5`, a file in this repository).
+    (tmp_path / ".renovate").mkdir()
+    (tmp_path / ".renovate/groups.json5").write_text("{}\n")
+    config = tmp_path / ".renovaterc.json5"
+    config.write_text('{\n  extends: [\n'
+                      '    "github>home-operations/renovate-presets//apps/searxng.json5#8.1.0",\n'
+                      '    "local>someone/home-ops//.renovate/groups.json5",\n  ],\n}\n')
+    assert main(["render", "--out", str(tmp_path)]) == 0
+    assert config.read_text().splitlines()[4] == (
+        f'    "local>someone/home-ops//{PRESET_FILE}",')

@@ -29,6 +29,7 @@ from typing import Any
 
 from outfitter import yamlio
 from outfitter.errors import InputError
+from outfitter.files import outside_root
 from outfitter.plan import Plan
 from outfitter.render.flux import FLUX_NAMESPACE, PRUNE_DISABLED
 from outfitter.render.flux import doc as flux_doc
@@ -364,18 +365,26 @@ def _renovate(
         existing = kind.entries((repo / config_rel).read_text())
     except Exception:
         existing = []
-    ref = f"{_preset_prefix(plan, existing)}//{PRESET_FILE}"
+    ref = f"{_preset_prefix(plan, existing, repo)}//{PRESET_FILE}"
     return SharedEdit(config_rel, (ref,), kind), [
         f"{config_rel}: your Renovate configuration stays the only one; outfitter's rules "
         f"are in {PRESET_FILE}, which it extends as {ref}"]
 
 
-def _preset_prefix(plan: Plan, existing: list[str]) -> str:
-    """How this repository names itself in presets: as the user's own presets do
-    (`github>owner/repo//…`), else `local>` with the path of gitops.repoURL."""
+def _preset_prefix(plan: Plan, existing: list[str], repo: Path) -> str:
+    """How this repository names itself in presets: as the user's own presets do — an entry
+    (`local>owner/repo//.renovate/groups.json5`) whose file is in this repository; shared
+    presets of other repositories (`github>home-operations/renovate-presets//…`) are not
+    it — else `local>` with the path of gitops.repoURL."""
     for entry in existing:
         m = _REPO_REF.match(entry)
-        if m:
+        if not m:
+            continue
+        path = entry[m.end():].split("#", 1)[0]
+        candidates = [path] if path.endswith((".json", ".json5")) else [
+            f"{path}.json", f"{path}.json5", path]
+        if any(outside_root(repo / c, repo) is None and (repo / c).is_file()
+               for c in candidates):
             return f"{m.group(1)}>{m.group(2)}"
     url = plan.profile.gitops.repo_url
     path = re.sub(r"^[a-z+]+://[^/]+/|^[^@]+@[^:]+:", "", url).removesuffix(".git").strip("/")
