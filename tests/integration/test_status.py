@@ -340,3 +340,37 @@ def test_update_roadmap_changes_only_checkboxes_and_status_lines(
     loki = text[text.index("### Loki"):text.index("### Trivy")]
     assert loki == ENHANCEMENTS.read_text()[ENHANCEMENTS.read_text().index("### Loki"):
                                             ENHANCEMENTS.read_text().index("### Trivy")]
+
+
+def test_an_adopted_add_on_is_judged_where_the_user_installed_it(
+    cluster: ControlPlane, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # The user's own Reloader, in `system` under their release name (bjw-s-labs/home-ops
+    # style), with helm-controller's labels on what it made.
+    s = Seeder(cluster)
+    s.apply([obj("v1", "Namespace", "system")])
+    s.with_status(obj("helm.toolkit.fluxcd.io/v2", "HelmRelease", "reloader", "system",
+                      spec={"interval": "1h", "chart": {"spec": {
+                          "chart": "reloader", "sourceRef": {"kind": "HelmRepository",
+                                                             "name": "stakater"}}}}), ready())
+    mine = deployment("reloader", "system")
+    mine["metadata"]["labels"] = {"helm.toolkit.fluxcd.io/name": "reloader",
+                                  "helm.toolkit.fluxcd.io/namespace": "system"}
+    s.apply([mine])
+    wait_available(cluster)
+    profile = tmp_path / "adopted.yaml"
+    data = json.loads(json.dumps(PROFILE))
+    data["addons"]["reloader"]["installed"] = {"namespace": "system", "release": "reloader"}
+    profile.write_text(yaml.safe_dump(data))
+    capsys.readouterr()
+    main(["status", "--profile", str(profile), "--kubeconfig", str(cluster.kubeconfig),
+          "--json"])
+    out = capsys.readouterr().out
+    report = json.loads(out[out.index("{"):])
+    [reloader] = [a for a in report["addons"] if a["name"] == "reloader"]
+    # Only the installed check: the others read what outfitter would have rendered.
+    assert [(c["check"], c["state"]) for c in reloader["checks"]] == [
+        ("reloader.installed", "pass")]
+    assert reloader["checks"][0]["evidence"] == (
+        "adopted release system/reloader: HelmRelease system/reloader Ready; 1 workloads of "
+        "HelmRelease system/reloader available")

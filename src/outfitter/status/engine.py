@@ -4,6 +4,7 @@ its own checks, and the existing stack the roadmap lists as already there."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from outfitter.addons.base import Addon
 from outfitter.cluster.reader import ClusterReader
@@ -60,19 +61,42 @@ class StatusReport:
 def installed_check(addon: Addon, profile: Profile) -> Check:
     """Flux Kustomization(s) and HelmRelease Ready and the namespace's workloads available
     (for an Argo CD-owned add-on: its Applications Healthy and Synced)."""
-    ns = addon.namespace
+    adopted = addon.adopted(profile) is not None
+    where = addon.placement(profile)
+    ns = where.namespace
+    # An adopted add-on is the user's release, found wherever they installed it.
+    release = where.release if adopted else addon.name
     owner = profile.addon_options(addon.name).owner
     workloads = tuple(Read(k, ns) for k in kinds.WORKLOADS)
-    if owner == "argocd":
+    if adopted:
+        reads = (Read(kinds.HELMRELEASES, ns), *workloads)
+    elif owner == "argocd":
         argo_ns = profile.gitops.argocd_namespace
         reads = (Read(kinds.APPLICATIONS, argo_ns), *workloads)
     else:
         reads = (Read(kinds.KUSTOMIZATIONS, "flux-system"), Read(kinds.HELMRELEASES, ns),
                  *workloads)
 
+    def flux_states(objects: list[tuple[str, dict[str, Any]]], seen: list[str],
+                    moving: list[str], problems: list[str]) -> None:
+        for label, o in objects:
+            seen.append(label)
+            state = readiness(o)
+            if state == "progressing":
+                moving.append(f"{label} reconciling")
+            elif state != "ready":
+                problems.append(f"{label} not Ready")
+
     def decide(reader: ClusterReader) -> Result:
-        problems, seen, moving = [], [], []
-        if owner == "argocd":
+        problems: list[str] = []
+        seen: list[str] = []
+        moving: list[str] = []
+        if adopted:
+            # Installed by the user (Flux, helm or otherwise): its HelmRelease when there is
+            # one, and its workloads.
+            flux_states([(f"HelmRelease {name_of(hr)}", hr) for hr in items(reader, reads[0])
+                         if hr["metadata"]["name"] == release], seen, moving, problems)
+        elif owner == "argocd":
             apps = [a for a in items(reader, reads[0])
                     if a["metadata"]["name"] in (addon.name, f"{addon.name}-config")]
             for app in apps:
@@ -94,16 +118,15 @@ def installed_check(addon: Addon, profile: Profile) -> Check:
             flux = [(f"Kustomization {ks['metadata']['name']}", ks) for ks in kss]
             flux += [(f"HelmRelease {name_of(hr)}", hr) for hr in items(reader, reads[1])
                      if hr["metadata"]["name"] == addon.name]
-            for label, o in flux:
-                seen.append(label)
-                state = readiness(o)
-                if state == "progressing":
-                    moving.append(f"{label} reconciling")
-                elif state != "ready":
-                    problems.append(f"{label} not Ready")
+            flux_states(flux, seen, moving, problems)
         in_namespace = [w for read in workloads for w in items(reader, read)]
-        mine, how = workloads_of(addon.name, ns, in_namespace, argo=owner == "argocd",
+        mine, how = workloads_of(release, ns, in_namespace,
+                                 argo=owner == "argocd" and not adopted,
                                  declared=[w.name for w in addon.workloads])
+        if adopted and not mine:
+            return Result("fail", f"adopted release {ns}/{release}: no workloads of it in "
+                                  f"{ns}", f"check addons.{addon.name}.installed in the "
+                                           f"profile")
         problems += [f"{w['kind']} {name_of(w)} unavailable" for w in mine
                      if not workload_available(w)]
         if problems:
@@ -111,8 +134,9 @@ def installed_check(addon: Addon, profile: Profile) -> Check:
         if moving:
             return Result("progressing", summarize(moving),
                           "Flux is reconciling; run status again when it is done")
-        return Result("pass", f"{', '.join(seen)} Ready; {len(mine)} workloads {how} "
-                              f"available")
+        ready = f"{', '.join(seen)} Ready; " if seen else ""
+        yours = f"adopted release {ns}/{release}: " if adopted else ""
+        return Result("pass", f"{yours}{ready}{len(mine)} workloads {how} available")
 
     return Check(f"{addon.name}.installed", f"{addon.title} installed and healthy", reads,
                  decide, roadmap=("install",))
@@ -122,7 +146,9 @@ def all_checks(profile: Profile) -> list[tuple[str, str, list[Check]]]:
     """(add-on name, title, checks) for every enabled add-on; "installed" only for those
     that put something in the cluster."""
     ctx = make_context(profile)
-    return [(a.name, a.title, [installed_check(a, profile)] * a.in_cluster(ctx) + a.checks(ctx))
+    # An adopted add-on's own checks read what outfitter renders for it, which it does not.
+    return [(a.name, a.title, [installed_check(a, profile)] * a.in_cluster(ctx)
+             + (a.checks(ctx) if a.adopted(profile) is None else []))
             for a in enabled_addons(profile)]
 
 
