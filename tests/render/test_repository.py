@@ -4,6 +4,7 @@ names, and an add-on turned off."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -70,4 +71,17 @@ def test_the_preset_is_named_as_the_users_own_presets_name_this_repository(
                       '    "local>someone/home-ops//.renovate/groups.json5",\n  ],\n}\n')
     assert main(["render", "--out", str(tmp_path)]) == 0
     assert config.read_text().splitlines()[4] == (
+        f'    "local>someone/home-ops//{PRESET_FILE}",')
+
+
+def test_without_a_preset_naming_this_repository_the_git_origin_names_it(
+        tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin",
+                    "git@github.com:someone/home-ops.git"], check=True)
+    config = tmp_path / ".renovaterc.json5"
+    config.write_text('{\n  extends: [\n    "github>home-operations/renovate-presets#8.1.0",\n'
+                      '  ],\n}\n')
+    assert main(["render", "--out", str(tmp_path)]) == 0
+    assert config.read_text().splitlines()[3] == (
         f'    "local>someone/home-ops//{PRESET_FILE}",')
