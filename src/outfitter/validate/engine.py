@@ -30,7 +30,6 @@ from outfitter import yamlio
 from outfitter.repo import model as repo_model
 from outfitter.repo.objects import OPERATOR_API
 from outfitter.validate import lint as lint_
-from outfitter.validate.chart_values import ChartLibrary
 from outfitter.validate.crd_schema import CrdIndex, Key
 from outfitter.validate.documents import (
     DocItem,
@@ -61,6 +60,7 @@ from outfitter.validate.substitute import EnvsubstError, disabled, substitute
 
 if TYPE_CHECKING:
     from outfitter.helm.validation import HelmPass
+    from outfitter.validate.chart_values import ChartLibrary
 
 # A Secret a chart renders is not "in plain text in Git": the rule is about the tree's files.
 NOT_FOR_CHART_OUTPUT = frozenset({"plaintext-secret"})
