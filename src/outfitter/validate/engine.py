@@ -252,12 +252,17 @@ class Validator:
         files (the repository model reads them); the files' text is read, few are parsed."""
         candidates: list[str] = []
         scans = workers.reader(scan_file, files) if workers is not None else None
+        budget = TEXT_KEPT
         for path in files:
             scan = scans.take(path) if scans is not None else None
             if scan is None:
-                scan = scan_file(path)
+                scan = scan_file(path, keep_text=budget > 0)
             if not scan.readable:
                 continue  # reported when the file is validated
+            if scan.text is not None:
+                # Kept for the pass (one read per file), up to a bound: memory stays flat.
+                self.builder.texts[path] = scan.text
+                budget -= len(scan.text)
             if scan.objects:
                 self._objects_in.add(path)
             if scan.candidate:
@@ -765,9 +770,15 @@ class _Scan(NamedTuple):
     candidate: bool = False  # may hold a ConfigMap or Secret (postBuild substituteFrom)
     items: list[DocItem] | None = None  # its documents, if one of these or a kustomization
     objects: bool = False  # names an apiVersion and a kind: may hold Kubernetes objects
+    text: str | None = None  # its text, when asked to keep it and it is not parsed here
 
 
-def scan_file(path: str) -> _Scan:
+# Characters of file text the scan keeps for the pass (in one process), so that a file is
+# read once; beyond it, files are read again when their turn comes.
+TEXT_KEPT = 32 << 20
+
+
+def scan_file(path: str, keep_text: bool = False) -> _Scan:
     """The file read, and parsed if it may matter before the pass (in a worker, or not)."""
     text = read_text(path)
     if isinstance(text, InputProblem):
@@ -779,7 +790,7 @@ def scan_file(path: str) -> _Scan:
     objects = "apiVersion" in text and "kind" in text
     parse = crd or flux or os.path.basename(path) in KUSTOMIZATION_FILES
     return _Scan(True, crd, flux, candidate, list(iter_docs(text)) if parse else None,
-                 objects)
+                 objects, text if keep_text and not parse and objects else None)
 
 
 def validate(root: Path, options: Options) -> Report:

@@ -94,6 +94,8 @@ class Builder:
     preparsed: dict[str, list[DocItem]] = field(default_factory=dict)
     # Files parsed ahead by worker processes (large trees), asked in the pass's order.
     prefetch: Prefetch[list[DocItem]] | None = None
+    # Texts read before the pass (the scan), used once.
+    texts: dict[str, str] = field(default_factory=dict)
     _kdocs: dict[str, list[Any]] = field(default_factory=dict)
     # The repository's boundary (repo.fs.Boundary.contains): nothing outside is read.
     inside: Callable[[str], bool] = field(default=lambda path: True)
@@ -126,7 +128,7 @@ class Builder:
         if items is not None:
             yield from items
             return
-        text = read_text(path)
+        text = self.texts.pop(path, None) or read_text(path)
         if isinstance(text, InputProblem):
             yield text
             return
