@@ -369,7 +369,10 @@ class _Loader:
             for build in repo.builds:
                 if build.reach is not None:
                     read |= build.reach.reads
-            repo.loose = [f for f in files if f not in read]
+            # Dotfiles (.yamllint.yaml, .pre-commit-config.yaml, …) are tool configs: no
+            # kustomization lists them and Flux would not apply them as they stand.
+            repo.loose = [f for f in files if f not in read
+                          and not os.path.basename(f).startswith(".")]
             return
         left = [f for f in files if f not in read and self.has_objects(f)
                 and any(isinstance(d, dict) and "apiVersion" in d and "kind" in d

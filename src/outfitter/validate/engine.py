@@ -28,6 +28,7 @@ import yaml
 
 from outfitter import yamlio
 from outfitter.repo import model as repo_model
+from outfitter.repo.fs import yaml_files
 from outfitter.repo.objects import OPERATOR_API
 from outfitter.validate import lint as lint_
 from outfitter.validate.crd_schema import CrdIndex, Key
@@ -43,7 +44,7 @@ from outfitter.validate.documents import (
     read_text,
 )
 from outfitter.validate.findings import Finding, Report, ignored_rules
-from outfitter.validate.fstree import KUSTOMIZATION_FILES, is_yaml, join
+from outfitter.validate.fstree import KUSTOMIZATION_FILES, join
 from outfitter.validate.helmrelease import ChartSpec, chart_of, check_values
 from outfitter.validate.k8s_schema import BuiltinSchemas
 from outfitter.validate.kustomize import (
@@ -235,8 +236,7 @@ class Validator:
     def _files(self) -> list[str]:
         if os.path.isfile(self.root):
             return [self.root]
-        return [os.path.join(folder, n) for folder, names in self.builder.fs.walk(self.root)
-                for n in names if is_yaml(n) or n == "Kustomization"]
+        return list(yaml_files(self.builder.fs, self.root))
 
     def _rel(self, path: str) -> str:
         """The path as reported; one string per file, shared by its objects' records."""

@@ -30,6 +30,7 @@ import yaml
 
 from outfitter import yamlio
 from outfitter.repo import sandbox
+from outfitter.repo.fs import source_ignored
 from outfitter.repo.reach import Reader, is_remote
 from outfitter.validate.documents import (
     DocItem,
@@ -179,7 +180,8 @@ class Builder:
                 out.append(here)
                 continue
             out += [os.path.join(here, f) for f in listing.others
-                    if is_yaml(f) and self.inside(os.path.join(here, f))]
+                    if is_yaml(f) and not source_ignored(f)
+                    and self.inside(os.path.join(here, f))]
             stack += [os.path.join(here, d) for d in reversed(listing.subdirs)
                       if not d.startswith(".")]
         return out
