@@ -199,7 +199,9 @@ class Builder:
             self.generated_entries(folder)
         if entries is not None and (overlay is None or not overlay.needs_kustomize):
             if has_kustomization:
-                self._consume_kustomization(folder)
+                # Resources only: what it reads is its own file and the entries consumed
+                # below (folders through their own plan).
+                self.consumed.add(self.kustomization_file(folder) or folder)
             for entry in entries:
                 if self.fs.is_dir(entry):
                     yield from self.plan(entry, chain=(*chain, folder))
