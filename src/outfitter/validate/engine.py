@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 import yaml
 
-from outfitter import yamlio
 from outfitter.repo import model as repo_model
 from outfitter.repo.fs import yaml_files
 from outfitter.repo.objects import OPERATOR_API
@@ -57,7 +56,7 @@ from outfitter.validate.kustomize import (
 )
 from outfitter.validate.parallel import Workers, available_cores, parse_file, worker_count
 from outfitter.validate.refs import HELM_RELEASE, RefIndex, Where, oci_chart_name
-from outfitter.validate.substitute import EnvsubstError, disabled, substitute
+from outfitter.validate.substitute import EnvsubstError, as_text, disabled, substitute
 
 if TYPE_CHECKING:
     from outfitter.helm.validation import HelmPass
@@ -559,7 +558,7 @@ class Validator:
         for k, v in (post.get("substitute") or {}).items():
             values[str(k)] = str(v)  # inline values take precedence, as in Flux
         try:
-            text, undefined = substitute(yamlio.dump(obj), values)
+            text, undefined = substitute(as_text(obj), values)
         except EnvsubstError as err:
             kind, name = kind_name(obj)
             self._add(Finding("kustomize-build", rel,
@@ -579,7 +578,7 @@ class Validator:
         if undefined and not complete:
             self._unresolved = True
             values = {**{v: f"${{{v}}}" for v in undefined}, **values}
-            text, _ = substitute(yamlio.dump(obj), values)
+            text, _ = substitute(as_text(obj), values)
         try:
             loaded = yaml.load(text, Loader=ManifestLoader)
         except yaml.YAMLError as err:

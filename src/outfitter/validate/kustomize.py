@@ -408,7 +408,7 @@ def _pop_origin(obj: dict[str, Any], tmp: str, default: str) -> str:
     if not isinstance(raw, str):
         return default
     try:
-        origin = yaml.safe_load(raw)
+        origin = yaml.load(raw, Loader=yamlio.Loader)  # libyaml: one per object built
     except yaml.YAMLError:
         return default
     rel = (origin or {}).get("path") or (origin or {}).get("configuredIn")
