@@ -55,6 +55,7 @@ from outfitter.validate.kustomize import (
     has_vars,
 )
 from outfitter.validate.parallel import Workers, available_cores, parse_file, worker_count
+from outfitter.validate.parse_cache import ParseCache, parsed
 from outfitter.validate.refs import HELM_RELEASE, RefIndex, Where, oci_chart_name
 from outfitter.validate.substitute import EnvsubstError, as_text, disabled, substitute
 
@@ -94,6 +95,9 @@ class Options:
     # Each object as built and applied (Flux Kustomization "namespace/name", object): the
     # oracle tests compare the builds with flux's and flate's.
     on_object: Callable[[str, dict[str, Any]], None] | None = None
+    # Where unchanged files' documents are kept between runs (validate.parse_cache); None:
+    # every file parsed (the command line keeps them in the user's cache directory).
+    parse_cache: Path | None = None
 
 
 @dataclass
@@ -145,7 +149,12 @@ class Validator:
     def run(self) -> Report:
         files = self._files()
         self.report.files = len(files)
-        workers = self._workers(len(files))
+        cache = self.builder.cache = ParseCache(self.opts.parse_cache, self.root) \
+            if self.opts.parse_cache is not None else None
+        # Most files unchanged since the last run: reading them from the cache is cheaper
+        # than parsing them in workers and sending them back.
+        workers = self._workers(len(files)) if cache is None or len(cache) < len(files) // 2 \
+            else None
         try:
             self._prescan(files, workers)
             self.repo = self._model()
@@ -179,6 +188,8 @@ class Validator:
             self.builder.prefetch = None
             if workers is not None:
                 workers.close()
+        if cache is not None:
+            cache.save()
         for problem in self.builder.problems:
             self._add(Finding(problem.rule, self._rel(problem.file), problem.message,
                               line=problem.line))
@@ -255,7 +266,7 @@ class Validator:
         for path in files:
             scan = scans.take(path) if scans is not None else None
             if scan is None:
-                scan = scan_file(path, keep_text=budget > 0)
+                scan = scan_file(path, keep_text=budget > 0, cache=self.builder.cache)
             if not scan.readable:
                 continue  # reported when the file is validated
             if scan.text is not None:
@@ -783,7 +794,7 @@ class _Scan(NamedTuple):
 TEXT_KEPT = 32 << 20
 
 
-def scan_file(path: str, keep_text: bool = False) -> _Scan:
+def scan_file(path: str, keep_text: bool = False, cache: ParseCache | None = None) -> _Scan:
     """The file read, and parsed if it may matter before the pass (in a worker, or not)."""
     text = read_text(path)
     if isinstance(text, InputProblem):
@@ -794,8 +805,10 @@ def scan_file(path: str, keep_text: bool = False) -> _Scan:
     candidate = "kind: ConfigMap" in text or "kind: Secret" in text
     objects = "apiVersion" in text and "kind" in text
     parse = crd or flux or os.path.basename(path) in KUSTOMIZATION_FILES
-    return _Scan(True, crd, flux, candidate, list(iter_docs(text)) if parse else None,
-                 objects, text if keep_text and not parse and objects else None)
+    items = None if not parse else parsed(text, cache) if cache is not None else \
+        list(iter_docs(text))
+    return _Scan(True, crd, flux, candidate, items, objects,
+                 text if keep_text and not parse and objects else None)
 
 
 def validate(root: Path, options: Options) -> Report:

@@ -43,6 +43,7 @@ from outfitter.validate.documents import (
 )
 from outfitter.validate.fstree import FsTree, is_yaml, join
 from outfitter.validate.parallel import Reader as Prefetch
+from outfitter.validate.parse_cache import ParseCache, parsed
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
 FLUX_KS_API = "kustomize.toolkit.fluxcd.io"
@@ -97,6 +98,8 @@ class Builder:
     prefetch: Prefetch[list[DocItem]] | None = None
     # Texts read before the pass (the scan), used once.
     texts: dict[str, str] = field(default_factory=dict)
+    # Documents of unchanged files from the last run (validate.parse_cache), if kept.
+    cache: ParseCache | None = None
     _kdocs: dict[str, list[Any]] = field(default_factory=dict)
     # The repository's boundary (repo.fs.Boundary.contains): nothing outside is read.
     inside: Callable[[str], bool] = field(default=lambda path: True)
@@ -133,7 +136,11 @@ class Builder:
         if isinstance(text, InputProblem):
             yield text
             return
-        yield from iter_docs(text)
+        if self.cache is None:
+            yield from iter_docs(text)
+            return
+        # Whole, and kept before the pass changes any of them (overlays edit in place).
+        yield from parsed(text, self.cache)
 
     # -- what a directory's build reads -------------------------------------------------
 

@@ -24,6 +24,7 @@ from outfitter.validate.k8s_schema import (
     schema_folder,
     schemas_for,
 )
+from outfitter.validate.parse_cache import cache_dir as parse_cache_dir
 
 if TYPE_CHECKING:
     # Imported where used: the profile's models (pydantic), the chart values' JSON Schema
@@ -59,6 +60,8 @@ class Request:
     source: str | None = None  # the repository's own Flux source (--source)
     start: Path | None = None  # start from this folder (--path), as flate does
     source_dirs: dict[str, Path] = field(default_factory=dict)  # --source-dir NAME=DIR
+    # Unchanged files' documents kept between runs (validate.parse_cache); None: not kept.
+    parse_cache: Path | None = field(default_factory=parse_cache_dir)
 
 
 def pick_version(wanted: str | None, cluster: LiveLike | None) -> str:
@@ -190,7 +193,7 @@ def build_options(request: Request, cluster: LiveLike | None = None) -> tuple[Op
         strict=request.strict, builtin=builtin, crds=crds,
         charts=_charts(request.charts),
         known_namespaces=frozenset(known), cluster=cluster,
-        server=request.server, checks=request.checks,
+        server=request.server, checks=request.checks, parse_cache=request.parse_cache,
         repo=repo_model.Options(
             source=request.source,
             path=str(request.start) if request.start is not None else None,
