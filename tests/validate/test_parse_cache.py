@@ -104,3 +104,21 @@ def test_only_the_last_trees_are_kept(tmp_path: Path) -> None:
         run(root, parse_cache=cache)
     assert len(list(cache.glob("*.bin"))) == parse_cache.KEEP
     assert len(parse_cache.ParseCache(cache, str(roots[-1]))) == 1
+
+
+def test_documents_parsed_by_workers_are_kept_too(
+        tree: Tree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tree(FILES)
+    cache = tmp_path / "cache"
+    first = run(root, parse_cache=cache, workers=2)  # parsed in forked workers
+    parsed: list[str] = []
+    real = documents.iter_docs
+
+    def counting(text: str) -> Iterator[DocItem]:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(documents, "iter_docs", counting)
+    second = run(root, parse_cache=cache, workers=2)  # most files kept: no workers
+    assert parsed == [FILES["bad.yaml"]]
+    assert findings(first) == findings(second) == findings(run(root))

@@ -55,7 +55,7 @@ from outfitter.validate.kustomize import (
     has_vars,
 )
 from outfitter.validate.parallel import Workers, available_cores, parse_file, worker_count
-from outfitter.validate.parse_cache import ParseCache, parsed
+from outfitter.validate.parse_cache import ParseCache, keep, parsed
 from outfitter.validate.refs import HELM_RELEASE, RefIndex, Where, oci_chart_name
 from outfitter.validate.substitute import EnvsubstError, as_text, disabled, substitute
 
@@ -280,6 +280,8 @@ class Validator:
             if scan.items is None:
                 continue
             items = scan.items
+            if scans is not None and self.builder.cache is not None:
+                keep(path, items, self.builder.cache)  # parsed by a worker: kept too
             self._parsed[path] = docs_of(items)[0]
             if scan.flux:
                 self._flux_files.append(path)

@@ -43,7 +43,7 @@ from outfitter.validate.documents import (
 )
 from outfitter.validate.fstree import FsTree, is_yaml, join
 from outfitter.validate.parallel import Reader as Prefetch
-from outfitter.validate.parse_cache import ParseCache, parsed
+from outfitter.validate.parse_cache import ParseCache, keep, parsed
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
 FLUX_KS_API = "kustomize.toolkit.fluxcd.io"
@@ -130,6 +130,8 @@ class Builder:
         if items is None and self.prefetch is not None:
             items = self.prefetch.take(path)
         if items is not None:
+            if self.cache is not None:
+                keep(path, items, self.cache)  # parsed elsewhere (a worker): kept too
             yield from items
             return
         text = self.texts.pop(path, None) or read_text(path)

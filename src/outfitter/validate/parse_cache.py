@@ -97,7 +97,7 @@ class ParseCache:
 
     def put(self, digest: bytes, items: list[DocItem]) -> None:
         """The documents of a file parsed without a problem."""
-        if any(isinstance(item, InputProblem) for item in items):
+        if digest in self._new or any(isinstance(item, InputProblem) for item in items):
             return
         docs: list[Any] = [item[1] for item in items if not isinstance(item, InputProblem)]
         with contextlib.suppress(ValueError):  # a type marshal does not know: parsed again
@@ -137,3 +137,15 @@ def parsed(text: str, cache: ParseCache) -> list[DocItem]:
         items = list(documents.iter_docs(text))
         cache.put(digest, items)
     return items
+
+
+def keep(path: str, items: list[DocItem], cache: ParseCache) -> None:
+    """Documents parsed by a worker, kept under the digest of the file's text (read again
+    here: workers send documents, not texts)."""
+    if any(isinstance(item, InputProblem) for item in items):
+        return
+    try:
+        text = yamlio.read_text(path)
+    except yamlio.YamlInputError:
+        return
+    cache.put(text_digest(text), items)
