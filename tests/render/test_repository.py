@@ -85,3 +85,37 @@ def test_without_a_preset_naming_this_repository_the_git_origin_names_it(
     assert main(["render", "--out", str(tmp_path)]) == 0
     assert config.read_text().splitlines()[3] == (
         f'    "local>someone/home-ops//{PRESET_FILE}",')
+
+
+HELMRELEASE = """apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: longhorn
+spec:
+  interval: 1h
+  chart:
+    spec:
+      chart: longhorn
+      sourceRef: {kind: HelmRepository, name: longhorn, namespace: flux-system}
+"""
+
+
+def test_the_namespace_a_parent_kustomization_sets_is_read_as_the_model_reads_it(
+        tmp_path: Path) -> None:
+    from outfitter.render.repository import scan
+
+    outer = tmp_path / "kustomization.yaml"  # above the repository: never read
+    outer.write_text("namespace: outside\nresources: [repo]\n")
+    repo = tmp_path / "repo"
+    app = repo / "kubernetes/apps/storage/longhorn/app"
+    app.mkdir(parents=True)
+    (app / "helmrelease.yaml").write_text(HELMRELEASE)
+    # kustomize's other file name, in the namespace folder, as community layouts have it.
+    (repo / "kubernetes/apps/storage/kustomization.yml").write_text(
+        "namespace: longhorn-system\nresources: [./longhorn/app/helmrelease.yaml]\n")
+    [found] = scan(repo, set()).releases
+    assert (found.rel, found.namespace, found.chart) == (
+        "kubernetes/apps/storage/longhorn/app/helmrelease.yaml", "longhorn-system", "longhorn")
+    (repo / "kubernetes/apps/storage/kustomization.yml").unlink()
+    [found] = scan(repo, set()).releases
+    assert found.namespace == ""

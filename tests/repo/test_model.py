@@ -138,6 +138,42 @@ def test_loose_tree_entry_points_and_components_only_through_consumers(tree: Tre
     assert sorted(rels(repo, repo.loose)) == ["app/ks.yaml", "loose.yaml"]
 
 
+TOOL_CONFIGS = {
+    ".sops.yaml": "creation_rules:\n  - path_regex: .*\\.sops\\.ya?ml\n    age: age1x\n",
+    ".yamllint.yaml": "extends: default\nrules:\n  line-length: disable\n",
+    ".pre-commit-config.yaml": "repos:\n  - repo: local\n    hooks: []\n",
+    ".github/workflows/ci.yaml": "on: push\njobs: {}\n",
+    "appveyor.yml": "version: 1.0.{build}\n",
+}
+
+
+def test_loose_tree_leaves_dotfiles_and_ci_configs_out(tree: Tree) -> None:
+    root = tree({**TOOL_CONFIGS, "cm.yaml": CM.format("a"),
+                 "apps/.yamllint.yaml": "extends: relaxed\n", "apps/cm.yaml": CM.format("b")})
+    repo = model.load(root)
+    assert repo.mode == "loose"
+    assert sorted(rels(repo, repo.loose)) == ["apps/cm.yaml", "cm.yaml"]
+    assert repo.unapplied == [] and repo.not_included == []
+
+
+def test_flux_path_without_kustomization_leaves_what_flux_source_ignores(tree: Tree) -> None:
+    root = tree({
+        "clusters/main/flux-system/gotk-sync.yaml": BOOTSTRAP,
+        "clusters/main/apps.yaml": ks("apps", "./apps"),
+        "apps/cm.yaml": CM.format("a"),
+        # Never in Flux's artifact (source-controller's default ignores), at any level.
+        "apps/.sops.yaml": TOOL_CONFIGS[".sops.yaml"],
+        "apps/cloudbuild.yaml": "steps: []\n",
+    })
+    repo = model.load(root)
+    assert repo.mode == "flux"
+    assert applied(repo) == {"apps/cm.yaml": ["flux-system/apps"],
+                             "clusters/main/apps.yaml": ["flux-system/flux-system"],
+                             "clusters/main/flux-system/gotk-sync.yaml":
+                                 ["flux-system/flux-system"]}
+    assert "apps/.sops.yaml" not in rels(repo, repo.files)
+
+
 def test_parent_patches_and_namespace_reach_the_children(tree: Tree) -> None:
     root = tree({
         "clusters/main/flux-system/gotk-sync.yaml": BOOTSTRAP,

@@ -163,7 +163,7 @@ def test_custom_tags_are_read_as_their_value(tree: Tree) -> None:
 @needs_kubectl
 def test_a_reference_a_remote_resource_may_satisfy_says_so(tree: Tree) -> None:
     root = tree({
-        "ks.yaml": FLUX_KS % ("crds", "./app"),
+        "ks.yaml": FLUX_KS % ("crds", "./app") + "---\n" + FLUX_KS % ("plain", "./other"),
         "app/kustomization.yaml": """
             resources:
               - https://example.com/namespace-and-crds.yaml
@@ -171,10 +171,22 @@ def test_a_reference_a_remote_resource_may_satisfy_says_so(tree: Tree) -> None:
             """,
         "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: "
                        "operators}\n",
+        # The same reference in a build with no remote resource: nothing may satisfy it.
+        "other/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: "
+                         "operators}\n",
     })
-    [missing] = [f for f in run(root).findings if f.rule == "namespace"]
-    assert missing.message.endswith("(or in what app/kustomization.yaml names remotely: not "
-                                    "fetched)")
+    report = run(root)
+    assert [(f.rule, f.severity, f.file, f.applied_by, f.message)
+            for f in report.sorted() if f.rule != "not-validated"] == [
+        ("remote-reference", "info", "app/cm.yaml", "flux-system/crds",
+         "namespace 'operators' is not created by the tree (it must exist on the cluster); a "
+         "remote resource app/kustomization.yaml names in the same build (not fetched, "
+         "offline) may provide it (namespace, not checked)"),
+        ("remote-resource", "info", "app/kustomization.yaml", "",
+         "https://example.com/namespace-and-crds.yaml: remote, not fetched (offline)"),
+        ("namespace", "error", "other/cm.yaml", "flux-system/plain",
+         "namespace 'operators' is not created by the tree (it must exist on the cluster)"),
+    ]
 
 
 def test_a_redefined_anchor_is_valid_yaml(tree: Tree) -> None:

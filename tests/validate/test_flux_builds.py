@@ -341,3 +341,20 @@ def test_substitute_from_a_missing_or_encrypted_source(tree: Tree) -> None:
     assert hits(report, "values-from") == [] and hits(report, "substitute-undefined") == []
     # `replicas: ${REPLICAS}` stays unresolved: not a schema error Flux would meet.
     assert hits(report, "schema") == []
+
+
+def test_a_loose_tree_skips_tool_configs_and_what_flux_never_reads(tree: Tree) -> None:
+    """A folder of manifests with no Flux entry point, its root full of tool configs: none
+    of them is read as an object (before: seven findings, `schema` and `duplicate`)."""
+    root = tree({
+        ".sops.yaml": "creation_rules:\n  - path_regex: .*\\.sops\\.ya?ml\n    age: age1x\n",
+        ".yamllint.yaml": "extends: default\nrules:\n  line-length: disable\n",
+        ".pre-commit-config.yaml": "repos:\n  - repo: local\n    hooks: []\n",
+        ".github/workflows/ci.yaml": "on: push\njobs: {}\n",
+        "apps/cloudbuild.yaml": "steps: []\n",
+        "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: "
+                        "default}\ndata: {k: v}\n",
+    })
+    report = run(root)
+    assert [(f.file, f.rule) for f in report.sorted()] == []
+    assert (report.files, report.objects, report.validated) == (3, 1, 1)

@@ -4,6 +4,7 @@ in-process; small trees stay in one process."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -246,9 +247,19 @@ def unpicklable(path: str) -> Any:
     return [(0, {"f": lambda: None})]
 
 
-def test_small_trees_stay_in_one_process() -> None:
+def test_small_trees_stay_in_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "available_cores", lambda: 4)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
     assert parallel.worker_count(None, parallel.MIN_FILES - 1) == 1
     assert parallel.worker_count(1, 10_000) == 1
     assert parallel.worker_count(3, 10) == 3
-    large = parallel.worker_count(None, 10_000)
-    assert large == min(parallel.available_cores(), parallel.MAX_WORKERS) or large == 1
+    assert parallel.worker_count(None, 10_000) == 4
+
+
+def test_a_busy_machine_keeps_the_pass_in_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.4, 1.0, 1.0))
+    assert parallel.worker_count(None, 10_000) == 2
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 1.0, 1.0))  # under a core
+    assert parallel.worker_count(None, 10_000) == 1
+    assert parallel.worker_count(2, 10_000) == 2  # asked for: given

@@ -24,7 +24,6 @@ from outfitter.cli.app import (
     out_console,
 )
 from outfitter.files import write_keeping
-from outfitter.helm.validation import Settings
 from outfitter.validate.output import as_json, as_sarif, print_report
 from outfitter.validate.run import LiveLike, Request, run
 
@@ -124,6 +123,8 @@ def validate(
             raise UsageProblem([f"--source-dir {item!r}: expected NAME=DIR"])
         mapped[name] = Path(folder)
     connected = _cluster(kubeconfig, context, server, request_timeout)
+    from outfitter.helm.validation import Settings  # only for --helm: start-up matters
+
     request = Request(path=path, strict=strict, schemas=schemas or [], charts=charts,
                       kubernetes_version=kubernetes_version,
                       known_namespaces=known_namespaces or [], server=server,

@@ -40,6 +40,8 @@ from outfitter.render.shared import (
     RenovateExtends,
 )
 from outfitter.render.writer import SharedEdit, load_record
+from outfitter.repo.model import kustomization_reader
+from outfitter.repo.reach import Reader
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/"
 FLUX_KS_API = "kustomize.toolkit.fluxcd.io/"
@@ -95,6 +97,7 @@ def norm_path(path: str) -> str:
 def scan(root: Path, skip: set[str]) -> RepoScan:
     """The Flux Kustomizations and HelmReleases of the repository (outfitter's own aside)."""
     out = RepoScan()
+    reader = kustomization_reader(root)
     sources: dict[tuple[str, str], str] = {}  # (namespace, OCIRepository name) -> chart
     pending: list[tuple[str, dict[str, Any]]] = []
     for rel, path in _yaml_files(root, skip):
@@ -119,7 +122,7 @@ def scan(root: Path, skip: set[str]) -> RepoScan:
                 pending.append((rel, doc))
     for rel, doc in pending:
         meta, spec = doc.get("metadata") or {}, doc.get("spec") or {}
-        ns = str(meta.get("namespace", "")) or _kustomize_namespace(root / rel)
+        ns = str(meta.get("namespace", "")) or _kustomize_namespace(root / rel, root, reader)
         chart = None
         chart_spec = (spec.get("chart") or {}).get("spec") or {}
         if chart_spec.get("chart"):
@@ -135,18 +138,16 @@ def scan(root: Path, skip: set[str]) -> RepoScan:
     return out
 
 
-def _kustomize_namespace(path: Path) -> str:
+def _kustomize_namespace(path: Path, root: Path, reader: Reader) -> str:
     """The namespace a kustomization above the file sets (community layouts leave
-    metadata.namespace out and set it in the namespace folder's kustomization)."""
+    metadata.namespace out and set it in the namespace folder's kustomization), read as the
+    repository model reads kustomizations; none above the repository is read."""
     for folder in path.parents:
-        k = folder / "kustomization.yaml"
-        if k.is_file():
-            try:
-                data = yamlio.load(k.read_text())
-            except Exception:
-                return ""
-            if isinstance(data, dict) and data.get("namespace"):
-                return str(data["namespace"])
+        spec = reader.kustomization(os.path.realpath(folder))
+        if spec and spec.get("namespace"):
+            return str(spec["namespace"])
+        if folder == root:
+            break
     return ""
 
 

@@ -58,11 +58,26 @@ class Boundary:
         return path.replace(os.sep, "/")
 
 
+# What source-controller leaves out of every artifact it builds from Git (fluxcd/pkg
+# sourceignore's defaults, the YAML ones): Flux never reads them, wherever they are. The
+# `.github/` and `.circleci/` folders are hidden folders, never entered by the walk.
+SOURCE_IGNORED = frozenset({
+    ".travis.yml", ".gitlab-ci.yml", "appveyor.yml", ".drone.yml", "cloudbuild.yaml",
+    "codeship-services.yml", "codeship-steps.yml", ".goreleaser.yml", ".sops.yaml",
+    ".flux.yaml"})
+
+
+def source_ignored(name: str) -> bool:
+    """A file name Flux's source never contains (SOURCE_IGNORED)."""
+    return name in SOURCE_IGNORED
+
+
 def yaml_files(fs: FsTree, top: str) -> Iterator[str]:
-    """Every YAML file below `top` (and `Kustomization` files), the walk's order."""
+    """Every YAML file below `top` (and `Kustomization` files), the walk's order; files
+    Flux's source leaves out are not listed."""
     for folder, names in fs.walk(top):
         for name in names:
-            if is_yaml(name) or name == "Kustomization":
+            if (is_yaml(name) or name == "Kustomization") and not source_ignored(name):
                 yield os.path.join(folder, name)
 
 

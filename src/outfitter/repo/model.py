@@ -369,7 +369,10 @@ class _Loader:
             for build in repo.builds:
                 if build.reach is not None:
                     read |= build.reach.reads
-            repo.loose = [f for f in files if f not in read]
+            # Dotfiles (.yamllint.yaml, .pre-commit-config.yaml, …) are tool configs: no
+            # kustomization lists them and Flux would not apply them as they stand.
+            repo.loose = [f for f in files if f not in read
+                          and not os.path.basename(f).startswith(".")]
             return
         left = [f for f in files if f not in read and self.has_objects(f)
                 and any(isinstance(d, dict) and "apiVersion" in d and "kind" in d
@@ -496,6 +499,24 @@ def load(root: str | os.PathLike[str], options: Options | None = None, *,
     return repo
 
 
+def kustomization_reader(root: str | os.PathLike[str], fs: FsTree | None = None) -> Reader:
+    """The model's kustomization reader for a repository, without building it: each
+    folder's kustomization file (any name kustomize knows) parsed once, by the checked
+    loader (size, depth and alias limits; custom tags kept); none outside `root` is read."""
+    tree = fs or FsTree()
+    boundary = Boundary(os.fspath(root), tree)
+    parsed: dict[str, list[Any]] = {}
+
+    def kdocs(folder: str) -> list[Any]:
+        if folder not in parsed:
+            kfile = tree.kustomization_file(folder)
+            parsed[folder] = _default_docs(kfile) if kfile is not None and \
+                boundary.contains(kfile) else []
+        return parsed[folder]
+
+    return Reader(tree, boundary, kdocs)
+
+
 def reader_for(repo: Repository) -> Reader:
     """The reach reader the model used (its kustomization documents parsed once)."""
     assert repo.reader is not None
@@ -515,5 +536,5 @@ def _entry_label(repo: Repository) -> str:
     return roots[0].label if roots else "an entry point"
 
 
-__all__ = ["Application", "Build", "Options", "Repository", "load", "reader_for",
-           "unapplied_note"]
+__all__ = ["Application", "Build", "Options", "Repository", "kustomization_reader", "load",
+           "reader_for", "unapplied_note"]

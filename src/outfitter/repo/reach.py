@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from outfitter.repo.fs import Boundary
+from outfitter.repo.fs import Boundary, source_ignored
 from outfitter.validate.fstree import FsTree, is_yaml, join
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
@@ -115,7 +115,8 @@ class Reader:
                 continue
             for name in listing.others:
                 path = os.path.join(here, name)
-                if is_yaml(name) and self.boundary.contains(path):
+                if is_yaml(name) and not source_ignored(name) and \
+                        self.boundary.contains(path):
                     reach.manifests.setdefault(path, "")
                     reach.reads.add(path)
             stack += [os.path.join(here, d) for d in reversed(listing.subdirs)

@@ -13,8 +13,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from outfitter import yamlio
 
 # Keys whose subtree is a Kubernetes type the chart passes through: the chart's defaults there
@@ -81,6 +79,8 @@ class ChartFolder:
     def schema_errors(self, values: dict[str, Any]) -> list[str]:
         if self.schema is None:
             return []
+        import jsonschema  # here: a tenth of a second of start-up most runs do not need
+
         with warnings.catch_warnings():
             # An unknown $schema draft makes jsonschema warn; such schemas are draft-7 in practice.
             warnings.simplefilter("error", DeprecationWarning)

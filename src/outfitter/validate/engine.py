@@ -26,11 +26,10 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 import yaml
 
-from outfitter import yamlio
 from outfitter.repo import model as repo_model
+from outfitter.repo.fs import yaml_files
 from outfitter.repo.objects import OPERATOR_API
 from outfitter.validate import lint as lint_
-from outfitter.validate.chart_values import ChartLibrary
 from outfitter.validate.crd_schema import CrdIndex, Key
 from outfitter.validate.documents import (
     DocItem,
@@ -44,7 +43,7 @@ from outfitter.validate.documents import (
     read_text,
 )
 from outfitter.validate.findings import Finding, Report, ignored_rules
-from outfitter.validate.fstree import KUSTOMIZATION_FILES, is_yaml, join
+from outfitter.validate.fstree import KUSTOMIZATION_FILES, join
 from outfitter.validate.helmrelease import ChartSpec, chart_of, check_values
 from outfitter.validate.k8s_schema import BuiltinSchemas
 from outfitter.validate.kustomize import (
@@ -56,11 +55,13 @@ from outfitter.validate.kustomize import (
     has_vars,
 )
 from outfitter.validate.parallel import Workers, available_cores, parse_file, worker_count
+from outfitter.validate.parse_cache import ParseCache, keep, parsed
 from outfitter.validate.refs import HELM_RELEASE, RefIndex, Where, oci_chart_name
-from outfitter.validate.substitute import EnvsubstError, disabled, substitute
+from outfitter.validate.substitute import EnvsubstError, as_text, disabled, substitute
 
 if TYPE_CHECKING:
     from outfitter.helm.validation import HelmPass
+    from outfitter.validate.chart_values import ChartLibrary
 
 # A Secret a chart renders is not "in plain text in Git": the rule is about the tree's files.
 NOT_FOR_CHART_OUTPUT = frozenset({"plaintext-secret"})
@@ -94,6 +95,9 @@ class Options:
     # Each object as built and applied (Flux Kustomization "namespace/name", object): the
     # oracle tests compare the builds with flux's and flate's.
     on_object: Callable[[str, dict[str, Any]], None] | None = None
+    # Where unchanged files' documents are kept between runs (validate.parse_cache); None:
+    # every file parsed (the command line keeps them in the user's cache directory).
+    parse_cache: Path | None = None
 
 
 @dataclass
@@ -145,7 +149,12 @@ class Validator:
     def run(self) -> Report:
         files = self._files()
         self.report.files = len(files)
-        workers = self._workers(len(files))
+        cache = self.builder.cache = ParseCache(self.opts.parse_cache, self.root) \
+            if self.opts.parse_cache is not None else None
+        # Most files unchanged since the last run: reading them from the cache is cheaper
+        # than parsing them in workers and sending them back.
+        workers = self._workers(len(files)) if cache is None or len(cache) < len(files) // 2 \
+            else None
         try:
             self._prescan(files, workers)
             self.repo = self._model()
@@ -179,6 +188,8 @@ class Validator:
             self.builder.prefetch = None
             if workers is not None:
                 workers.close()
+        if cache is not None:
+            cache.save()
         for problem in self.builder.problems:
             self._add(Finding(problem.rule, self._rel(problem.file), problem.message,
                               line=problem.line))
@@ -235,8 +246,7 @@ class Validator:
     def _files(self) -> list[str]:
         if os.path.isfile(self.root):
             return [self.root]
-        return [os.path.join(folder, n) for folder, names in self.builder.fs.walk(self.root)
-                for n in names if is_yaml(n) or n == "Kustomization"]
+        return list(yaml_files(self.builder.fs, self.root))
 
     def _rel(self, path: str) -> str:
         """The path as reported; one string per file, shared by its objects' records."""
@@ -252,12 +262,17 @@ class Validator:
         files (the repository model reads them); the files' text is read, few are parsed."""
         candidates: list[str] = []
         scans = workers.reader(scan_file, files) if workers is not None else None
+        budget = TEXT_KEPT
         for path in files:
             scan = scans.take(path) if scans is not None else None
             if scan is None:
-                scan = scan_file(path)
+                scan = scan_file(path, keep_text=budget > 0, cache=self.builder.cache)
             if not scan.readable:
                 continue  # reported when the file is validated
+            if scan.text is not None:
+                # Kept for the pass (one read per file), up to a bound: memory stays flat.
+                self.builder.texts[path] = scan.text
+                budget -= len(scan.text)
             if scan.objects:
                 self._objects_in.add(path)
             if scan.candidate:
@@ -265,6 +280,8 @@ class Validator:
             if scan.items is None:
                 continue
             items = scan.items
+            if scans is not None and self.builder.cache is not None:
+                keep(path, items, self.builder.cache)  # parsed by a worker: kept too
             self._parsed[path] = docs_of(items)[0]
             if scan.flux:
                 self._flux_files.append(path)
@@ -554,7 +571,7 @@ class Validator:
         for k, v in (post.get("substitute") or {}).items():
             values[str(k)] = str(v)  # inline values take precedence, as in Flux
         try:
-            text, undefined = substitute(yamlio.dump(obj), values)
+            text, undefined = substitute(as_text(obj), values)
         except EnvsubstError as err:
             kind, name = kind_name(obj)
             self._add(Finding("kustomize-build", rel,
@@ -574,7 +591,7 @@ class Validator:
         if undefined and not complete:
             self._unresolved = True
             values = {**{v: f"${{{v}}}" for v in undefined}, **values}
-            text, _ = substitute(yamlio.dump(obj), values)
+            text, _ = substitute(as_text(obj), values)
         try:
             loaded = yaml.load(text, Loader=ManifestLoader)
         except yaml.YAMLError as err:
@@ -612,9 +629,15 @@ class Validator:
             lookup = self.opts.cluster.exists if self.opts.cluster is not None else None
             remote = self._remote_builds()
             for finding in self.refs.check(lookup, is_ignored):
-                hint = remote.get(finding.applied_by) if finding.rule in _MAYBE_REMOTE else None
-                if hint:
-                    finding.message += f" (or in what {hint} names remotely: not fetched)"
+                named_by = remote.get(finding.applied_by) \
+                    if finding.rule in _MAYBE_REMOTE else None
+                if named_by:
+                    # What the build's remote resource holds is unknown offline: it may be
+                    # the missing object. Said, not failed.
+                    finding.message = (f"{finding.message}; a remote resource {named_by} "
+                                       f"names in the same build (not fetched, offline) may "
+                                       f"provide it ({finding.rule}, not checked)")
+                    finding.rule = "remote-reference"
                 self._add(finding)
         self._server_resolve()
         for (api_version, kind), places in sorted(self._not_validated.items()):
@@ -765,9 +788,15 @@ class _Scan(NamedTuple):
     candidate: bool = False  # may hold a ConfigMap or Secret (postBuild substituteFrom)
     items: list[DocItem] | None = None  # its documents, if one of these or a kustomization
     objects: bool = False  # names an apiVersion and a kind: may hold Kubernetes objects
+    text: str | None = None  # its text, when asked to keep it and it is not parsed here
 
 
-def scan_file(path: str) -> _Scan:
+# Characters of file text the scan keeps for the pass (in one process), so that a file is
+# read once; beyond it, files are read again when their turn comes.
+TEXT_KEPT = 32 << 20
+
+
+def scan_file(path: str, keep_text: bool = False, cache: ParseCache | None = None) -> _Scan:
     """The file read, and parsed if it may matter before the pass (in a worker, or not)."""
     text = read_text(path)
     if isinstance(text, InputProblem):
@@ -778,8 +807,10 @@ def scan_file(path: str) -> _Scan:
     candidate = "kind: ConfigMap" in text or "kind: Secret" in text
     objects = "apiVersion" in text and "kind" in text
     parse = crd or flux or os.path.basename(path) in KUSTOMIZATION_FILES
-    return _Scan(True, crd, flux, candidate, list(iter_docs(text)) if parse else None,
-                 objects)
+    items = None if not parse else parsed(text, cache) if cache is not None else \
+        list(iter_docs(text))
+    return _Scan(True, crd, flux, candidate, items, objects,
+                 text if keep_text and not parse and objects else None)
 
 
 def validate(root: Path, options: Options) -> Report:

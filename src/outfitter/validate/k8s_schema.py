@@ -14,9 +14,9 @@ manifests costs about what parsing them does.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,16 @@ class VersionUnavailable(Exception):
 
 
 def _package_root() -> Path | None:
-    try:
-        root = resources.files(_PACKAGE).joinpath("kubernetes-json-schema")
-    except ModuleNotFoundError:
+    # Found, not imported: the package's own module imports jsonschema (a fifth of a
+    # second of start-up); only its schema files are read.
+    spec = importlib.util.find_spec(_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(str(root))
-    return path if path.is_dir() else None
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / "kubernetes-json-schema"
+        if path.is_dir():
+            return path
+    return None
 
 
 def _minor(version: str) -> tuple[int, int]:

@@ -30,6 +30,7 @@ import yaml
 
 from outfitter import yamlio
 from outfitter.repo import sandbox
+from outfitter.repo.fs import source_ignored
 from outfitter.repo.reach import Reader, is_remote
 from outfitter.validate.documents import (
     DocItem,
@@ -42,6 +43,7 @@ from outfitter.validate.documents import (
 )
 from outfitter.validate.fstree import FsTree, is_yaml, join
 from outfitter.validate.parallel import Reader as Prefetch
+from outfitter.validate.parse_cache import ParseCache, keep, parsed
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
 FLUX_KS_API = "kustomize.toolkit.fluxcd.io"
@@ -94,6 +96,10 @@ class Builder:
     preparsed: dict[str, list[DocItem]] = field(default_factory=dict)
     # Files parsed ahead by worker processes (large trees), asked in the pass's order.
     prefetch: Prefetch[list[DocItem]] | None = None
+    # Texts read before the pass (the scan), used once.
+    texts: dict[str, str] = field(default_factory=dict)
+    # Documents of unchanged files from the last run (validate.parse_cache), if kept.
+    cache: ParseCache | None = None
     _kdocs: dict[str, list[Any]] = field(default_factory=dict)
     # The repository's boundary (repo.fs.Boundary.contains): nothing outside is read.
     inside: Callable[[str], bool] = field(default=lambda path: True)
@@ -124,13 +130,19 @@ class Builder:
         if items is None and self.prefetch is not None:
             items = self.prefetch.take(path)
         if items is not None:
+            if self.cache is not None:
+                keep(path, items, self.cache)  # parsed elsewhere (a worker): kept too
             yield from items
             return
-        text = read_text(path)
+        text = self.texts.pop(path, None) or read_text(path)
         if isinstance(text, InputProblem):
             yield text
             return
-        yield from iter_docs(text)
+        if self.cache is None:
+            yield from iter_docs(text)
+            return
+        # Whole, and kept before the pass changes any of them (overlays edit in place).
+        yield from parsed(text, self.cache)
 
     # -- what a directory's build reads -------------------------------------------------
 
@@ -177,7 +189,8 @@ class Builder:
                 out.append(here)
                 continue
             out += [os.path.join(here, f) for f in listing.others
-                    if is_yaml(f) and self.inside(os.path.join(here, f))]
+                    if is_yaml(f) and not source_ignored(f)
+                    and self.inside(os.path.join(here, f))]
             stack += [os.path.join(here, d) for d in reversed(listing.subdirs)
                       if not d.startswith(".")]
         return out
@@ -195,7 +208,9 @@ class Builder:
             self.generated_entries(folder)
         if entries is not None and (overlay is None or not overlay.needs_kustomize):
             if has_kustomization:
-                self._consume_kustomization(folder)
+                # Resources only: what it reads is its own file and the entries consumed
+                # below (folders through their own plan).
+                self.consumed.add(self.kustomization_file(folder) or folder)
             for entry in entries:
                 if self.fs.is_dir(entry):
                     yield from self.plan(entry, chain=(*chain, folder))
@@ -402,7 +417,7 @@ def _pop_origin(obj: dict[str, Any], tmp: str, default: str) -> str:
     if not isinstance(raw, str):
         return default
     try:
-        origin = yaml.safe_load(raw)
+        origin = yaml.load(raw, Loader=yamlio.Loader)  # libyaml: one per object built
     except yaml.YAMLError:
         return default
     rel = (origin or {}).get("path") or (origin or {}).get("configuredIn")

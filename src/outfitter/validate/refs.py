@@ -33,6 +33,10 @@ BASE_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node
 # Kustomization.
 BOOTSTRAP = frozenset({(SOURCE_GROUP, "GitRepository", "flux-system", "flux-system"),
                        (*FLUX_KS, "flux-system", "flux-system")})
+# Secrets made by hand at bootstrap, never in Git: the key Flux decrypts SOPS files with,
+# under the names Flux's guide gives it (`kubectl create secret generic sops-age
+# --namespace=flux-system ...`; sops-gpg for PGP keys). Any other name is still looked for.
+BOOTSTRAP_SECRETS = frozenset({("flux-system", "sops-age"), ("flux-system", "sops-gpg")})
 CLUSTER_SCOPED = frozenset({
     ("", "Namespace"), ("", "Node"), ("", "PersistentVolume"),
     ("rbac.authorization.k8s.io", "ClusterRole"),
@@ -353,7 +357,8 @@ class RefIndex:
             what = f"namespace {need.name!r}"
         elif need.kind == "Secret" and need.rule in ("secret-ref", "tls-secret"):
             if (need.namespace, need.name) in self.secrets or \
-                    ("Secret", need.name) in self.mirrored:
+                    ("Secret", need.name) in self.mirrored or \
+                    (need.namespace, need.name) in BOOTSTRAP_SECRETS:
                 return None
             what = f"Secret {need.namespace}/{need.name}"
         else:

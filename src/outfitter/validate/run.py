@@ -8,17 +8,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import yaml
 
-from outfitter.config import Profile, ProfileError, default_profile, load_profile
 from outfitter.errors import InputError
-from outfitter.helm.template import HelmMissing
-from outfitter.helm.validation import HelmPass, Settings
 from outfitter.repo import model as repo_model
 from outfitter.repo.fs import find_git_root
-from outfitter.validate.chart_values import ChartLibrary
 from outfitter.validate.crd_schema import CrdIndex
 from outfitter.validate.engine import ALL_CHECKS, Cluster, Options, validate
 from outfitter.validate.findings import Report
@@ -28,6 +24,15 @@ from outfitter.validate.k8s_schema import (
     schema_folder,
     schemas_for,
 )
+from outfitter.validate.parse_cache import cache_dir as parse_cache_dir
+
+if TYPE_CHECKING:
+    # Imported where used: the profile's models (pydantic), the chart values' JSON Schema
+    # library and the Helm pass cost more start-up than validating a small tree, and most
+    # runs need none of them.
+    from outfitter.config import Profile
+    from outfitter.helm.validation import Settings
+    from outfitter.validate.chart_values import ChartLibrary
 
 
 class ValidateInputError(InputError):
@@ -55,6 +60,8 @@ class Request:
     source: str | None = None  # the repository's own Flux source (--source)
     start: Path | None = None  # start from this folder (--path), as flate does
     source_dirs: dict[str, Path] = field(default_factory=dict)  # --source-dir NAME=DIR
+    # Unchanged files' documents kept between runs (validate.parse_cache); None: not kept.
+    parse_cache: Path | None = field(default_factory=parse_cache_dir)
 
 
 def pick_version(wanted: str | None, cluster: LiveLike | None) -> str:
@@ -82,6 +89,8 @@ def find_profile(request: Request) -> tuple[Profile | None, str]:
     """The profile the tree was made from: --profile, else outfitter.yaml in the tree's
     folder or above it (up to the repository), else the built-in one when outfitter's
     render record says outfitter rendered the tree; None for any other tree."""
+    from outfitter.config import default_profile, load_profile
+
     if request.profile is not None:
         return load_profile(request.profile), str(request.profile)
     here = os.path.realpath(request.path)
@@ -95,6 +104,21 @@ def find_profile(request: Request) -> tuple[Profile | None, str]:
             return default_profile(), os.path.join(here, RECORD_NAME)
         if here == top or os.path.dirname(here) == here:
             return None, ""
+        here = os.path.dirname(here)
+
+
+def _has_profile(request: Request) -> bool:
+    """Whether find_profile has anything to read (without importing the profile's models)."""
+    if request.profile is not None:
+        return True
+    here = os.path.realpath(request.path)
+    here = here if os.path.isdir(here) else os.path.dirname(here)
+    top = find_git_root(here) or here
+    while True:
+        if any(os.path.isfile(os.path.join(here, n)) for n in (PROFILE_NAME, RECORD_NAME)):
+            return True
+        if here == top or os.path.dirname(here) == here:
+            return False
         here = os.path.dirname(here)
 
 
@@ -127,7 +151,9 @@ def build_options(request: Request, cluster: LiveLike | None = None) -> tuple[Op
         if not folder.is_dir():
             problems.append(f"--source-dir {name}={folder}: not a directory")
     known = set(request.known_namespaces)
-    if not problems:
+    if not problems and _has_profile(request):
+        from outfitter.config import ProfileError
+
         try:
             profile, _ = find_profile(request)
         except ProfileError as err:
@@ -165,19 +191,30 @@ def build_options(request: Request, cluster: LiveLike | None = None) -> tuple[Op
             raise ValidateInputError([f"--schemas {folder}: {err}"]) from None
     options = Options(
         strict=request.strict, builtin=builtin, crds=crds,
-        charts=ChartLibrary(request.charts) if request.charts is not None else None,
+        charts=_charts(request.charts),
         known_namespaces=frozenset(known), cluster=cluster,
-        server=request.server, checks=request.checks,
+        server=request.server, checks=request.checks, parse_cache=request.parse_cache,
         repo=repo_model.Options(
             source=request.source,
             path=str(request.start) if request.start is not None else None,
             source_dirs={k: str(v) for k, v in request.source_dirs.items()}))
     if request.helm is not None:
+        from outfitter.helm.template import HelmMissing
+        from outfitter.helm.validation import HelmPass
+
         try:
             options.helm = HelmPass(request.helm, version)
         except HelmMissing as err:
             raise ValidateInputError([str(err)]) from None
     return options, version
+
+
+def _charts(folder: Path | None) -> ChartLibrary | None:
+    if folder is None:
+        return None
+    from outfitter.validate.chart_values import ChartLibrary
+
+    return ChartLibrary(folder)
 
 
 def run(request: Request, cluster: LiveLike | None = None,

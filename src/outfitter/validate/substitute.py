@@ -9,6 +9,9 @@ raises `EnvsubstError` (Flux fails the whole Kustomization).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
+
+import yaml
 
 from outfitter.repo.envsubst import (
     SUBSTITUTE_KEY,
@@ -18,7 +21,35 @@ from outfitter.repo.envsubst import (
     substitution_disabled,
 )
 
-__all__ = ["DISABLED", "EnvsubstError", "disabled", "has_variables", "substitute"]
+__all__ = ["DISABLED", "EnvsubstError", "as_text", "disabled", "has_variables",
+           "substitute"]
+
+_CDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _TextDumper(_CDumper):  # type: ignore[misc]
+    """An object as the text substitution works on: libyaml's emitter (the pure-Python one
+    took most of a run's time on repositories with many `${VAR}`s), no aliases, multi-line
+    strings as literal blocks (outfitter.yamlio.dump's representation)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    if "\n" in data:
+        text = "\n".join(line.rstrip() for line in data.split("\n"))
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+_TextDumper.add_representer(str, _str)
+
+
+def as_text(obj: Any) -> str:
+    """The object's YAML text, for substitute()."""
+    return str(yaml.dump(obj, Dumper=_TextDumper, sort_keys=False, default_flow_style=False,
+                         width=120, allow_unicode=True))
 
 DISABLED = SUBSTITUTE_KEY
 

@@ -1,0 +1,151 @@
+"""The documents of a tree's files kept between runs, by the files' content.
+
+Parsing YAML is most of a validate run, and most runs (a pre-commit hook, an editor, a
+loop while fixing findings) see files that have not changed since the last one. The cache
+is one file per validated root in the user's cache directory: for each file read last time,
+the digest of its text and its documents as `marshal` bytes (the format Python's own
+bytecode cache uses; documents are only maps, lists, strings, numbers, booleans and None).
+A file is looked up by the digest of the text just read, so a changed file is parsed again;
+the key also holds a digest of the loader's own source and PyYAML's version, so a loader
+that changes reads nothing cached. Files whose parse found a problem are never cached (the
+problem is reported the same way every run).
+
+The cache is rewritten at the end of a run with the files of that run only (temp file and
+rename), so it never grows past one tree. Anything unreadable in it is ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from outfitter import yamlio
+from outfitter.validate import documents
+from outfitter.validate.documents import DocItem, InputProblem
+
+_FORMAT = b"outfitter-parse-cache/1"
+KEEP = 32  # trees whose cache is kept (the most recently validated ones)
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(base) / "outfitter" / "parsed"
+
+
+def _loader_digest() -> bytes:
+    """What the documents depend on: the loader's source and PyYAML's version."""
+    digest = hashlib.blake2b(_FORMAT, digest_size=16)
+    digest.update(yaml.__version__.encode())
+    digest.update(b"C" if hasattr(yaml, "CSafeLoader") else b"Py")
+    for module in (documents, yamlio):
+        source = getattr(module, "__file__", None)
+        try:
+            digest.update(Path(str(source)).read_bytes())
+        except OSError:
+            digest.update(b"?")
+    return digest.digest()
+
+
+def text_digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class ParseCache:
+    """Documents by text digest: those of the last run (read), those of this run (kept)."""
+
+    def __init__(self, folder: Path, root: str) -> None:
+        name = hashlib.blake2b(os.path.realpath(root).encode(), digest_size=12).hexdigest()
+        self.path = folder / f"{name}.bin"
+        self._key = _loader_digest()
+        self._old: dict[bytes, bytes] = self._read()
+        self._new: dict[bytes, bytes] = {}
+        self.hits = 0
+
+    def _read(self) -> dict[bytes, bytes]:
+        try:
+            data = marshal.loads(self.path.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            return {}
+        if not (isinstance(data, tuple) and len(data) == 2 and data[0] == self._key
+                and isinstance(data[1], dict)):
+            return {}
+        return data[1]
+
+    def __len__(self) -> int:
+        return len(self._old)
+
+    def get(self, digest: bytes) -> list[DocItem] | None:
+        blob = self._old.get(digest)
+        if blob is None:
+            return None
+        try:
+            docs = marshal.loads(blob)
+        except (EOFError, ValueError, TypeError):
+            return None
+        if not isinstance(docs, list):
+            return None
+        self._new[digest] = blob
+        self.hits += 1
+        return list(enumerate(docs))
+
+    def put(self, digest: bytes, items: list[DocItem]) -> None:
+        """The documents of a file parsed without a problem."""
+        if digest in self._new or any(isinstance(item, InputProblem) for item in items):
+            return
+        docs: list[Any] = [item[1] for item in items if not isinstance(item, InputProblem)]
+        with contextlib.suppress(ValueError):  # a type marshal does not know: parsed again
+            self._new[digest] = marshal.dumps(docs)
+
+    def save(self) -> None:
+        """This run's entries, written whole (temp file and rename); failures ignored."""
+        if self._new.keys() == self._old.keys():
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".parsed-", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(marshal.dumps((self._key, self._new)))
+                os.replace(tmp, self.path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+            self._prune()
+        except OSError:
+            pass
+
+    def _prune(self) -> None:
+        """Only the caches of the KEEP trees validated last stay."""
+        found = sorted(self.path.parent.glob("*.bin"), key=lambda p: p.stat().st_mtime,
+                       reverse=True)
+        for old in found[KEEP:]:
+            old.unlink(missing_ok=True)
+
+
+def parsed(text: str, cache: ParseCache) -> list[DocItem]:
+    """The text's documents: from the cache, else parsed (and kept for the next run)."""
+    digest = text_digest(text)
+    items = cache.get(digest)
+    if items is None:
+        items = list(documents.iter_docs(text))
+        cache.put(digest, items)
+    return items
+
+
+def keep(path: str, items: list[DocItem], cache: ParseCache) -> None:
+    """Documents parsed by a worker, kept under the digest of the file's text (read again
+    here: workers send documents, not texts)."""
+    if any(isinstance(item, InputProblem) for item in items):
+        return
+    try:
+        text = yamlio.read_text(path)
+    except yamlio.YamlInputError:
+        return
+    cache.put(text_digest(text), items)

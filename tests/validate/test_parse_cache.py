@@ -1,0 +1,124 @@
+"""Unchanged files' documents kept between runs: the report is the same, run after run and
+with or without the cache; a changed file is parsed again; a file with a problem, or a
+damaged cache, is never trusted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from validate_trees import run
+
+from outfitter.validate import documents, parse_cache
+from outfitter.validate.documents import DocItem
+from outfitter.validate.findings import Report
+
+Tree = Callable[[dict[str, str]], Path]
+
+FILES = {
+    "ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n",
+    "app/kustomization.yaml": "resources: [deploy.yaml, cm.yaml]\n",
+    "app/deploy.yaml": """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web, namespace: apps}
+        spec:
+          replicas: "2"
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec:
+              containers: [{name: web, image: "nginx:1.27"}]
+        """,
+    "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: apps}\n"
+                   "data: {when: 2026-01-01, n: '1'}\n---\n",
+    "bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [\n",
+}
+
+
+def findings(report: Report) -> list[tuple[str, int | None, str, str]]:
+    return [(f.file, f.line, f.rule, f.message) for f in report.sorted()]
+
+
+def test_runs_with_the_cache_report_what_a_run_without_it_reports(
+        tree: Tree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tree(FILES)
+    cache = tmp_path / "cache"
+    plain = run(root)
+    first = run(root, parse_cache=cache)
+    parsed: list[str] = []
+    real = documents.iter_docs
+
+    def counting(text: str) -> Iterator[DocItem]:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(documents, "iter_docs", counting)
+    second = run(root, parse_cache=cache)
+    assert parsed == [FILES["bad.yaml"]]  # the rest read from the cache
+    assert findings(plain) == findings(first) == findings(second)
+    assert plain.objects == first.objects == second.objects == 3
+    assert {f.rule for f in plain.findings} >= {"schema", "yaml-syntax"}
+    # Four files parsed cleanly are kept; the one with a syntax error is not.
+    kept = parse_cache.ParseCache(cache, str(root))
+    assert len(kept) == 4
+    for text in (FILES["app/cm.yaml"], FILES["ns.yaml"]):
+        assert kept.get(parse_cache.text_digest(text)) is not None
+    assert kept.get(parse_cache.text_digest(FILES["bad.yaml"])) is None
+
+
+def test_a_changed_file_is_parsed_again(tree: Tree, tmp_path: Path) -> None:
+    root = tree(FILES)
+    cache = tmp_path / "cache"
+    run(root, parse_cache=cache)
+    (root / "app/deploy.yaml").write_text((root / "app/deploy.yaml").read_text().replace(
+        'replicas: "2"', "replicas: 2"))
+    again = run(root, parse_cache=cache)
+    assert [f for f in findings(again) if f[0] == "app/deploy.yaml"] == []
+    assert findings(again) == findings(run(root))
+
+
+def test_a_damaged_cache_or_another_loader_is_ignored(tree: Tree, tmp_path: Path) -> None:
+    root = tree(FILES)
+    cache = tmp_path / "cache"
+    expected = findings(run(root))
+    run(root, parse_cache=cache)
+    [stored] = cache.glob("*.bin")
+    stored.write_bytes(stored.read_bytes()[:100])
+    assert findings(run(root, parse_cache=cache)) == expected
+    assert len(parse_cache.ParseCache(cache, str(root))) == 4  # written anew
+    data = stored.read_bytes()
+    stored.write_bytes(data.replace(data[5:21], bytes(16)))  # another loader's key
+    assert len(parse_cache.ParseCache(cache, str(root))) == 0
+
+
+def test_only_the_last_trees_are_kept(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    roots = []
+    for i in range(parse_cache.KEEP + 3):
+        root = tmp_path / f"tree-{i}"
+        root.mkdir()
+        (root / "cm.yaml").write_text(FILES["ns.yaml"].replace("apps", f"apps-{i}"))
+        roots.append(root)
+        run(root, parse_cache=cache)
+    assert len(list(cache.glob("*.bin"))) == parse_cache.KEEP
+    assert len(parse_cache.ParseCache(cache, str(roots[-1]))) == 1
+
+
+def test_documents_parsed_by_workers_are_kept_too(
+        tree: Tree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tree(FILES)
+    cache = tmp_path / "cache"
+    first = run(root, parse_cache=cache, workers=2)  # parsed in forked workers
+    parsed: list[str] = []
+    real = documents.iter_docs
+
+    def counting(text: str) -> Iterator[DocItem]:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(documents, "iter_docs", counting)
+    second = run(root, parse_cache=cache, workers=2)  # most files kept: no workers
+    assert parsed == [FILES["bad.yaml"]]
+    assert findings(first) == findings(second) == findings(run(root))
