@@ -122,3 +122,14 @@ def test_documents_parsed_by_workers_are_kept_too(
     second = run(root, parse_cache=cache, workers=2)  # most files kept: no workers
     assert parsed == [FILES["bad.yaml"]]
     assert findings(first) == findings(second) == findings(run(root))
+
+
+def test_the_cache_folder_is_chosen_or_turned_off_by_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OUTFITTER_PARSE_CACHE", "off")
+    assert parse_cache.cache_dir() is None
+    monkeypatch.setenv("OUTFITTER_PARSE_CACHE", str(tmp_path / "mine"))
+    assert parse_cache.cache_dir() == tmp_path / "mine"
+    monkeypatch.delenv("OUTFITTER_PARSE_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert parse_cache.cache_dir() == tmp_path / "xdg" / "outfitter" / "parsed"

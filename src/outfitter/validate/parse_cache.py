@@ -34,7 +34,11 @@ _FORMAT = b"outfitter-parse-cache/1"
 KEEP = 32  # trees whose cache is kept (the most recently validated ones)
 
 
-def cache_dir() -> Path:
+def cache_dir() -> Path | None:
+    """$OUTFITTER_PARSE_CACHE (`off`: no cache), else the user's cache directory."""
+    chosen = os.environ.get("OUTFITTER_PARSE_CACHE", "").strip()
+    if chosen:
+        return None if chosen.lower() in ("off", "0", "no", "false") else Path(chosen)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
     return Path(base) / "outfitter" / "parsed"
 
