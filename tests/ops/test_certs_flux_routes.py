@@ -388,3 +388,21 @@ def test_a_file_applied_twice_with_different_values_is_not_guessed() -> None:
     hosts = [Host("a.${DOMAIN}", "a.example.com")]
     assert suffix_for("example.com", hosts) == "${DOMAIN}"
     assert suffix_for("other.com", hosts) == "other.com"
+
+
+def test_staging_names_the_repositorys_own_staging_issuer(
+        home_ops: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    issuers = home_ops / f"{APPS}/cert-manager/cert-manager/issuers/issuers.yaml"
+    issuers.write_text(issuers.read_text().replace("name: letsencrypt-staging",
+                                                   "name: le-staging"))
+    mig = certs.plan_migration(home_ops, default_profile(),
+                               Issuer("ClusterIssuer", "letsencrypt-staging", "--staging"))
+    assert mig.issuer == Issuer("ClusterIssuer", "le-staging", "--staging: the repository's "
+                                "ClusterIssuer on an ACME staging directory")
+    assert {r.certificate["spec"]["issuerRef"]["name"] for r in mig.to_migrate
+            if r.certificate is not None} == {"le-staging"}
+    # None of its own: outfitter's staging issuer, as before.
+    issuers.write_text(issuers.read_text().replace("acme-staging-v02", "acme-v02"))
+    mig = certs.plan_migration(home_ops, default_profile(),
+                               Issuer("ClusterIssuer", "letsencrypt-staging", "--staging"))
+    assert mig.issuer.name == "letsencrypt-staging"

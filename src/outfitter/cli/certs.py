@@ -20,7 +20,7 @@ from outfitter.cli.app import (
 )
 from outfitter.cli.edits import exit_status, preview_or_write, print_diffs, print_json
 from outfitter.ops import certs as ops
-from outfitter.ops.certs_issuer import CLUSTER_ISSUER, Issuer
+from outfitter.ops.certs_issuer import CLUSTER_ISSUER, STAGING_SOURCE, Issuer
 
 certs_app = typer.Typer(help="cert-manager: move Traefik IngressRoutes onto Certificates.",
                         no_args_is_help=True)
@@ -75,7 +75,7 @@ def _chosen(name: str | None, kind: str, staging: bool) -> Issuer | None:
     if kind != CLUSTER_ISSUER:
         raise UsageProblem(["--issuer-kind goes with --issuer NAME"])
     if staging:
-        return Issuer(CLUSTER_ISSUER, STAGING_ISSUER, "--staging")
+        return Issuer(CLUSTER_ISSUER, STAGING_ISSUER, STAGING_SOURCE)
     return None
 
 

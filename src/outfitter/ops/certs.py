@@ -48,7 +48,14 @@ from outfitter.ops.certs_hosts import (
     suffix_for,
 )
 from outfitter.ops.certs_hosts import covers as covers
-from outfitter.ops.certs_issuer import CLUSTER_ISSUER, Issuer, IssuerUnknown, discover
+from outfitter.ops.certs_issuer import (
+    CLUSTER_ISSUER,
+    STAGING_SOURCE,
+    Issuer,
+    IssuerUnknown,
+    discover,
+    staging,
+)
 from outfitter.ops.traefik_entrypoints import EntrypointResolver
 from outfitter.ops.yaml_edit import NotEditable, UnreadableFile, YamlFile
 from outfitter.plan import make_context
@@ -294,6 +301,11 @@ def plan_migration(root: Path, profile: Profile,
         chosen = Issuer(CLUSTER_ISSUER, issuer, "given")
     elif issuer is not None:
         chosen = issuer
+        if issuer.source == STAGING_SOURCE:
+            try:
+                chosen = staging([d.data for yf in files for d in yf.documents], issuer)
+            except IssuerUnknown as err:
+                chosen, problem = Issuer(CLUSTER_ISSUER, "?"), err
     else:
         try:
             # Last resort: the profile's issuer (outfitter's, or an adopted cert-manager's).

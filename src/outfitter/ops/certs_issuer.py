@@ -72,6 +72,26 @@ def in_use(docs: Iterable[Any]) -> Counter[tuple[str, str]]:
     return used
 
 
+STAGING_SOURCE = "--staging"
+
+
+def staging(docs: Iterable[Any], chosen: Issuer) -> Issuer:
+    """For `--staging`: the repository's own staging ClusterIssuer (its ACME server is a
+    staging directory) when it defines one, else outfitter's (`chosen`); several: exit 2."""
+    found = sorted({str((d.get("metadata") or {}).get("name")) for d in docs
+                    if _is_cert_manager(d, CLUSTER_ISSUER)
+                    and (d.get("metadata") or {}).get("name")
+                    and "staging" in str(((d.get("spec") or {}).get("acme") or {})
+                                         .get("server") or "")})
+    if len(found) > 1:
+        raise IssuerUnknown([f"--staging: the repository defines several staging "
+                             f"ClusterIssuers: {', '.join(found)}; pass --issuer NAME"])
+    if found:
+        return Issuer(CLUSTER_ISSUER, found[0], "--staging: the repository's ClusterIssuer "
+                                                "on an ACME staging directory")
+    return chosen
+
+
 def defined(docs: Iterable[Any]) -> list[str]:
     """The ClusterIssuers the repository defines, sorted."""
     return sorted({str((d.get("metadata") or {}).get("name")) for d in docs
