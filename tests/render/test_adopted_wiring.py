@@ -109,3 +109,23 @@ def test_the_fullname_rule_of_the_charts() -> None:
     assert Placement("ns", "logs").fullname("loki") == "logs-loki"
     assert Placement("ns", "x" * 60).fullname("tempo") == "x" * 60 + "-te"  # 63 at most
     assert Placement("ns", "x" * 62).fullname("tempo") == "x" * 62  # no trailing "-"
+
+
+def test_grafana_links_only_to_datasources_the_tree_provides() -> None:
+    def jsondata(tree: dict[str, list[dict[str, Any]]], name: str) -> dict[str, Any]:
+        cm = one(tree, "ConfigMap", f"{name}-datasource")
+        [ds] = yamlio.load(cm["data"][f"{name}-datasource.yaml"])["datasources"]
+        return dict(ds["jsonData"])
+
+    both = rendered({"loki": {"enabled": True}, "tempo": {"enabled": True}})
+    assert jsondata(both, "tempo")["tracesToLogsV2"]["datasourceUid"] == "loki"
+    assert jsondata(both, "loki")["derivedFields"][0]["datasourceUid"] == "tempo"
+    # Loki adopted: its datasource (and uid) is the user's, so Tempo links to nothing.
+    tree = rendered({"loki": ADOPTED["loki"], "tempo": {"enabled": True}})
+    assert "tracesToLogsV2" not in jsondata(tree, "tempo")
+    assert not any(o.get("kind") == "ConfigMap" and o["metadata"]["name"] == "loki-datasource"
+                   for objs in tree.values() for o in objs)
+    notes = next(ap.notes for ap in build_plan(parse_profile({"addons": {
+        "loki": ADOPTED["loki"], "tempo": {"enabled": True}}})).addons
+        if ap.addon.name == "tempo")
+    assert any("without trace-to-logs links: Loki is adopted" in n for n in notes)

@@ -45,6 +45,12 @@ class Context:
     def enabled(self, name: str) -> bool:
         return self.profile.addon_options(name).enabled
 
+    def renders(self, name: str) -> bool:
+        """Enabled and installed by outfitter (not adopted): its own objects, such as its
+        Grafana datasource and the uid others link to, are in the tree."""
+        opts = self.profile.addon_options(name)
+        return opts.enabled and opts.adopted is None
+
     def endpoint(self, addon: str, name: str) -> str:
         """Address `name` of add-on `addon` (e.g. Loki's `push`), wherever it runs."""
         try:

@@ -333,7 +333,7 @@ class Loki(Addon):
 
     def datasource(self, ctx: Context) -> dict[str, Any]:
         json_data: dict[str, Any] = {"maxLines": 1000, "timeout": 300}
-        if ctx.enabled("tempo"):
+        if ctx.renders("tempo"):
             # `$$` is a literal `$` in a provisioning file (Grafana expands $VARS there).
             json_data["derivedFields"] = [
                 {"name": "TraceID", "datasourceUid": TEMPO_DATASOURCE_UID,
@@ -451,7 +451,10 @@ class Loki(Addon):
             "Turned off for a homelab: the nginx gateway, the memcached chunk and result "
             "caches, the canary and Helm test, the bundled MinIO.")
         if ctx.monitoring:
-            links = " with trace links to Tempo" if ctx.enabled("tempo") else ""
+            links = " with trace links to Tempo" if ctx.renders("tempo") else ""
+            if ctx.enabled("tempo") and not ctx.renders("tempo"):
+                links = (" without trace links: Tempo is adopted and its Grafana datasource "
+                         "(its uid) is yours")
             notes.append(f"Grafana datasource uid {DATASOURCE_UID}{links}; dashboard 'Logs'.")
         notes.append(f"Push: {ctx.endpoint(self.name, 'push')}; OTLP: "
                      f"{ctx.endpoint(self.name, 'otlp')}. Graylog keeps running until the "

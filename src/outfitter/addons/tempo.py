@@ -154,7 +154,7 @@ class Tempo(Addon):
 
     def datasource(self, ctx: Context) -> dict[str, Any]:
         json_data: dict[str, Any] = {"nodeGraph": {"enabled": True}}
-        if ctx.enabled("loki"):
+        if ctx.renders("loki"):
             json_data["tracesToLogsV2"] = {
                 "datasourceUid": LOKI_DATASOURCE_UID,
                 "spanStartTimeShift": "-5m",
@@ -195,7 +195,10 @@ class Tempo(Addon):
         notes.append(f"OTLP receivers: gRPC {ctx.endpoint(self.name, 'otlp-grpc')}, HTTP "
                      f"{ctx.endpoint(self.name, 'otlp-http')}{via}.")
         if ctx.monitoring:
-            links = " with trace-to-logs links to Loki" if ctx.enabled("loki") else ""
+            links = " with trace-to-logs links to Loki" if ctx.renders("loki") else ""
+            if ctx.enabled("loki") and not ctx.renders("loki"):
+                links = (" without trace-to-logs links: Loki is adopted and its Grafana "
+                         "datasource (its uid) is yours")
             notes.append(f"Grafana datasource uid {DATASOURCE_UID}{links}.")
         return notes
 
