@@ -401,7 +401,8 @@ def main() -> None:
         print(f"outfitter full         {full['seconds']:7.2f} s   "
               f"(schemas, Flux, references, lint; {full['findings']} findings)")
         ratio = schema_pass["seconds"] / kc_seconds
-        print(f"ratio outfitter/kubeconform (schema pass): {ratio:.2f}x (in-process; the goal is on whole processes, below)")
+        print(f"ratio outfitter/kubeconform (schema pass): {ratio:.2f}x (in-process; the "
+              f"goal is on whole processes, below)")
         if found and int(found.group(1)) != schema_pass["objects"]:
             print(f"note: kubeconform saw {found.group(1)} resources, outfitter "
                   f"{schema_pass['objects']}")
