@@ -358,3 +358,45 @@ def test_a_loose_tree_skips_tool_configs_and_what_flux_never_reads(tree: Tree) -
     report = run(root)
     assert [(f.file, f.rule) for f in report.sorted()] == []
     assert (report.files, report.objects, report.validated) == (3, 1, 1)
+
+
+def test_a_substitution_source_only_a_bootstrap_folder_defines_is_said_so(tree: Tree) -> None:
+    # onedr0p/home-ops style: the Secret a Flux Kustomization substitutes from is in
+    # bootstrap/, which is applied by hand once; Flux itself never applies it.
+    sync = """
+        apiVersion: source.toolkit.fluxcd.io/v1
+        kind: GitRepository
+        metadata: {name: flux-system, namespace: flux-system}
+        spec: {interval: 1m, url: "ssh://git@github.com/me/home-ops", ref: {branch: main}}
+        ---
+        apiVersion: kustomize.toolkit.fluxcd.io/v1
+        kind: Kustomization
+        metadata: {name: flux-system, namespace: flux-system}
+        spec:
+          interval: 10m
+          path: ./clusters/home
+          prune: true
+          sourceRef: {kind: GitRepository, name: flux-system}
+        """
+    post = "  postBuild:\n        substituteFrom:\n          - kind: Secret\n" \
+           "            name: tunnel-id\n"
+    files = {
+        "clusters/home/flux-system/kustomization.yaml": "resources: [gotk-sync.yaml]\n",
+        "clusters/home/flux-system/gotk-sync.yaml": sync,
+        "clusters/home/apps.yaml": flux_ks("tunnel", "./apps", post),
+        "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: "
+                        "default}\ndata: {id: '${TUNNEL_ID}'}\n",
+    }
+    bootstrap = {"bootstrap/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n"
+                                          "  name: tunnel-id\nstringData: {TUNNEL_ID: x}\n"}
+    report = run(tree({**files, **bootstrap}))
+    [found] = [f for f in report.findings if f.severity != "info"]
+    assert (found.rule, found.file) == ("unapplied-source", "clusters/home/apps.yaml")
+    assert found.message == (
+        "substituteFrom: Secret flux-system/tunnel-id is defined only in "
+        "bootstrap/secret.yaml, which no Flux Kustomization applies: it must be applied by "
+        "hand (at bootstrap) before Flux reconciles this")
+    # Nowhere in the repository: still the error it was.
+    (tree(files) / "bootstrap/secret.yaml").unlink()
+    [missing] = [f for f in run(tree(files)).findings if f.severity != "info"]
+    assert missing.rule == "values-from"

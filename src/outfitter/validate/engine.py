@@ -136,6 +136,7 @@ class Validator:
         self._chart_sources: dict[tuple[str, str, str], ChartSpec] = {}
         self._server_deferred: list[tuple[Where, str, str, tuple[str, str]]] = []
         self._subst: dict[tuple[str, str, str], dict[str, str] | None] = {}
+        self._subst_files: dict[tuple[str, str, str], str] = {}  # where each was read
         self._ignores: dict[tuple[str, int | None, str, str], frozenset[str]] = {}
         self._unresolved = False  # the current object kept `${VAR}`s whose value is unknown
         self._candidates: list[str] = []  # files that may hold substituteFrom sources
@@ -370,6 +371,7 @@ class Validator:
                             values[str(k)] = _decoded(v) if fld == "data" and kind == "Secret" \
                                 else str(v)
                 self._subst[(kind, ns, name)] = values
+                self._subst_files.setdefault((kind, ns, name), path)
 
     def _units(self) -> list[tuple[str, _FluxKs | None]]:
         """The builds of the pass: each Flux Kustomization the model reaches, with its spec
@@ -628,6 +630,12 @@ class Validator:
 
             lookup = self.opts.cluster.exists if self.opts.cluster is not None else None
             remote = self._remote_builds()
+            assert self.repo is not None
+            applied = set(self.repo.applications) | (
+                set(self.repo.loose) if self.repo.mode == "loose" else set())
+            self.refs.unapplied_sources = {
+                key: self._rel(path) for key, path in self._subst_files.items()
+                if path not in applied}
             for finding in self.refs.check(lookup, is_ignored):
                 named_by = remote.get(finding.applied_by) \
                     if finding.rule in _MAYBE_REMOTE else None

@@ -58,6 +58,8 @@ RULES: dict[str, Rule] = {r.id: r for r in (
     Rule("namespace", "error", "an object in a namespace that neither exists nor is created"),
     Rule("tls-secret", "warning", "an IngressRoute tls.secretName that nothing produces in "
          "its namespace"),
+    Rule("unapplied-source", "warning", "a substituteFrom ConfigMap or Secret "
+         "defined only in files no Flux Kustomization applies (a bootstrap folder)"),
     Rule("remote-reference", "info", "a reference nothing in the tree satisfies, that a "
          "remote resource of the same build (not fetched) may satisfy"),
     Rule("duplicate", "error", "the same object (kind, namespace, name) from two places"),

@@ -100,6 +100,9 @@ class RefIndex:
     chart_refs: list[tuple[tuple[str, str, str], str, Where]] = field(default_factory=list)
     known_namespaces: frozenset[str] = BASE_NAMESPACES
     mirrored: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) in every ns
+    # ConfigMaps/Secrets defined only in files no Flux Kustomization applies (a bootstrap
+    # folder applied by hand): (kind, namespace or "" when the file sets none, name) → file.
+    unapplied_sources: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -343,11 +346,28 @@ class RefIndex:
             if ignored(need.where, need.rule):
                 continue
             problem = self._unmet(need, lookup)
-            if problem is not None:
+            defined = self._unapplied_source(need) if problem is not None else None
+            if defined is not None:
+                problem = (f"{need.what}: {need.kind} {need.namespace}/{need.name} is defined "
+                           f"only in {defined}, which no Flux Kustomization applies: it must "
+                           f"be applied by hand (at bootstrap) before Flux reconciles this")
+                yield Finding("unapplied-source", need.where.file, problem, need.where.label,
+                              doc=need.where.doc, path=need.path,
+                              kind_name=(need.where.kind, need.where.name),
+                              applied_by=need.where.applied_by)
+            elif problem is not None:
                 yield Finding(need.rule, need.where.file, problem, need.where.label,
                               doc=need.where.doc, path=need.path,
                               kind_name=(need.where.kind, need.where.name),
                               applied_by=need.where.applied_by)
+
+    def _unapplied_source(self, need: Need) -> str | None:
+        """The file defining a missing substituteFrom source outside what Flux
+        applies, or None."""
+        if need.what != "substituteFrom" or need.key is not None:
+            return None
+        return self.unapplied_sources.get((need.kind, need.namespace, need.name)) or \
+            self.unapplied_sources.get((need.kind, "", need.name))
 
     def _unmet(self, need: Need, lookup: Lookup | None) -> str | None:
         target = f"{need.kind} {need.namespace + '/' if need.namespace else ''}{need.name}"
