@@ -26,14 +26,16 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
-def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+def str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    """Multi-line strings as literal blocks (trailing spaces dropped: a block cannot keep
+    them), others plain."""
     if "\n" in data:
         text = "\n".join(line.rstrip() for line in data.split("\n"))
         return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", data)
 
 
-_Dumper.add_representer(str, _str_representer)
+_Dumper.add_representer(str, str_representer)
 
 
 def dump(obj: Any) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from outfitter import yamlio
+from outfitter.repo.objects import sops_encrypted
 
 DEFAULT_KEY = "values.yaml"
 
@@ -153,8 +154,7 @@ def _at_path(path: str, value: str) -> dict[str, Any]:
 
 def object_data(doc: dict[str, Any]) -> Data:
     """The entries of a ConfigMap or Secret document (a Secret's `data` decoded)."""
-    sops = doc.get("sops")
-    encrypted = isinstance(sops, dict) and ("mac" in sops or "lastmodified" in sops)
+    encrypted = sops_encrypted(doc)
     entries: dict[str, str | None] = {}
     for fld in ("binaryData", "data", "stringData"):
         values = doc.get(fld)

@@ -39,6 +39,7 @@ from outfitter.repo.objects import (
     is_flux_kustomization,
     parse_kustomization,
     parse_source,
+    sops_encrypted,
 )
 from outfitter.repo.patches import PatchError, apply_patches
 from outfitter.repo.reach import Problem, Reach, Reader
@@ -433,8 +434,7 @@ def _values_of(doc: dict[str, Any]) -> dict[str, str | None]:
     import base64
     import binascii
 
-    sops = doc.get("sops")
-    encrypted = isinstance(sops, dict) and ("mac" in sops or "lastmodified" in sops)
+    encrypted = sops_encrypted(doc)
     out: dict[str, str | None] = {}
     for fld in ("data", "stringData"):
         values = doc.get(fld)

@@ -100,6 +100,13 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def sops_encrypted(doc: dict[str, Any]) -> bool:
+    """A SOPS-encrypted manifest: a top-level `sops` map with its metadata (its values are
+    unknown without the key)."""
+    sops = doc.get("sops")
+    return isinstance(sops, dict) and ("mac" in sops or "lastmodified" in sops)
+
+
 def is_flux_kustomization(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("kind") == "Kustomization" and \
         str(doc.get("apiVersion", "")).startswith(FLUX_KS_API + "/")

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from outfitter import yamlio
 from outfitter.repo.envsubst import (
     SUBSTITUTE_KEY,
     EnvsubstError,
@@ -36,14 +37,7 @@ class _TextDumper(_CDumper):  # type: ignore[misc]
         return True
 
 
-def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    if "\n" in data:
-        text = "\n".join(line.rstrip() for line in data.split("\n"))
-        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
-
-
-_TextDumper.add_representer(str, _str)
+_TextDumper.add_representer(str, yamlio.str_representer)
 
 
 def as_text(obj: Any) -> str:
