@@ -49,12 +49,16 @@ def test_init_from_roadmap_reports_unmapped_names(
     assert data["addons"]["object-storage"]["enabled"] is True
 
 
+# Velero under a priority; only Traefik already implemented (no secret store in use).
+VELERO_ROADMAP = ("## Priority: High\n\n### Velero - x\n\n## Already Implemented\n\n"
+                  "- [x] **Traefik** - t\n")
+
+
 def test_init_from_roadmap_refuses_an_impossible_result(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     doc = tmp_path / "ROADMAP.md"
-    doc.write_text("## Priority: High\n\n### Velero - x\n\n## Already Implemented\n\n"
-                   "- [x] **Traefik** - t\n")
+    doc.write_text(VELERO_ROADMAP)
     out = tmp_path / "p.yaml"
     # A profile that cannot be rendered is not written, schema included.
     assert main(["init", "--from-roadmap", str(doc), "--out", str(out),
@@ -68,8 +72,7 @@ def test_init_from_roadmap_without_a_secret_store_chooses_sops_and_says_so(
 ) -> None:
     doc = tmp_path / "ROADMAP.md"
     # Velero's credentials need a secret store; External Secrets is not listed as in use.
-    doc.write_text("## Priority: High\n\n### Velero - x\n\n## Already Implemented\n\n"
-                   "- [x] **Traefik** - t\n")
+    doc.write_text(VELERO_ROADMAP)
     out = tmp_path / "p.yaml"
     assert main(["init", "--from-roadmap", str(doc), "--out", str(out)]) == 0
     assert "profile setting: secrets.provider: sops (chosen: the roadmap names no secret " \

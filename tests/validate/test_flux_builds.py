@@ -282,8 +282,10 @@ def test_flux_target_namespace_is_applied(tree: Tree) -> None:
     assert hits(run(root2), "namespace") == []
 
 
-def test_the_flux_bootstrap_layout_builds_each_object_once(tree: Tree) -> None:
-    sync = """
+# `flux bootstrap`'s files: the entry point of a repository laid out for clusters/home.
+BOOTSTRAP = {
+    "clusters/home/flux-system/kustomization.yaml": "resources: [gotk-sync.yaml]\n",
+    "clusters/home/flux-system/gotk-sync.yaml": """
         apiVersion: source.toolkit.fluxcd.io/v1
         kind: GitRepository
         metadata: {name: flux-system, namespace: flux-system}
@@ -297,10 +299,13 @@ def test_the_flux_bootstrap_layout_builds_each_object_once(tree: Tree) -> None:
           path: ./clusters/home
           prune: true
           sourceRef: {kind: GitRepository, name: flux-system}
-        """
+        """,
+}
+
+
+def test_the_flux_bootstrap_layout_builds_each_object_once(tree: Tree) -> None:
     root = tree({
-        "clusters/home/flux-system/kustomization.yaml": "resources: [gotk-sync.yaml]\n",
-        "clusters/home/flux-system/gotk-sync.yaml": sync,
+        **BOOTSTRAP,
         "clusters/home/apps.yaml": flux_ks("apps", "./apps"),
         "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: "
                         "default}\n",
@@ -363,26 +368,10 @@ def test_a_loose_tree_skips_tool_configs_and_what_flux_never_reads(tree: Tree) -
 def test_a_substitution_source_only_a_bootstrap_folder_defines_is_said_so(tree: Tree) -> None:
     # onedr0p/home-ops style: the Secret a Flux Kustomization substitutes from is in
     # bootstrap/, which is applied by hand once; Flux itself never applies it.
-    sync = """
-        apiVersion: source.toolkit.fluxcd.io/v1
-        kind: GitRepository
-        metadata: {name: flux-system, namespace: flux-system}
-        spec: {interval: 1m, url: "ssh://git@github.com/me/home-ops", ref: {branch: main}}
-        ---
-        apiVersion: kustomize.toolkit.fluxcd.io/v1
-        kind: Kustomization
-        metadata: {name: flux-system, namespace: flux-system}
-        spec:
-          interval: 10m
-          path: ./clusters/home
-          prune: true
-          sourceRef: {kind: GitRepository, name: flux-system}
-        """
     post = "  postBuild:\n        substituteFrom:\n          - kind: Secret\n" \
            "            name: tunnel-id\n"
     files = {
-        "clusters/home/flux-system/kustomization.yaml": "resources: [gotk-sync.yaml]\n",
-        "clusters/home/flux-system/gotk-sync.yaml": sync,
+        **BOOTSTRAP,
         "clusters/home/apps.yaml": flux_ks("tunnel", "./apps", post),
         "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: "
                         "default}\ndata: {id: '${TUNNEL_ID}'}\n",

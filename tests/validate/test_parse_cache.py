@@ -41,12 +41,8 @@ def findings(report: Report) -> list[tuple[str, int | None, str, str]]:
     return [(f.file, f.line, f.rule, f.message) for f in report.sorted()]
 
 
-def test_runs_with_the_cache_report_what_a_run_without_it_reports(
-        tree: Tree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = tree(FILES)
-    cache = tmp_path / "cache"
-    plain = run(root)
-    first = run(root, parse_cache=cache)
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts parsed from now on (the cache's misses), in order."""
     parsed: list[str] = []
     real = documents.iter_docs
 
@@ -55,6 +51,16 @@ def test_runs_with_the_cache_report_what_a_run_without_it_reports(
         return real(text)
 
     monkeypatch.setattr(documents, "iter_docs", counting)
+    return parsed
+
+
+def test_runs_with_the_cache_report_what_a_run_without_it_reports(
+        tree: Tree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tree(FILES)
+    cache = tmp_path / "cache"
+    plain = run(root)
+    first = run(root, parse_cache=cache)
+    parsed = count_parses(monkeypatch)
     second = run(root, parse_cache=cache)
     assert parsed == [FILES["bad.yaml"]]  # the rest read from the cache
     assert findings(plain) == findings(first) == findings(second)
@@ -111,14 +117,7 @@ def test_documents_parsed_by_workers_are_kept_too(
     root = tree(FILES)
     cache = tmp_path / "cache"
     first = run(root, parse_cache=cache, workers=2)  # parsed in forked workers
-    parsed: list[str] = []
-    real = documents.iter_docs
-
-    def counting(text: str) -> Iterator[DocItem]:
-        parsed.append(text)
-        return real(text)
-
-    monkeypatch.setattr(documents, "iter_docs", counting)
+    parsed = count_parses(monkeypatch)
     second = run(root, parse_cache=cache, workers=2)  # most files kept: no workers
     assert parsed == [FILES["bad.yaml"]]
     assert findings(first) == findings(second) == findings(run(root))
