@@ -6,23 +6,10 @@ go green by leaving the reference out.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
-
-from outfitter.testcluster import tools_bin_dir
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+from tool_needs import built_tool
 
 
 def flux_binary() -> Path:
-    binary = tools_bin_dir() / "flux"
-    if not binary.exists():
-        msg = f"{binary} missing; run tools/build.sh"
-        if _in_ci():
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
-    return binary
+    return built_tool("flux")

@@ -9,7 +9,6 @@ leave out (pod-level cAdvisor rows, the pause container, other namespaces, anoth
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tool_needs import unavailable
 
 GIB = 1024**3
 MIB = 1024**2
@@ -34,18 +35,12 @@ class Server:
     """Unix time of the last sample: query `at` it."""
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def binaries() -> tuple[str, str]:
     prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
     if not prometheus or not promtool:
         msg = ("prometheus/promtool not found: apt-get install -y prometheus "
                "(Debian's package; the tests start the binary themselves)")
-        if _in_ci():
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
+        unavailable(msg)
     return prometheus, promtool
 
 

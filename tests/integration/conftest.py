@@ -8,10 +8,11 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from control_plane import in_ci, install_upstream_crds, require_tools
+from control_plane import install_upstream_crds, require_tools
 from lightkube import Client
 
-from outfitter.testcluster import ControlPlane, ControlPlaneError, tools_bin_dir
+from outfitter.testcluster import ControlPlane, ControlPlaneError
+from tool_needs import built_tool
 
 _STARTUP_KEY = pytest.StashKey[float]()
 
@@ -49,13 +50,7 @@ def kube_client(control_plane: ControlPlane) -> Iterator[Client]:
 @pytest.fixture(scope="session")
 def kyverno() -> Path:
     """The Kyverno CLI built by tools/build.sh (fails in CI, skips elsewhere, when missing)."""
-    binary = tools_bin_dir() / "kubectl-kyverno"
-    if not binary.exists():
-        msg = f"{binary} missing; run tools/build.sh"
-        if in_ci():
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
-    return binary
+    return built_tool("kubectl-kyverno")
 
 
 @pytest.fixture(scope="session")

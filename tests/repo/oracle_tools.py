@@ -11,23 +11,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from outfitter import yamlio
-from outfitter.testcluster import tools_bin_dir
+from tool_needs import built_tool
 
 # Labels `flux build` stamps on every object (kustomize-controller's ownership labels).
 FLUX_LABELS = ("kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace")
 
 
 def tool(name: str) -> Path:
-    binary = tools_bin_dir() / name
-    if not binary.exists():
-        message = f"{binary} missing; run tools/build.sh"
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return binary
+    return built_tool(name)
 
 
 def offline_env(home: Path) -> dict[str, str]:
