@@ -10,7 +10,6 @@ become an empty string in Flux, so such a route is left alone.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from dataclasses import dataclass
@@ -67,10 +66,6 @@ class Substitutions:
         self.repo = repo
         self._scopes: dict[str, list[Scope]] = {}
         self._values: dict[ObjKey, dict[str, str | None]] = {}
-        if repo is not None and repo.docs is not None:
-            # Each Kustomization's variables are looked up across the applied files: parse
-            # each file once, not once per Kustomization.
-            repo.docs = functools.cache(repo.docs)
 
     def scopes(self, path: Path) -> list[Scope]:
         real = os.path.realpath(path)

@@ -95,6 +95,10 @@ class Repository:
     reader: Reader | None = field(default=None, repr=False)
     mapped: list[Boundary] = field(default_factory=list)  # --source-dir checkouts
     docs: Docs | None = field(default=None, repr=False)  # how files were parsed
+    # The ConfigMaps and Secrets of the applied files, as ((kind, name), document) in file
+    # order: read once, on the first variables() call (substituteFrom sources).
+    _variable_sources: list[tuple[tuple[str, str], dict[str, Any]]] | None = field(
+        default=None, repr=False)
 
     def contains(self, path: str) -> bool:
         """Inside the repository, or inside a local checkout given for another source."""
@@ -119,18 +123,23 @@ class Repository:
         """The postBuild variables in force for `ks`: its substituteFrom ConfigMaps and
         Secrets found among the files the repository applies (a SOPS-encrypted Secret's
         values are unknown: None), then its inline `substitute` (which wins, as in Flux)."""
-        wanted = {(ref.kind, ref.name) for ref in ks.substitute_from}
         found: dict[str, str | None] = {}
-        if wanted and self.docs is not None:
-            for path in sorted(self.applications):
-                for doc in self.docs(path):
-                    if not isinstance(doc, dict):
-                        continue
-                    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-                    if (str(doc.get("kind")), str((meta or {}).get("name"))) not in wanted:
-                        continue
+        if ks.substitute_from and self.docs is not None:
+            wanted = {(ref.kind, ref.name) for ref in ks.substitute_from}
+            for key, doc in self._sources():
+                if key in wanted:
                     found.update(_values_of(doc))
         return {**found, **ks.substitute}
+
+    def _sources(self) -> list[tuple[tuple[str, str], dict[str, Any]]]:
+        if self._variable_sources is None:
+            assert self.docs is not None
+            self._variable_sources = [
+                ((str(doc["kind"]), str(meta.get("name"))), doc)
+                for path in sorted(self.applications) for doc in self.docs(path)
+                if isinstance(doc, dict) and doc.get("kind") in ("ConfigMap", "Secret")
+                and isinstance(meta := doc.get("metadata"), dict)]
+        return self._variable_sources
 
     def applying(self, path: str) -> list[FluxKustomization]:
         return [a.ks for a in self.applications.get(path, [])]
