@@ -196,10 +196,10 @@ def carry_over(original: str, baseline: str, changed: str) -> str | None:
                 return None  # beside a line the user wrote differently: ambiguous
             edits.append((before, before, c_lines[j1:j2]))
             continue
-        mapped = [same.get(i) for i in range(i1, i2)]
-        if None in mapped or mapped != list(range(mapped[0] or 0, (mapped[0] or 0) + i2 - i1)):
+        # Lines changed or removed: each the user's own line, written as ruamel writes it.
+        start = same.get(i1)
+        if start is None or any(same.get(i1 + k) != start + k for k in range(i2 - i1)):
             return None
-        start = mapped[0] or 0
         edits.append((start, start + i2 - i1, c_lines[j1:j2]))
     for start, end, lines in reversed(edits):
         o_lines[start:end] = lines
