@@ -130,6 +130,8 @@ def test_a_kustomization_cycle(tree: Tree) -> None:
      "invalid YAML: expands to more than 1,000,000 nodes (an alias bomb?)"),
     ("dup.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nkind: Secret\n",
      "yaml-syntax", "invalid YAML: duplicate key 'kind'"),
+    ("mapkey.yaml", "apiVersion: v1\nkind: ConfigMap\ndata: {{a: 1}: 2}\n", "yaml-syntax",
+     "invalid YAML: found unhashable key"),  # a mapping as a key: no traceback
     ("binary.yaml", "\0\1\2ELF", "unreadable", "is a binary file, not text"),
     ("deep.yaml", "a: " + "[" * 100_000, "yaml-syntax",
      "invalid YAML: nested too deeply to read safely"),

@@ -18,6 +18,7 @@ import yaml
 
 from outfitter import yamlio
 from outfitter.repo.objects import sops_encrypted
+from outfitter.validate import quick_yaml
 from outfitter.yamlio import Loader
 
 
@@ -98,11 +99,11 @@ def _construct(loader: Any, node: yaml.Node) -> Any:
             if key_node.tag == _MERGE:
                 return loader.construct_object(node, deep=True)
             key = _construct(loader, key_node)
-            if key in out:  # kustomize and the API server refuse it; PyYAML keeps the last
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark,
-                    f"duplicate key {key!r}", key_node.start_mark)
             try:
+                if key in out:  # kustomize and the API server refuse it; PyYAML keeps the last
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"duplicate key {key!r}", key_node.start_mark)
                 out[key] = _construct(loader, value_node)
             except TypeError:
                 raise yaml.constructor.ConstructorError(
@@ -121,6 +122,10 @@ def iter_docs(text: str) -> Iterator[tuple[int, Any] | InputProblem]:
     if yamlio.too_deep_to_compose(text):
         # libyaml composes recursively in C: a deep enough text would crash the process.
         yield InputProblem("yaml-syntax", "invalid YAML: nested too deeply to read safely")
+        return
+    quick = quick_yaml.documents(text)
+    if quick is not None:
+        yield from enumerate(quick)
         return
     aliases = yamlio.may_alias(text)
     if aliases and yamlio.has_duplicate_anchors(text):
