@@ -8,6 +8,7 @@ interrupted. Every problem is one line; no traceback.
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import typer
@@ -60,4 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    sys.exit(main())
+    status = main()
+    # What the run built is freed by the operating system at exit; the collection Python
+    # makes at shutdown would walk all of it first (0.3 s after validating a large tree).
+    gc.freeze()
+    sys.exit(status)

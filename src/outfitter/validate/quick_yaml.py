@@ -30,24 +30,31 @@ _BOOL_WORDS = "yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF"
 _KEY_WORDS = "true|True|TRUE|false|False|FALSE|null|Null|NULL|~"
 _SCALAR_END = r"(?=[ \t]*(?:$|#|[,\]}]|:(?:[ \t]|$)))"  # the token is the whole scalar
 
-# Where a plain scalar, tag, anchor or key may begin that the readings could disagree on:
-# the first character is matched first, so that the regex engine skips to candidates.
+# Where a number, tag, anchor, key or flow collection begins that the readings could
+# disagree on. Each pattern starts on a character class, so that the regex engine skips to
+# the candidates instead of trying every position.
 _TOKEN = re.compile(
-    r"(?=[-+0-9._~yYnNoOtTfF!&*?:%|>\[{])(?<![^\s\[{,])(?:"
+    r"(?=[-+0-9._!&*?:%|>\[{])(?<![^\s\[{,])(?:"  # at a token's start
     r"[-+]?0[0-9_oObBxX]"  # octal 0644 (YAML 1.1) against decimal (1.2); 0o, 0b, 0x
     r"|[-+]?\.?[0-9][0-9_.]*[_eE]"  # 1_000, 1e3: numbers in one reading only
     r"|[-+]?[0-9][0-9_]*:[0-9]"  # sexagesimal 1:20
     r"|[-+]\.|\.(?:inf|Inf|INF|nan|NaN|NAN)"  # +.5 (a string in YAML 1.1), .inf, .nan
     r"|[-+]?\.*_"  # _5, _.5: numbers to yaml-rs only
-    rf"|(?:{_BOOL_WORDS}){_SCALAR_END}"  # booleans in YAML 1.1 only
-    rf"|(?:{_KEY_WORDS})[ \t]*:(?:[ \t]|$)"  # keys a Python dict may hold equal to others
-    r"|[-+.]?[0-9][0-9_.eE+-]*[ \t]*:(?:[ \t]|$)"  # numeric keys, the same
+    r"|[-+.]?[0-9][0-9_.eE+-]*[ \t]*:(?:[ \t]|$)"  # numeric keys (1 and 1.0 are one key)
     r"|[!&*?:%]"  # tags, anchors, aliases, complex or empty keys, directives
     r"|[|>](?![1-9]?[-+]?[1-9]?[ \t]*(?:#[^\n]*)?$)"  # `|` or `>` but no block header
     r"|[\[{][^\]}\n]*$"  # a flow collection over several lines
     r"|\{[ \t]*[\[{]"  # a flow collection as a key
     r"|[\[{][^\n]*:[^\s]"  # `a:b` in a flow collection (libyaml reads fewer of them)
     r")", re.MULTILINE)
+
+# A word as a whole scalar: a boolean in YAML 1.1 only, or a key a Python dict holds equal
+# to another (true and 1). Words begin scalars only after a line break, an indicator or a
+# flow separator (anything else makes them part of a longer scalar, a comment, or a tag or
+# anchor the token pattern refuses).
+_WORD = re.compile(
+    rf"[\n:?\-\[{{,][ \t]*(?:(?:{_BOOL_WORDS}){_SCALAR_END}"
+    rf"|(?:{_KEY_WORDS})[ \t]*:(?:[ \t]|$))", re.MULTILINE)
 
 _OTHER = [
     re.compile(r"[\]}][ \t]*:"),  # a flow collection as a key
@@ -95,7 +102,8 @@ def quick(text: str) -> bool:
     if not text.endswith("\n") and _BLOCK.search(text):
         return False
     lined = "\n" + text  # the first line starts after a line break too
-    return not (_TOKEN.search(text) or any(rx.search(lined) for rx in _OTHER))
+    return not (_TOKEN.search(text) or _WORD.search(lined)
+                or any(rx.search(lined) for rx in _OTHER))
 
 
 def _document_count(lined: str) -> int:
