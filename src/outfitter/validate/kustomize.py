@@ -126,12 +126,12 @@ class Builder:
 
     def documents(self, path: str) -> Iterator[DocItem]:
         """A file's documents: the ones parsed already, else parsed now."""
-        items = self.preparsed.pop(path, None)
+        items = self.preparsed.pop(path, None)  # parsed by the scan: in the cache already
         if items is None and self.prefetch is not None:
             items = self.prefetch.take(path)
+            if items is not None and self.cache is not None:
+                keep(path, items, self.cache)  # parsed by a worker: kept too
         if items is not None:
-            if self.cache is not None:
-                keep(path, items, self.cache)  # parsed elsewhere (a worker): kept too
             yield from items
             return
         text = self.texts.pop(path, None) or read_text(path)
