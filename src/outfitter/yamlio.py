@@ -125,9 +125,11 @@ def read_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES,
             raise YamlInputError(
                 f"too large to read ({info.st_size / (1 << 20):.1f} MiB; "
                 f"the limit is {max_bytes >> 20} MiB)", where=where)
-        chunks = []
-        total = 0
-        while chunk := os.read(fd, 1 << 20):
+        # One read when the file is as large as fstat says; more if it read short or grew.
+        first = os.read(fd, info.st_size + 1)
+        chunks = [first]
+        total = len(first)
+        while total != info.st_size and (chunk := os.read(fd, 1 << 20)):
             total += len(chunk)
             if total > max_bytes:  # grew while we read
                 raise YamlInputError(f"too large to read (over {max_bytes >> 20} MiB)",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from outfitter.validate.fstree import FsTree, is_yaml
+from outfitter.validate.fstree import FsTree, child, is_yaml, split
 
 
 class Boundary:
@@ -37,7 +37,7 @@ class Boundary:
         listings, each folder's answer kept)."""
         if path == self.root:
             return False
-        parent, name = os.path.split(path)
+        parent, name = split(path)
         if self._linked(parent):
             return True
         listing = self.fs.listing(parent)
@@ -78,7 +78,7 @@ def yaml_files(fs: FsTree, top: str) -> Iterator[str]:
     for folder, names in fs.walk(top):
         for name in names:
             if (is_yaml(name) or name == "Kustomization") and not source_ignored(name):
-                yield os.path.join(folder, name)
+                yield child(folder, name)
 
 
 def find_git_root(start: str) -> str | None:

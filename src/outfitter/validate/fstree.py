@@ -19,6 +19,18 @@ def is_yaml(name: str) -> bool:
     return name.endswith((".yaml", ".yml")) and name not in (".yaml", ".yml")
 
 
+def split(path: str) -> tuple[str, str]:
+    """os.path.split for the absolute, normalised paths used here, without its generality
+    (it is asked tens of thousands of times on a large tree)."""
+    head, _, name = path.rpartition(os.sep)
+    return head or (os.sep if path.startswith(os.sep) else ""), name
+
+
+def child(folder: str, name: str) -> str:
+    """os.path.join(folder, name) for a folder from a listing and a name in it."""
+    return folder + name if folder.endswith(os.sep) else folder + os.sep + name
+
+
 def join(folder: str, name: str) -> str:
     """folder/name normalised without touching the disk (`..` taken lexically)."""
     return os.path.normpath(os.path.join(folder, name))
@@ -72,14 +84,14 @@ class FsTree:
         return found
 
     def is_file(self, path: str) -> bool:
-        parent, name = os.path.split(path)
+        parent, name = split(path)
         listing = self.listing(parent) if name else None
         if listing is None:
             return os.path.isfile(path)
         return name in listing.files
 
     def is_dir(self, path: str) -> bool:
-        parent, name = os.path.split(path)
+        parent, name = split(path)
         listing = self.listing(parent) if name else None
         if listing is None:
             return os.path.isdir(path)
@@ -111,6 +123,6 @@ class FsTree:
             if listing is None:  # os.walk skips what it cannot list
                 continue
             out.append((folder, listing.others))
-            stack += [os.path.join(folder, d) for d in reversed(listing.subdirs)
+            stack += [child(folder, d) for d in reversed(listing.subdirs)
                       if not d.startswith(".")]
         return out
