@@ -6,11 +6,9 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.status import Status
 
 from outfitter.cli.app import (
     ContextOpt,
@@ -26,6 +24,14 @@ from outfitter.cli.app import (
 from outfitter.files import write_keeping
 from outfitter.validate.output import as_json, as_sarif, print_report
 from outfitter.validate.run import LiveLike, Request, run
+
+if TYPE_CHECKING:
+    # Rich only when a terminal sees the progress line or the report: a --json run into a
+    # pipe never imports it (start-up is most of a small run's time).
+    from rich.console import Console
+    from rich.status import Status
+
+    from outfitter.helm.validation import Settings
 
 
 class Progress:
@@ -67,6 +73,13 @@ def _cluster(kubeconfig: Path | None, context: str | None, needed: bool,
 
     conn = open_connection(kubeconfig, context, timeout, field_manager="outfitter-validate")
     return LiveCluster(conn.client, conn.info), conn
+
+
+def _helm_settings(helm_bin: str | None, charts: Path | None, offline: bool) -> Settings:
+    # Imported only for --helm: the Helm pass's modules cost start-up every other run.
+    from outfitter.helm.validation import Settings
+
+    return Settings(helm_bin, charts, offline)
 
 
 @app.command(short_help="Check a Flux tree before Flux does (offline, or --server).")
@@ -123,12 +136,10 @@ def validate(
             raise UsageProblem([f"--source-dir {item!r}: expected NAME=DIR"])
         mapped[name] = Path(folder)
     connected = _cluster(kubeconfig, context, server, request_timeout)
-    from outfitter.helm.validation import Settings  # only for --helm: start-up matters
-
     request = Request(path=path, strict=strict, schemas=schemas or [], charts=charts,
                       kubernetes_version=kubernetes_version,
                       known_namespaces=known_namespaces or [], server=server,
-                      helm=Settings(helm_bin, charts, offline) if helm else None,
+                      helm=_helm_settings(helm_bin, charts, offline) if helm else None,
                       profile=profile, source=source, start=start, source_dirs=mapped)
     show = not as_json_ and sarif is None and sys.stderr.isatty()
     with Progress(err_console() if show else None) as progress:

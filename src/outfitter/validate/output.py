@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from outfitter import __version__
 from outfitter.validate.findings import RULES, Finding, Report
+
+if TYPE_CHECKING:
+    # Rich is imported by print_report alone: JSON and SARIF runs do not pay its start-up.
+    from rich.console import Console
 
 _STYLE = {"error": "red", "warning": "yellow", "info": "dim"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -60,6 +60,9 @@ def by_rule(report: Report) -> list[tuple[str, str, int]]:
 def print_report(report: Report, console: Console) -> None:
     """Summary first (the verdict, counts by rule), then the findings by file; identical
     findings once, with a count."""
+    from rich.markup import escape
+    from rich.table import Table
+
     findings = report.sorted()
     counts = Counter(f.severity for f in findings)
     verdict = "[green]clean[/]" if report.exit_code == 0 else (
