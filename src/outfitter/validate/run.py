@@ -178,7 +178,8 @@ def build_options(request: Request, cluster: LiveLike | None = None) -> tuple[Op
     except Exception as err:  # unreachable, refused, forbidden: one line, exit 2
         raise ValidateInputError([f"cannot read the cluster: {err}"]) from None
     try:
-        builtin = schemas_for(version, request.strict)
+        # The parse cache's folder also keeps the schema definitions, parsed once.
+        builtin = schemas_for(version, request.strict, cache=request.parse_cache)
     except VersionUnavailable as err:
         raise ValidateInputError([str(err)]) from None
     crds = CrdIndex(strict=request.strict)
