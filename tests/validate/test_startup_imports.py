@@ -7,6 +7,7 @@ already; the child prints the top-level names in sys.modules after the command.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,9 +25,10 @@ sys.stderr.write(json.dumps({"status": status, "stdout": out.getvalue(),
 """
 
 
-def _run(*args: str) -> tuple[int, str, set[str]]:
+def _run(*args: str, cache: Path | None = None) -> tuple[int, str, set[str]]:
+    env = {**os.environ, "OUTFITTER_PARSE_CACHE": str(cache)} if cache else None
     done = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True,
-                          text=True, check=True)
+                          text=True, check=True, env=env)
     answer = json.loads(done.stderr)
     return answer["status"], answer["stdout"], set(answer["modules"])
 
@@ -52,3 +54,20 @@ def test_the_terminal_report_still_uses_rich(tmp_path: Path) -> None:
     assert status == 1
     assert "bogus" in stdout and "findings" in stdout
     assert _imports(modules, "rich")
+
+
+def test_a_rendered_tree_reads_its_profile_once(tmp_path: Path) -> None:
+    """outfitter's render record means the built-in profile: the first run reads it (pydantic
+    and the add-ons), later runs take its namespaces from the cache."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / ".outfitter.json").write_text("{}\n")
+    (tree / "cm.yaml").write_text(CONFIGMAP.replace("settings\n", "settings\n  namespace: "
+                                                                   "monitoring\n"))
+    args = ("validate", str(tree), "--kubernetes-version", "1.36", "--json")
+    cache = tmp_path / "cache"
+    first = _run(*args, cache=cache)
+    second = _run(*args, cache=cache)
+    assert _imports(first[2], "pydantic") and not _imports(second[2], "pydantic")
+    assert first[:2] == second[:2]
+    assert json.loads(second[1])["summary"]["by_rule"] == {}  # monitoring: the profile's

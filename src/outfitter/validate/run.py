@@ -15,6 +15,7 @@ import yaml
 from outfitter.errors import InputError
 from outfitter.repo import model as repo_model
 from outfitter.repo.fs import find_git_root
+from outfitter.validate import profile_cache
 from outfitter.validate.crd_schema import CrdIndex
 from outfitter.validate.engine import ALL_CHECKS, Cluster, Options, validate
 from outfitter.validate.findings import Report
@@ -85,41 +86,41 @@ PROFILE_NAME = "outfitter.yaml"
 RECORD_NAME = ".outfitter.json"
 
 
-def find_profile(request: Request) -> tuple[Profile | None, str]:
-    """The profile the tree was made from: --profile, else outfitter.yaml in the tree's
-    folder or above it (up to the repository), else the built-in one when outfitter's
-    render record says outfitter rendered the tree; None for any other tree."""
-    from outfitter.config import default_profile, load_profile
-
+def profile_file(request: Request) -> tuple[Path | None, str]:
+    """Where the profile the tree was made from is, without reading it: (--profile, its
+    name), else (outfitter.yaml in the tree's folder or above it, up to the repository),
+    else (None, the render record) when outfitter's record says outfitter rendered the tree
+    from the built-in profile; (None, "") for any other tree."""
     if request.profile is not None:
-        return load_profile(request.profile), str(request.profile)
+        return request.profile, str(request.profile)
     here = os.path.realpath(request.path)
     here = here if os.path.isdir(here) else os.path.dirname(here)
     top = find_git_root(here) or here
     while True:
         candidate = os.path.join(here, PROFILE_NAME)
         if os.path.isfile(candidate):
-            return load_profile(Path(candidate)), candidate
+            return Path(candidate), candidate
         if os.path.isfile(os.path.join(here, RECORD_NAME)):
-            return default_profile(), os.path.join(here, RECORD_NAME)
+            return None, os.path.join(here, RECORD_NAME)
         if here == top or os.path.dirname(here) == here:
             return None, ""
         here = os.path.dirname(here)
 
 
-def _has_profile(request: Request) -> bool:
-    """Whether find_profile has anything to read (without importing the profile's models)."""
-    if request.profile is not None:
-        return True
-    here = os.path.realpath(request.path)
-    here = here if os.path.isdir(here) else os.path.dirname(here)
-    top = find_git_root(here) or here
-    while True:
-        if any(os.path.isfile(os.path.join(here, n)) for n in (PROFILE_NAME, RECORD_NAME)):
-            return True
-        if here == top or os.path.dirname(here) == here:
-            return False
-        here = os.path.dirname(here)
+def find_profile(request: Request) -> tuple[Profile | None, str]:
+    """The profile the tree was made from (see profile_file), read; None for no profile."""
+    from outfitter.config import default_profile, load_profile
+
+    path, where = profile_file(request)
+    if path is not None:
+        return load_profile(path), where
+    return (default_profile(), where) if where else (None, "")
+
+
+def _namespaces_in(path: Path | None) -> set[str]:
+    from outfitter.config import load_profile
+
+    return profile_namespaces(load_profile(path))  # None: the built-in profile
 
 
 def profile_namespaces(profile: Profile) -> set[str]:
@@ -151,16 +152,18 @@ def build_options(request: Request, cluster: LiveLike | None = None) -> tuple[Op
         if not folder.is_dir():
             problems.append(f"--source-dir {name}={folder}: not a directory")
     known = set(request.known_namespaces)
-    if not problems and _has_profile(request):
-        from outfitter.config import ProfileError
-
+    path, where = profile_file(request) if not problems else (None, "")
+    if where:
+        # Kept between runs: reading the profile imports pydantic and every add-on.
         try:
-            profile, _ = find_profile(request)
-        except ProfileError as err:
+            known |= profile_cache.namespaces(path, lambda: _namespaces_in(path),
+                                              request.parse_cache)
+        except InputError as err:
+            from outfitter.config import ProfileError  # imported: the profile was just read
+
+            if not isinstance(err, ProfileError):
+                raise
             problems += err.problems
-        else:
-            if profile is not None:
-                known |= profile_namespaces(profile)
     for folder in request.schemas:
         if not folder.exists():
             problems.append(f"--schemas {folder}: no such file or directory")
