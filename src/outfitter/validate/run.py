@@ -107,16 +107,6 @@ def profile_file(request: Request) -> tuple[Path | None, str]:
         here = os.path.dirname(here)
 
 
-def find_profile(request: Request) -> tuple[Profile | None, str]:
-    """The profile the tree was made from (see profile_file), read; None for no profile."""
-    from outfitter.config import default_profile, load_profile
-
-    path, where = profile_file(request)
-    if path is not None:
-        return load_profile(path), where
-    return (default_profile(), where) if where else (None, "")
-
-
 def _namespaces_in(path: Path | None) -> set[str]:
     from outfitter.config import load_profile
 
