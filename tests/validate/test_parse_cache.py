@@ -4,6 +4,7 @@ damaged cache, is never trusted."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -110,6 +111,21 @@ def test_only_the_last_trees_are_kept(tmp_path: Path) -> None:
         run(root, parse_cache=cache)
     assert len(list(cache.glob("*.bin"))) == parse_cache.KEEP
     assert len(parse_cache.ParseCache(cache, str(roots[-1]))) == 1
+
+
+def test_only_the_last_profiles_namespaces_are_kept(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for i in range(parse_cache.KEEP + 3):  # validate.profile_cache's files, oldest first
+        kept = cache / f"profile-{i:04d}.json"
+        kept.write_text("{}")
+        os.utime(kept, (1000 + i, 1000 + i))
+    root = tmp_path / "tree"
+    root.mkdir()
+    (root / "ns.yaml").write_text(FILES["ns.yaml"])
+    run(root, parse_cache=cache)  # a new tree's cache written: the folder pruned
+    left = sorted(p.name for p in cache.glob("profile-*.json"))
+    assert left == [f"profile-{i:04d}.json" for i in range(3, parse_cache.KEEP + 3)]
 
 
 def test_documents_parsed_by_workers_are_kept_too(

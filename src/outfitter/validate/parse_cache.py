@@ -126,11 +126,14 @@ class ParseCache:
             pass
 
     def _prune(self) -> None:
-        """Only the caches of the KEEP trees validated last stay."""
-        found = sorted(self.path.parent.glob("*.bin"), key=lambda p: p.stat().st_mtime,
-                       reverse=True)
-        for old in found[KEEP:]:
-            old.unlink(missing_ok=True)
+        """Only the caches of the KEEP trees validated last stay, and as many profiles'
+        namespaces (validate.profile_cache; the schema definitions, one per Kubernetes
+        version, stay)."""
+        for pattern in ("*.bin", "profile-*.json"):
+            found = sorted(self.path.parent.glob(pattern), key=lambda p: p.stat().st_mtime,
+                           reverse=True)
+            for old in found[KEEP:]:
+                old.unlink(missing_ok=True)
 
 
 def parsed(text: str, cache: ParseCache) -> list[DocItem]:
