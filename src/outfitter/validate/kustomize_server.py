@@ -54,6 +54,7 @@ class KustomizeServer:
                 env=sandbox.offline_env())
         except OSError as err:
             raise ServerGone(str(err)) from err
+        self.pid = self._proc.pid
         self._lock = threading.Lock()
         self._waiting: dict[int, Future[tuple[str, str | None]]] = {}
         self._next = 0
