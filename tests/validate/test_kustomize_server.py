@@ -14,17 +14,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tool_needs import built_tool, unavailable
 from validate_trees import builtin
 
 from outfitter.repo import sandbox
 from outfitter.validate import kustomize_server
 from outfitter.validate.crd_schema import CrdIndex
+from outfitter.validate.documents import ManifestLoader
 from outfitter.validate.engine import Options, validate
 from outfitter.validate.findings import Report
 from outfitter.validate.kustomize import Builder, _kustomize_error
 from outfitter.validate.kustomize_server import KustomizeServer
 from outfitter.validate.output import as_json
+from tool_needs import built_tool, unavailable
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TREES = sorted([p for p in FIXTURES.iterdir() if (p / "kubernetes").is_dir()]
@@ -75,7 +76,8 @@ def both_ways(monkeypatch: pytest.MonkeyPatch, tools: tuple[str, str]
 def assert_same(seen: list[tuple[str, Outcome, Outcome]]) -> None:
     for base, (out, err), (k_out, k_err) in seen:
         # The objects kubectl printed, annotations (config.kubernetes.io/origin) included.
-        assert list(yaml.safe_load_all(out)) == list(yaml.safe_load_all(k_out)), base
+        objects = [list(yaml.load_all(text, ManifestLoader)) for text in (out, k_out)]
+        assert objects[0] == objects[1], base
         messages = [_kustomize_error(e, base) if e is not None else None for e in (err, k_err)]
         assert messages[0] == messages[1], base
 
@@ -103,7 +105,8 @@ ERRORS = {
     "field/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
     "replace/kustomization.yaml": "resources: [cm.yaml]\nreplacements:\n"
                                   "- source: {kind: Secret, name: none}\n"
-                                  "  targets: [{select: {kind: ConfigMap}, fieldPaths: [data.x]}]\n",
+                                  "  targets: [{select: {kind: ConfigMap},"
+                                  " fieldPaths: [data.x]}]\n",
     "replace/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
     # A schema of its own (process-wide in kustomize): the builds after it must not see it.
     "schema/kustomization.yaml": "resources: [cm.yaml]\nopenapi: {path: schema.json}\n",
@@ -118,7 +121,8 @@ ERRORS = {
 }
 
 
-def test_errors_and_a_schema_of_its_own_read_as_kubectls(tree: Tree, tools: tuple[str, str]) -> None:
+def test_errors_and_a_schema_of_its_own_read_as_kubectls(tree: Tree, tools: tuple[str, str]
+                                                         ) -> None:
     root = tree(ERRORS)
     folders = sorted({str(root / rel.split("/")[0]) for rel in ERRORS})
     folders.append(folders.pop(folders.index(str(root / "after"))))  # after `schema`
