@@ -195,3 +195,33 @@ def test_a_server_that_dies_leaves_the_builds_to_kubectl(
     report = run(root)
     assert report.objects == 3
     assert [f for f in report.findings if f.rule == "kustomize-build"] == []
+
+
+def fake_server(tmp_path: Path, body: str) -> str:
+    """A stand-in for kustomize-batch (a shell script): how the client meets a server that
+    hangs or dies, which the real one does not do on demand."""
+    script = tmp_path / "fake-kustomize-batch"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_a_build_that_hangs_times_out_and_ends_the_server(tmp_path: Path) -> None:
+    server = KustomizeServer(fake_server(tmp_path, "exec sleep 60"))  # reads, never answers
+    try:
+        out, err = server.build(str(tmp_path), timeout=0.5)
+        assert (out, err) == ("", f"kustomize build of {tmp_path} timed out after 0.5 seconds")
+        assert not os.path.exists(f"/proc/{server.pid}")
+        with pytest.raises(kustomize_server.ServerGone):
+            server.build(str(tmp_path), timeout=0.5)
+    finally:
+        server.close()
+
+
+def test_a_server_that_exits_fails_its_build_at_once(tmp_path: Path) -> None:
+    server = KustomizeServer(fake_server(tmp_path, "read line; exit 3"))
+    try:
+        with pytest.raises(kustomize_server.ServerGone):
+            server.build(str(tmp_path), timeout=30)
+    finally:
+        server.close()
