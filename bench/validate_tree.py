@@ -408,6 +408,8 @@ def main() -> None:
                   f"{schema_pass['objects']}")
         # outfitter's parse cache for these runs only (XDG_CACHE_HOME), never the user's.
         USER_ENV["XDG_CACHE_HOME"] = str(work / "cache")
+        # ... while the built tools (kustomize-batch) are still found where they are.
+        USER_ENV.setdefault("OUTFITTER_TOOLS_DIR", str(tools_bin_dir().parent))
         whole_process(tree, schemas, work / "cache" / "outfitter" / "parsed")
         realistic(work, args.teams, schemas)
         print(f"peak RSS, full validate: {full['maxrss_mib']:.0f} MiB for "

@@ -17,7 +17,13 @@ bin="$out/bin"
 if [[ "${1:-}" == "--print" ]]; then echo "$bin"; exit 0; fi
 mkdir -p "$bin" "$out/stamps"
 
-stamp_of() { cat "$here/$1/go.mod" "$here/$1/go.sum" | sha256sum | cut -c1-16; }
+# A folder with its own Go source (kustomize-batch) hashes that too.
+stamp_of() {
+  local dir="$here/$1"
+  # shellcheck disable=SC2046  # file names without spaces: tools/ is ours
+  cat "$dir/go.mod" "$dir/go.sum" $(find "$dir" -maxdepth 1 -name '*.go' | sort) \
+    | sha256sum | cut -c1-16
+}
 module_version() { (cd "$here/$1" && go list -m -f '{{.Version}}' "$2"); }
 
 # build NAME DIR BINARIES... -- GO-BUILD-ARGS...
@@ -77,6 +83,10 @@ build kyverno kubectl-kyverno -- \
 
 build kubeconform kubeconform -- -ldflags "-s -w" -o "$bin/kubeconform" \
   github.com/yannh/kubeconform/cmd/kubeconform
+
+# kustomize-batch: many `kubectl kustomize` builds from one process (validate), with the
+# kustomize library version the machine's kubectl embeds (go.mod pins it).
+build kustomize-batch kustomize-batch -- -ldflags "-s -w" -o "$bin/kustomize-batch" .
 
 # flux: `flux build kustomization --dry-run` and `flux envsubst` are the oracles of the
 # repository model (issue 11). VERSION is stamped without the leading v, as flux's release does.

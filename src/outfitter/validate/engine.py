@@ -160,7 +160,7 @@ class Validator:
             self._prescan(files, workers)
             self.repo = self._model()
             units = self._units()
-            if self.builder.kubectl is not None:
+            if self.builder.can_kustomize:
                 self.builder.pool = ThreadPoolExecutor(
                     max_workers=max(2, available_cores()), thread_name_prefix="kustomize")
             steps = self._steps(files, units)
@@ -186,6 +186,7 @@ class Validator:
             if self.builder.pool is not None:
                 self.builder.pool.shutdown(wait=True, cancel_futures=True)
                 self.builder.pool = None
+            self.builder.close()
             self.builder.prefetch = None
             if workers is not None:
                 workers.close()

@@ -4,9 +4,10 @@ object came from.
 - A directory with a kustomization file is built by kustomize. Most kustomizations in Flux
   repositories only list `resources` (files and directories): those are read here directly,
   which is exact and keeps each document's file and index. Anything else (patches,
-  generators, namespace, remote bases, …) is built by `kubectl kustomize` through a wrapper
+  generators, namespace, remote bases, …) is built by kustomize through a wrapper
   kustomization that turns on `buildMetadata: [originAnnotations]`, so each object still
-  names its file.
+  names its file: by one kustomize-batch process for the whole run when tools/build.sh has
+  built it (validate.kustomize_server), else by a `kubectl kustomize` per build.
 - A Flux Kustomization whose `path` has no kustomization file gets one generated, as Flux
   does: every YAML file below it, and each sub-directory that has a kustomization file.
 - The Flux Kustomization's own overlay: `targetNamespace`, `namePrefix`/`nameSuffix`,
@@ -21,6 +22,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ from outfitter.validate.documents import (
     read_text,
 )
 from outfitter.validate.fstree import FsTree, is_yaml, join
+from outfitter.validate.kustomize_server import KustomizeServer, ServerGone, find_binary
 from outfitter.validate.parallel import Reader as Prefetch
 from outfitter.validate.parse_cache import ParseCache, keep, parsed
 
@@ -107,6 +110,22 @@ class Builder:
     reader: Reader | None = None
     # Threads that run kubectl builds ahead of the pass (None: each build when reached).
     pool: ThreadPoolExecutor | None = None
+    # kustomize-batch (None: a kubectl process per build); started at the first build.
+    batch: str | None = field(default_factory=find_binary)
+    _server: KustomizeServer | None = None
+    _server_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def can_kustomize(self) -> bool:
+        return self.batch is not None or self.kubectl is not None
+
+    def close(self) -> None:
+        """End the kustomize server, if one was started (call after the pool is shut)."""
+        with self._server_lock:
+            server, self._server = self._server, None
+            self.batch = None  # nothing started after this
+        if server is not None:
+            server.close()
 
     def kustomization_file(self, folder: str) -> str | None:
         return self.fs.kustomization_file(folder)
@@ -279,7 +298,7 @@ class Builder:
 
     def _kubectl_run(self, folder: str, resources: list[str], overlay: Overlay | None,
                      where: str) -> Iterator[Built]:
-        if self.kubectl is None:
+        if not self.can_kustomize:
             self.problems.append(BuildProblem(
                 "kustomize-build", where,
                 f"{os.path.basename(folder)}: building it needs kustomize (`kubectl "
@@ -287,7 +306,7 @@ class Builder:
             return iter(())
         # Planned now, run ahead on the pool (kubectl is another process: the builds of a
         # repository overlap each other and the checks); the objects are read in order.
-        job = functools.partial(self._kubectl_job, self.kubectl, folder, resources, overlay)
+        job = functools.partial(self._kubectl_job, folder, resources, overlay)
         pending: Future[_KubectlOutput] | _KubectlOutput = \
             self.pool.submit(job) if self.pool is not None else job()
         return self._kubectl_objects(pending, where)
@@ -306,7 +325,7 @@ class Builder:
                                           origin[len(done.mirror_dest) + 1:])
                 yield Built(doc, origin, None)
 
-    def _kubectl_job(self, kubectl: str, folder: str, resources: list[str],
+    def _kubectl_job(self, folder: str, resources: list[str],
                      overlay: Overlay | None) -> _KubectlOutput:
         with tempfile.TemporaryDirectory(prefix="outfitter-kustomize-") as tmp:
             components = [os.path.join(folder, c) for c in (overlay.spec.get("components")
@@ -348,19 +367,44 @@ class Builder:
                 out.write(yamlio.dump(wrapper))
             dest = mirror.dest if mirror is not None else ""
             root = mirror.root if mirror is not None else ""
-            try:
-                run = subprocess.run(
-                    [kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", base],
-                    capture_output=True, text=True, timeout=120, check=False,
-                    env=sandbox.offline_env())
-            except (OSError, subprocess.TimeoutExpired) as err:
-                return _KubectlOutput("", base, dest, root, str(err))
-            if run.returncode != 0:
-                message = _kustomize_error(run.stderr, tmp)
+            stdout, stderr = self._kustomize(base)
+            if stderr is not None:
+                message = _kustomize_error(stderr, tmp)
                 if mirror is not None:
                     message = mirror.unmirror_text(message)
                 return _KubectlOutput("", base, dest, root, message)
-            return _KubectlOutput(run.stdout, base, dest, root, None)
+            return _KubectlOutput(stdout, base, dest, root, None)
+
+    def _kustomize(self, base: str) -> tuple[str, str | None]:
+        """kustomize's output for a folder, or ("", what it printed on stderr)."""
+        server = self._running_server()
+        if server is not None:
+            try:
+                return server.build(base, _TIMEOUT)
+            except ServerGone:
+                with self._server_lock:  # it crashed: kubectl builds the rest
+                    self.batch = None
+        if self.kubectl is None:
+            return "", "building it needs kustomize (`kubectl kustomize`), not on PATH"
+        try:
+            run = subprocess.run(
+                [self.kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", base],
+                capture_output=True, text=True, timeout=_TIMEOUT, check=False,
+                env=sandbox.offline_env())
+        except (OSError, subprocess.TimeoutExpired) as err:
+            return "", str(err)
+        return (run.stdout, None) if run.returncode == 0 else ("", run.stderr)
+
+    def _running_server(self) -> KustomizeServer | None:
+        with self._server_lock:
+            if self.batch is None:
+                return None  # never built, closed, or gone (kept in _server for close())
+            if self._server is None:
+                try:
+                    self._server = KustomizeServer(self.batch)
+                except ServerGone:
+                    self.batch = None
+            return self._server
 
 
 @dataclass(frozen=True)
@@ -373,6 +417,7 @@ class _KubectlOutput:
 
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+_TIMEOUT = 120  # seconds for one build
 
 
 def _flux_kustomization(base: str, resources: list[str], components: list[str],
