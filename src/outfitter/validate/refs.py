@@ -24,6 +24,7 @@ FLUX_KS = ("kustomize.toolkit.fluxcd.io", "Kustomization")
 HELM_RELEASE = ("helm.toolkit.fluxcd.io", "HelmRelease")
 SOURCE_GROUP = "source.toolkit.fluxcd.io"
 ARGO_APP = ("argoproj.io", "Application")
+ARTIFACT_GENERATOR = ("source.extensions.fluxcd.io", "ArtifactGenerator")
 TRAEFIK_GROUPS = ("traefik.io", "traefik.containo.us")
 
 # Namespaces every cluster has, and Flux's own (outfitter targets clusters that run Flux).
@@ -129,6 +130,12 @@ class RefIndex:
                 self.oci_charts[(kind, ns, name)] = oci_chart_name(spec["url"])
             elif kind == "HelmChart" and spec.get("chart"):
                 self.oci_charts[(kind, ns, name)] = str(spec["chart"])
+        elif (group, kind) == ARTIFACT_GENERATOR:
+            # Each artifact it lists is an ExternalArtifact the generator makes.
+            for art in spec.get("artifacts") or []:
+                if isinstance(art, dict) and art.get("name"):
+                    self.objects.setdefault((SOURCE_GROUP, "ExternalArtifact", ns,
+                                             str(art["name"])), []).append(where)
         elif group == "external-secrets.io" and kind == "ExternalSecret":
             target = spec.get("target") if isinstance(spec.get("target"), dict) else {}
             self.secrets.add((ns, str((target or {}).get("name") or name)))
