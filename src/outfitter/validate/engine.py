@@ -30,6 +30,7 @@ from outfitter.repo import model as repo_model
 from outfitter.repo.fs import yaml_files
 from outfitter.repo.objects import OPERATOR_API
 from outfitter.validate import lint as lint_
+from outfitter.validate.bootstrap import helmfile_namespaces
 from outfitter.validate.crd_schema import CrdIndex, Key
 from outfitter.validate.documents import (
     DocItem,
@@ -165,6 +166,8 @@ class Validator:
             else None
         try:
             self._prescan(files, workers)
+            # Namespaces the bootstrap's helmfile creates exist before Flux applies.
+            self.refs.known_namespaces |= helmfile_namespaces(files)
             self.repo = self._model()
             units = self._units()
             if self.builder.kubectl is not None:

@@ -390,7 +390,12 @@ class RefIndex:
             what = f"Secret {need.namespace}/{need.name}"
         else:
             key = (need.group, need.kind, need.namespace, need.name)
-            if key in self.objects or key in BOOTSTRAP:
+            # A Secret named by valuesFrom/substituteFrom may be made by an ExternalSecret,
+            # a Certificate or a mirror, as the Secrets pods name.
+            made = need.kind == "Secret" and need.group == "" and (
+                (need.namespace, need.name) in self.secrets or
+                ("Secret", need.name) in self.mirrored)
+            if key in self.objects or key in BOOTSTRAP or made:
                 if need.key is None:
                     return None
                 keys = self.keys.get((need.kind, need.namespace, need.name))
