@@ -145,6 +145,9 @@ class Validator:
         self._server_deferred: list[tuple[Where, str, str, tuple[str, str]]] = []
         self._subst: dict[tuple[str, str, str], dict[str, str] | None] = {}
         self._subst_files: dict[tuple[str, str, str], str] = {}  # where each was read
+        # Every definition of each, in file order: each cluster takes the one it applies.
+        self._subst_defs: dict[tuple[str, str, str],
+                               list[tuple[str, dict[str, str] | None]]] = {}
         self._ignores: dict[tuple[str, int | None, str, str], frozenset[str]] = {}
         self._unresolved = False  # the current object kept `${VAR}`s whose value is unknown
         self._candidates: list[str] = []  # files that may hold substituteFrom sources
@@ -384,6 +387,7 @@ class Validator:
                             values[str(k)] = _decoded(v) if fld == "data" and kind == "Secret" \
                                 else str(v)
                 self._subst[(kind, ns, name)] = values
+                self._subst_defs.setdefault((kind, ns, name), []).append((path, values))
                 self._subst_files.setdefault((kind, ns, name), path)
 
     def _units(self) -> list[tuple[str, _FluxKs | None]]:
@@ -580,7 +584,7 @@ class Validator:
             if key not in self._subst:
                 complete = complete and bool(ref.get("optional"))
                 continue
-            found = self._subst[key]
+            found = self._subst_values(key, ks.cluster)
             if found is None:
                 complete = False
             else:
@@ -616,6 +620,19 @@ class Validator:
                               f"valid YAML: {err}", doc=built.doc))
             return obj
         return loaded if isinstance(loaded, dict) else obj
+
+    def _subst_values(self, key: tuple[str, str, str], cluster: str
+                      ) -> dict[str, str] | None:
+        """A substituteFrom source's values: of the definition the cluster applies, when
+        the tree defines it more than once (one cluster-info ConfigMap per cluster);
+        otherwise the last one read."""
+        defs = self._subst_defs.get(key, [])
+        if len(defs) > 1 and self.repo is not None:
+            for path, values in defs:
+                if any(app.cluster == cluster
+                       for app in self.repo.applications.get(path, [])):
+                    return values
+        return self._subst[key]
 
     def _chart_source(self, obj: dict[str, Any], kind: str, ns: str, name: str) -> None:
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
