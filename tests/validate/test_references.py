@@ -321,3 +321,31 @@ def test_namespaces_a_bootstrap_helmfile_creates(tree: Tree) -> None:
             """})
     assert [f.message for f in hits(run(root), "namespace")] == [
         "namespace 'no-create' is not created by the tree (it must exist on the cluster)"]
+
+
+def test_the_secrets_a_cloudnative_pg_cluster_makes(tree: Tree) -> None:
+    files = {"ns.yaml": NS, "pod.yaml": pod("""
+      volumes:
+        - name: app
+          secret: {secretName: db-app}
+        - name: superuser
+          secret: {secretName: db-superuser}
+    """)}
+    cluster = """
+        apiVersion: postgresql.cnpg.io/v1
+        kind: Cluster
+        metadata: {name: db, namespace: apps}
+        spec:
+          instances: 1
+          storage: {size: 1Gi}
+        """
+    assert [f.message.split(":")[0] for f in hits(run(tree(files)), "secret-ref")] == [
+        "volume 'app'", "volume 'superuser'"]
+    # The app user's Secret is made; the superuser's only with enableSuperuserAccess.
+    assert [f.message.split(":")[0] for f in hits(run(tree({**files, "db.yaml": cluster})),
+                                                  "secret-ref")] == ["volume 'superuser'"]
+    superuser = cluster.replace("instances: 1",
+                                "instances: 1\n          enableSuperuserAccess: true")
+    report = run(tree({**files, "db.yaml": superuser}))
+    assert report.objects == 3
+    assert hits(report, "secret-ref") == []

@@ -130,6 +130,8 @@ class RefIndex:
                 self.oci_charts[(kind, ns, name)] = oci_chart_name(spec["url"])
             elif kind == "HelmChart" and spec.get("chart"):
                 self.oci_charts[(kind, ns, name)] = str(spec["chart"])
+        elif (group, kind) == ("postgresql.cnpg.io", "Cluster"):
+            self._cnpg_secrets(spec, ns, name)
         elif (group, kind) == ARTIFACT_GENERATOR:
             # Each artifact it lists is an ExternalArtifact the generator makes.
             for art in spec.get("artifacts") or []:
@@ -186,6 +188,21 @@ class RefIndex:
         pod = pod_spec(obj) if group in ("", "apps", "batch") else None
         if pod is not None:
             self._pod(pod[0], pod[1], where)
+
+    def _cnpg_secrets(self, spec: dict[str, Any], ns: str, name: str) -> None:
+        """The Secrets the CloudNativePG operator makes for a Cluster: its certificates,
+        the application user's (unless the bootstrap names one), the superuser's (when
+        enabled and not given)."""
+        made = [f"{name}-ca", f"{name}-server", f"{name}-replication"]
+        bootstrap = spec.get("bootstrap") if isinstance(spec.get("bootstrap"), dict) else {}
+        if not any(isinstance(method, dict) and method.get("secret")
+                   for method in (bootstrap or {}).values()):
+            made.append(f"{name}-app")
+        if spec.get("enableSuperuserAccess") is True and not spec.get("superuserSecret"):
+            made.append(f"{name}-superuser")
+        for secret in made:
+            self.secrets.add((ns, secret))
+            self.keys.setdefault(("Secret", ns, secret), None)
 
     def _mirrors(self, obj: dict[str, Any], kind: str, ns: str, name: str) -> None:
         """Reflector and kubernetes-replicator copy a Secret or ConfigMap into the
