@@ -358,8 +358,9 @@ class Validator:
                               f"(--source-dir {ks.source.name}=DIR checks a local checkout)",
                               f"Kustomization {ks.key.ref}", doc=ks.origin.doc,
                               kind_name=("Kustomization", ks.key.name)))
-        wanted = {ref.name for ks in repo.kustomizations.values()
-                  for ref in ks.substitute_from}
+        wanted = {ref.name for ks in [*repo.kustomizations.values(),
+                                      *(build.ks for build in repo.builds)]
+                  for ref in ks.substitute_from}  # each cluster's Kustomizations
         if wanted:
             self._substitution_sources(self._candidates, wanted, None)
         return repo
