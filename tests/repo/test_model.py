@@ -244,3 +244,84 @@ def test_what_stops_a_build_is_reported_once(tree: Tree, tmp_path: Path) -> None
         ("remote-resource", "a/kustomization.yaml",
          "https://example.com/remote.yaml: remote, not fetched (offline)"),
     ]
+
+
+def test_a_parents_variables_fill_its_childrens_paths(tree: Tree) -> None:
+    parent = ks("cluster-apps", "./apps/main", """
+  postBuild:
+    substituteFrom:
+      - kind: ConfigMap
+        name: cluster-info
+      - kind: Secret
+        name: cluster-secrets
+  patches:
+    - patch: |-
+        apiVersion: kustomize.toolkit.fluxcd.io/v1
+        kind: Kustomization
+        metadata:
+          name: not-used
+        spec:
+          postBuild:
+            substitute:
+              CLUSTER: ${CLUSTER}
+      target:
+        kind: Kustomization
+""")
+    files = {
+        "clusters/main/flux-system/gotk-sync.yaml": ks("flux-system", "./clusters/main"),
+        "clusters/main/apps.yaml": parent,
+        "clusters/main/cluster-info.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: cluster-info, namespace: flux-system}
+            data: {CLUSTER: main}
+            """,
+        "apps/main/cilium.yaml": ks("cilium", "./apps/${CLUSTER}/cilium",
+                                    "  targetNamespace: ${SECRET_NS}"),
+        "apps/main/cilium/pool.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+                                      "  name: pool\n",
+    }
+    repo = model.load(tree(files))
+    child = repo.kustomizations[ObjKey("Kustomization", "flux-system", "cilium")]
+    assert child.path == "./apps/main/cilium"
+    assert child.substitute == {"CLUSTER": "main"}
+    # cluster-secrets is not in the tree: its variables are Flux's to fill in, not emptied.
+    assert child.target_namespace == "${SECRET_NS}"
+    assert repo.problems == []
+
+
+def test_a_namespace_replacement_sets_the_childs_target_namespace(tree: Tree) -> None:
+    files = {
+        "clusters/main/flux-system/gotk-sync.yaml": ks("flux-system", "./clusters/main"),
+        "clusters/main/apps.yaml": ks("cluster-apps", "./apps"),
+        "apps/kustomization.yaml": """
+            apiVersion: kustomize.config.k8s.io/v1beta1
+            kind: Kustomization
+            resources: [./media]
+            """,
+        "apps/media/kustomization.yaml": """
+            apiVersion: kustomize.config.k8s.io/v1beta1
+            kind: Kustomization
+            namespace: media
+            resources: [./namespace.yaml, ./plex.yaml]
+            replacements:
+              - path: ../replacements.yaml
+            """,
+        "apps/replacements.yaml": """
+            - source: {kind: Namespace, fieldPath: metadata.name}
+              targets:
+                - select: {kind: Kustomization, group: kustomize.toolkit.fluxcd.io}
+                  fieldPaths: [spec.targetNamespace]
+                  options: {create: true}
+            """,
+        "apps/media/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n"
+                                     "  name: not-used\n",
+        "apps/media/plex.yaml": ks("plex", "./apps/base/plex",
+                                   "    namespace: flux-system"),  # the sourceRef's
+        "apps/base/plex/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+    }
+    repo = model.load(tree(files))
+    plex = repo.kustomizations[ObjKey("Kustomization", "media", "plex")]
+    assert plex.target_namespace == "media"
+    assert repo.applications[str(Path(repo.root) / "apps/base/plex/cm.yaml")][0] \
+        .effective_namespace("") == "media"

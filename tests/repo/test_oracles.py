@@ -6,6 +6,7 @@ postBuild substitution with defaults)."""
 
 from __future__ import annotations
 
+import copy
 import shutil
 from pathlib import Path
 from typing import Any
@@ -75,3 +76,41 @@ def test_every_build_matches_flate(repo: Path, tmp_path: Path) -> None:
     everything = sorted((o for objs in mine.values() for o in objs), key=key)
     assert [key(o) for o in everything] == [key(o) for o in theirs]
     assert everything == theirs
+
+
+@pytest.mark.parametrize("cluster", ["main", "test"])
+def test_each_cluster_of_a_multi_cluster_repository_matches_flux(cluster: str,
+                                                                 tmp_path: Path) -> None:
+    """One cluster of tests/fixtures/repos/validate-multicluster-home-ops (`--path`): the
+    children as the model applies them (`${CLUSTER}` from the parent's ConfigMap in their
+    paths, targetNamespace from a kustomize replacement) build what flux builds."""
+    flux = tool("flux")
+    repo = Path(shutil.copytree(FIXTURE.parent / "validate-multicluster-home-ops",
+                                tmp_path / "repo"))
+    options = model.Options(path=str(repo / "kubernetes" / "clusters" / cluster))
+    built: dict[str, list[dict[str, Any]]] = {}
+    validate(repo, Options(checks=frozenset({"flux"}), repo=options,
+                           on_object=lambda ks, obj: built.setdefault(ks, []).append(
+                               normalised(obj))))
+    the_model = model.load(repo, options)
+    assert sorted(built) == sorted(b.ks.key.ref for b in the_model.builds)
+    for build in the_model.builds:
+        if build.ks.parent is None:
+            continue  # the --path root: not a Kustomization flux can be given
+        assert build.folder is not None
+        raw = copy.deepcopy(build.ks.raw)
+        if build.ks.substitute_from:
+            # flux build --dry-run reads no ConfigMap: given inline, as the cluster has it.
+            values = {k: v for k, v in the_model.variables(build.ks).items() if v is not None}
+            post = raw["spec"]["postBuild"]
+            post["substitute"] = {**values, **(post.get("substitute") or {})}
+            del post["substituteFrom"]
+        ks_file = tmp_path / f"{build.ks.key.name}.yaml"
+        ks_file.write_text(yamlio.dump(raw))
+        out = run([str(flux), "build", "kustomization", build.ks.key.name,
+                   "--namespace", build.ks.key.namespace, "--path", build.folder,
+                   "--kustomization-file", str(ks_file), "--dry-run"], tmp_path)
+        theirs = sorted((normalised(o) for o in documents(out)), key=key)
+        mine = sorted(built[build.ks.key.ref], key=key)
+        assert [key(o) for o in mine] == [key(o) for o in theirs], build.ks.key.ref
+        assert mine == theirs, build.ks.key.ref

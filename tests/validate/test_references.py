@@ -269,3 +269,83 @@ def test_a_reference_rule_can_be_silenced_on_its_object(tree: Tree) -> None:
                  "metadata:\n  name: p\n  namespace: apps\n  annotations:\n"
                  "    outfitter.dev/ignore: secret-ref")})
     assert hits(run(root), "secret-ref") == []
+
+
+def test_values_from_a_secret_an_externalsecret_makes(tree: Tree) -> None:
+    files = {"ns.yaml": NS, "repo.yaml": REPO, "hr.yaml": helmrelease("""
+      valuesFrom:
+        - kind: Secret
+          name: web-webhooks
+          valuesKey: url
+    """)}
+    assert [f.message for f in hits(run(tree(files)), "values-from")] == [
+        "valuesFrom: Secret apps/web-webhooks is not in the tree (it must exist on the "
+        "cluster)"]
+    root = tree({**files, "es.yaml": """
+        apiVersion: external-secrets.io/v1
+        kind: ExternalSecret
+        metadata: {name: webhooks, namespace: apps}
+        spec:
+          secretStoreRef: {kind: ClusterSecretStore, name: onepassword}
+          target: {name: web-webhooks}
+          data:
+            - secretKey: url
+              remoteRef: {key: discord}
+        """})
+    assert hits(run(root), "values-from") == []
+
+
+def test_namespaces_a_bootstrap_helmfile_creates(tree: Tree) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: {ns}\n"
+    root = tree({
+        "kubernetes/cm.yaml": cm.format(ns="cert-manager") + "---\n" +
+        cm.format(ns="rook-ceph") + "---\n" + cm.format(ns="no-create"),
+        "setup/bootstrap/helmfile.d/01-apps.yaml": """
+            helmDefaults:
+              wait: true
+            releases:
+              - name: cert-manager
+                namespace: cert-manager
+                chart: oci://quay.io/jetstack/charts/cert-manager
+                version: v1.17.2
+              - name: other
+                namespace: no-create
+                createNamespace: false
+                chart: oci://example.invalid/charts/other
+            """,
+        "setup/bootstrap/helmfile.d/00-crds.yaml": """
+            releases:
+              - name: rook-ceph
+                namespace: rook-ceph
+                chart: oci://ghcr.io/rook/rook-ceph
+            """})
+    assert [f.message for f in hits(run(root), "namespace")] == [
+        "namespace 'no-create' is not created by the tree (it must exist on the cluster)"]
+
+
+def test_the_secrets_a_cloudnative_pg_cluster_makes(tree: Tree) -> None:
+    files = {"ns.yaml": NS, "pod.yaml": pod("""
+      volumes:
+        - name: app
+          secret: {secretName: db-app}
+        - name: superuser
+          secret: {secretName: db-superuser}
+    """)}
+    cluster = """
+        apiVersion: postgresql.cnpg.io/v1
+        kind: Cluster
+        metadata: {name: db, namespace: apps}
+        spec:
+          instances: 1
+          storage: {size: 1Gi}
+        """
+    assert [f.message.split(":")[0] for f in hits(run(tree(files)), "secret-ref")] == [
+        "volume 'app'", "volume 'superuser'"]
+    # The app user's Secret is made; the superuser's only with enableSuperuserAccess.
+    assert [f.message.split(":")[0] for f in hits(run(tree({**files, "db.yaml": cluster})),
+                                                  "secret-ref")] == ["volume 'superuser'"]
+    superuser = cluster.replace("instances: 1",
+                                "instances: 1\n          enableSuperuserAccess: true")
+    report = run(tree({**files, "db.yaml": superuser}))
+    assert report.objects == 3
+    assert hits(report, "secret-ref") == []

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from outfitter.repo.artifacts import Artifact, parse_generator
+from outfitter.repo.envsubst import EnvsubstError, substitution_disabled
 from outfitter.repo.fs import Boundary, find_git_root, yaml_files
 from outfitter.repo.objects import (
     FLUX_KS_API,
@@ -43,7 +45,10 @@ from outfitter.repo.objects import (
 )
 from outfitter.repo.patches import PatchError, apply_patches
 from outfitter.repo.reach import Problem, Reach, Reader
+from outfitter.repo.replacements import Replacement
+from outfitter.repo.replacements import apply as apply_replacements
 from outfitter.validate.fstree import KUSTOMIZATION_FILES, FsTree, join
+from outfitter.validate.substitute import as_text, has_variables, substitute
 
 Docs = Callable[[str], list[Any]]  # the parsed documents of a file (empty if it cannot be)
 
@@ -56,6 +61,7 @@ class Application:
 
     ks: FluxKustomization
     namespace: str  # what the kustomizations on the way set (`namespace:`), "" none
+    cluster: str = ""  # the cluster it is applied to ("" when the repository has one)
 
     def effective_namespace(self, own: str) -> str:
         """The namespace an object of this file lands in, given its own."""
@@ -73,6 +79,7 @@ class Build:
     ks: FluxKustomization
     folder: str | None  # None: not buildable (missing path, external)
     reach: Reach | None
+    cluster: str = ""  # the cluster whose entry point reaches it ("" when there is one)
 
 
 @dataclass
@@ -92,6 +99,12 @@ class Repository:
     not_included: list[str] = field(default_factory=list)  # next to a kustomization, unlisted
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # The clusters of a repository with several entry points (each entry point's sync path,
+    # e.g. "clusters/production"); empty when it has one.
+    clusters: list[str] = field(default_factory=list)
+    # ExternalArtifacts the ArtifactGenerators of the tree make (each cluster applies its
+    # own generator: the same name may be made differently in two clusters).
+    artifacts: dict[ObjKey, list[Artifact]] = field(default_factory=dict)
     reader: Reader | None = field(default=None, repr=False)
     mapped: list[Boundary] = field(default_factory=list)  # --source-dir checkouts
     docs: Docs | None = field(default=None, repr=False)  # how files were parsed
@@ -169,7 +182,8 @@ def _own_source(option: str | None) -> Callable[[SourceRefSpec], bool] | None:
 class _Loader:
     def __init__(self, root: str, options: Options, docs: Docs | None,
                  is_flux: Callable[[str], bool] | None,
-                 has_objects: Callable[[str], bool] | None, fs: FsTree | None) -> None:
+                 has_objects: Callable[[str], bool] | None, fs: FsTree | None,
+                 values_in: Callable[[str], bool] | None = None) -> None:
         self.fs = fs or FsTree()
         self.root = os.path.realpath(root)
         folder = self.root if os.path.isdir(self.root) else os.path.dirname(self.root)
@@ -183,7 +197,9 @@ class _Loader:
         self.options = options
         self._kdocs: dict[str, list[Any]] = {}
         self._base: str | None = None
-        self.reader = Reader(self.fs, self.boundary, self._kustomization_docs)
+        self.values_in = values_in or _default_values_in
+        self._variables: dict[tuple[ObjKey, str], tuple[dict[str, str], bool]] = {}
+        self.reader = Reader(self.fs, self.boundary, self._kustomization_docs, self.docs)
 
     def _kustomization_docs(self, folder: str) -> list[Any]:
         if folder not in self._kdocs:
@@ -210,6 +226,8 @@ class _Loader:
                 source = parse_source(doc, origin)
                 if source is not None:
                     repo.sources[source.key] = source
+                for artifact in parse_generator(doc, origin):
+                    repo.artifacts.setdefault(artifact.key, []).append(artifact)
         own = _own_source(self.options.source)
         if own is None and syncs:
             sync = syncs[0]
@@ -218,44 +236,85 @@ class _Loader:
             wanted = repo.own_source
             def own(s: SourceRefSpec) -> bool:
                 return s.key == wanted
-        roots = self._roots(repo, found, syncs)
-        self._traverse(repo, roots, own, found)
+        roots = self._roots(repo, found, syncs, files)
+        if len(roots) > 1:
+            repo.clusters = [_cluster_name(root) for root in roots]
+        for root in roots:
+            self._traverse(repo, [root], own, found,
+                           _cluster_name(root) if repo.clusters else "")
         self._leftovers(repo, files, found, own)
+        repo.problems = list(dict.fromkeys(repo.problems))  # one per problem, clusters alike
         return repo
 
     # -- entry points ---------------------------------------------------------------------
 
     def _roots(self, repo: Repository, found: dict[str, list[FluxKustomization]],
-               syncs: list[Any]) -> list[FluxKustomization]:
+               syncs: list[Any], files: list[str]) -> list[FluxKustomization]:
+        """The entry points, one per cluster: each `flux-system` Kustomization (gotk-sync),
+        each FluxInstance or flux-instance chart sync, and each folder where `flux
+        bootstrap` would write gotk-sync.yaml but the repository keeps a placeholder
+        (the fluxcd example's clusters/<name>/flux-system); one per sync path."""
         if self.options.path is not None:
             repo.mode = "path"
             folder = os.path.realpath(self.options.path)
             rel = os.path.relpath(folder, self.repo_root)
             return [_synthetic("flux-system", "flux-system", rel, repo.own_source, None)]
+        roots: dict[str, FluxKustomization] = {}
         for kss in found.values():
             for ks in kss:
                 if ks.key == ObjKey("Kustomization", "flux-system", "flux-system"):
-                    repo.mode = "flux"
-                    return [ks]
-        if syncs:
+                    roots.setdefault(_sync_path(ks.path), ks)
+        for sync in syncs:
+            roots.setdefault(_sync_path(sync.path), _synthetic(
+                sync.namespace, sync.namespace, sync.path,
+                ObjKey(sync.kind, sync.namespace, sync.namespace), sync.origin))
+        for path in files:
+            folder = os.path.dirname(path)
+            if os.path.basename(path) == "gotk-sync.yaml" and \
+                    os.path.basename(folder) == "flux-system" and \
+                    not any(d is not None for d in self.docs(path)):
+                rel = os.path.relpath(os.path.dirname(folder), self.repo_root)
+                roots.setdefault(_sync_path(rel), _synthetic(
+                    "flux-system", "flux-system", "./" + rel.replace(os.sep, "/"),
+                    repo.own_source, Origin(path, 0)))
+        if roots:
             repo.mode = "flux"
-            sync = syncs[0]
-            return [_synthetic(sync.namespace, sync.namespace, sync.path,
-                               ObjKey(sync.kind, sync.namespace, sync.namespace), sync.origin)]
-        return []
+        return list(roots.values())
 
     # -- following spec.path -------------------------------------------------------------
 
-    def _source_root(self, ks: FluxKustomization, own: Callable[[SourceRefSpec], bool]
-                     ) -> str | None:
+    def _source_root(self, repo: Repository, ks: FluxKustomization,
+                     own: Callable[[SourceRefSpec], bool], cluster: str) -> str | None:
         if own(ks.source) or (ks.origin is None and ks.source.key == OWN_SOURCE):
+            return self.repo_root
+        if self._artifact_path(repo, ks, own, cluster) is not None:
             return self.repo_root
         mapped = self.options.source_dirs.get(ks.source.name)
         return os.path.realpath(mapped) if mapped else None
 
+    def _artifact_path(self, repo: Repository, ks: FluxKustomization,
+                       own: Callable[[SourceRefSpec], bool], cluster: str) -> str | None:
+        """For a Kustomization built from an ExternalArtifact a generator of its cluster
+        makes from the own source: its spec.path as a path of this repository (see
+        repo.artifacts)."""
+        if ks.source.kind != "ExternalArtifact":
+            return None
+        made = [a for a in repo.artifacts.get(ks.source.key, [])
+                if any(app.cluster == cluster
+                       for app in repo.applications.get(a.origin.file, []))]
+        if len(made) != 1:
+            return None  # none applied in this cluster (or two: which one wins is unknown)
+        artifact = made[0]
+        owned = [r.source for r in artifact.rules
+                 if own(SourceRefSpec(r.source.kind, r.source.name, r.source.namespace))]
+        if not owned:
+            return None
+        folder = artifact.folder(ks.path or ".", owned[0])
+        return None if folder is None else "./" + folder if folder else "."
+
     def _traverse(self, repo: Repository, roots: list[FluxKustomization],
                   own: Callable[[SourceRefSpec], bool],
-                  found: dict[str, list[FluxKustomization]]) -> None:
+                  found: dict[str, list[FluxKustomization]], cluster: str = "") -> None:
         queue = list(roots)
         seen: set[ObjKey] = set()
         reported = set(repo.problems)
@@ -264,17 +323,19 @@ class _Loader:
             if ks.key in seen:
                 continue
             seen.add(ks.key)
-            repo.kustomizations[ks.key] = ks
-            source_root = self._source_root(ks, own)
+            repo.kustomizations.setdefault(ks.key, ks)
+            source_root = self._source_root(repo, ks, own, cluster)
             if source_root is None:
-                repo.external.append(ks)
+                if not any(e.key == ks.key and e.origin == ks.origin for e in repo.external):
+                    repo.external.append(ks)
                 continue
             if ks.suspended:
-                repo.builds.append(Build(ks, None, None))
+                repo.builds.append(Build(ks, None, None, cluster))
                 continue
-            folder = self._resolve(repo, ks, source_root)
+            folder = self._resolve(repo, ks, source_root,
+                                   self._artifact_path(repo, ks, own, cluster))
             if folder is None:
-                repo.builds.append(Build(ks, None, None))
+                repo.builds.append(Build(ks, None, None, cluster))
                 continue
             boundary = self.boundary if source_root == self.repo_root else \
                 Boundary(source_root, self.fs)
@@ -282,22 +343,34 @@ class _Loader:
                     [b.root for b in repo.mapped]:
                 repo.mapped.append(boundary)
             reader = self.reader if boundary is self.boundary else \
-                Reader(self.fs, boundary, self._kustomization_docs)
+                Reader(self.fs, boundary, self._kustomization_docs, self.docs)
             reach = reader.build(folder, ks.origin.file if ks.origin else folder,
                                  ks.components)
-            repo.builds.append(Build(ks, folder, reach))
+            repo.builds.append(Build(ks, folder, reach, cluster))
             for problem in reach.problems:
                 if problem not in reported:
                     reported.add(problem)
                     repo.problems.append(problem)
             for path, ns in reach.manifests.items():
-                repo.applications.setdefault(path, []).append(Application(ks, ns))
+                repo.applications.setdefault(path, []).append(Application(ks, ns, cluster))
                 for child in found.get(path, []):
-                    queue.append(self._as_applied(repo, ks, child, ns))
+                    queue.append(self._as_applied(repo, ks, child, ns, cluster,
+                                                  reach.replacements.get(path, [])))
 
-    def _resolve(self, repo: Repository, ks: FluxKustomization, source_root: str
-                 ) -> str | None:
+    def _resolve(self, repo: Repository, ks: FluxKustomization, source_root: str,
+                 mapped: str | None = None) -> str | None:
+        """The folder `ks` builds; `mapped` is its path in this repository when it is
+        built from a generated artifact."""
         where = ks.origin.file if ks.origin else self.root
+        if mapped is not None:
+            folder = join(self._base_for(mapped), mapped)
+            if self.fs.is_dir(folder) and self.boundary.contains(folder):
+                return folder
+            repo.problems.append(Problem(
+                "flux-path", where, f"spec.path {ks.path!r} of {ks.source.kind} "
+                f"{ks.source.name} (copied from {mapped!r} of this repository) is not a "
+                f"directory of this repository", *_at(ks)))
+            return None
         if source_root == self.repo_root:
             # The folder validated may be the repository (a copy without .git, or one
             # repository of several in a monorepo): spec.path is tried from there up.
@@ -334,14 +407,20 @@ class _Loader:
         return self.folder
 
     def _as_applied(self, repo: Repository, parent: FluxKustomization,
-                    child: FluxKustomization, namespace: str) -> FluxKustomization:
-        """The child as the parent's build produces it: the kustomizations' namespace,
-        the parent's patches, its targetNamespace."""
+                    child: FluxKustomization, namespace: str, cluster: str = "",
+                    replaced: list[Replacement] | None = None) -> FluxKustomization:
+        """The child as the parent's build produces it: the kustomizations' namespace
+        and the replacements known without building (repo.replacements), the parent's
+        patches, its targetNamespace, then the parent's postBuild
+        variables (Flux substitutes them in every object of the build, the child
+        Kustomizations too: a child's spec.path may name `${CLUSTER}`)."""
         doc = child.raw
         meta = dict(doc.get("metadata") or {}) if isinstance(doc.get("metadata"), dict) else {}
         if namespace:
             meta["namespace"] = namespace
         doc = {**doc, "metadata": meta}
+        if replaced:
+            doc = apply_replacements(doc, replaced)
         if parent.spec.get("patches"):
             try:
                 doc = apply_patches(doc, parent.spec["patches"])
@@ -352,7 +431,65 @@ class _Loader:
         if parent.target_namespace:
             doc = {**doc, "metadata": {**(doc.get("metadata") or {}),
                                        "namespace": parent.target_namespace}}
+        if (parent.substitute or parent.substitute_from) and \
+                not substitution_disabled(doc):
+            doc = self._substituted(repo, parent, doc, cluster)
         return parse_kustomization(doc, child.origin, parent.key)
+
+    def _substituted(self, repo: Repository, parent: FluxKustomization,
+                     doc: dict[str, Any], cluster: str) -> dict[str, Any]:
+        text = as_text(doc)
+        if not has_variables(text):
+            return doc
+        values, complete = self._parent_variables(repo, parent, cluster)
+        try:
+            out, undefined = substitute(text, values)
+            if undefined and not complete:
+                # A source not readable here (encrypted, or not in the tree): its
+                # variables are kept for Flux to fill in, not emptied.
+                out, _ = substitute(text, {**{v: f"${{{v}}}" for v in undefined}, **values})
+            loaded = _load_yaml(out)
+        except EnvsubstError:
+            return doc  # validate reports the failing substitution on the object itself
+        return loaded if isinstance(loaded, dict) else doc
+
+    def _parent_variables(self, repo: Repository, parent: FluxKustomization, cluster: str
+                          ) -> tuple[dict[str, str], bool]:
+        """The parent's postBuild variables, from the ConfigMaps and Secrets applied in
+        the same cluster so far (the parent's sources are applied before its children in
+        every layout seen: the cluster's root folder), and whether all were found."""
+        key = (parent.key, cluster)
+        if key in self._variables:
+            return self._variables[key]
+        found: dict[str, str] = {}
+        complete = True
+        for ref in parent.substitute_from:
+            values = self._values_named(repo, ref.kind, ref.name, cluster)
+            if values is None:
+                complete = complete and ref.optional
+                continue
+            for name, value in values.items():
+                if value is None:
+                    complete = False
+                else:
+                    found[name] = value
+        result = ({**found, **parent.substitute}, complete)
+        self._variables[key] = result
+        return result
+
+    def _values_named(self, repo: Repository, kind: str, name: str, cluster: str
+                      ) -> dict[str, str | None] | None:
+        out: dict[str, str | None] | None = None
+        for path in sorted(repo.applications):
+            if not self.values_in(path) or \
+                    not any(a.cluster == cluster for a in repo.applications[path]):
+                continue
+            for doc in self.docs(path):
+                meta = doc.get("metadata") if isinstance(doc, dict) else None
+                if isinstance(meta, dict) and doc.get("kind") == kind and \
+                        meta.get("name") == name:
+                    out = {**(out or {}), **_values_of(doc)}
+        return out
 
     # -- what no entry point reaches -----------------------------------------------------
 
@@ -401,6 +538,22 @@ def _at(ks: FluxKustomization) -> tuple[int | None, tuple[str | int, ...],
                                          tuple[str, str] | None]:
     return (ks.origin.doc if ks.origin else None, ("spec", "path"),
             ("Kustomization", ks.key.name))
+
+
+def _sync_path(path: str) -> str:
+    norm = os.path.normpath(path.strip() or ".").replace(os.sep, "/")
+    return "" if norm == "." else norm.lstrip("/")
+
+
+def _cluster_name(root: FluxKustomization) -> str:
+    """A cluster is named by its entry point's sync path (e.g. clusters/production)."""
+    return _sync_path(root.path) or root.key.ref
+
+
+def _load_yaml(text: str) -> Any:
+    from outfitter import yamlio
+
+    return yamlio.load_checked(text, where="postBuild substitution")
 
 
 def _synthetic(name: str, namespace: str, path: str, source: ObjKey, origin: Origin | None
@@ -473,8 +626,13 @@ def _default_text(path: str) -> str | None:
 
 def _default_is_flux(path: str) -> bool:
     text = _default_text(path) or ""
-    return FLUX_KS_API in text or OPERATOR_API in text or (
+    return FLUX_KS_API in text or OPERATOR_API in text or "ArtifactGenerator" in text or (
         "HelmRelease" in text and "instance:" in text and "sync:" in text)
+
+
+def _default_values_in(path: str) -> bool:
+    text = _default_text(path) or ""
+    return "ConfigMap" in text or "Secret" in text
 
 
 def _default_has_objects(path: str) -> bool:
@@ -497,11 +655,13 @@ def _default_docs(path: str) -> list[Any]:
 def load(root: str | os.PathLike[str], options: Options | None = None, *,
          docs: Docs | None = None, is_flux: Callable[[str], bool] | None = None,
          has_objects: Callable[[str], bool] | None = None,
-         fs: FsTree | None = None) -> Repository:
-    """The repository at `root` as Flux applies it. `docs`, `is_flux` and `has_objects`
-    read files (validate passes its own, parsed once); by default yamlio's checked loader
-    reads them."""
-    loader = _Loader(os.fspath(root), options or Options(), docs, is_flux, has_objects, fs)
+         fs: FsTree | None = None,
+         values_in: Callable[[str], bool] | None = None) -> Repository:
+    """The repository at `root` as Flux applies it. `docs`, `is_flux`, `has_objects` and
+    `values_in` (may hold a ConfigMap or Secret) read files (validate passes its own,
+    parsed once); by default yamlio's checked loader reads them."""
+    loader = _Loader(os.fspath(root), options or Options(), docs, is_flux, has_objects, fs,
+                     values_in)
     repo = loader.load()
     repo.reader = loader.reader
     repo.docs = loader.docs
@@ -541,6 +701,8 @@ def unapplied_note(repo: Repository, item: str) -> str:
 def _entry_label(repo: Repository) -> str:
     if repo.mode == "path":
         return "--path"
+    if repo.clusters:
+        return f"the entry points of clusters {', '.join(repo.clusters)}"
     roots = [b.ks for b in repo.builds if b.ks.parent is None]
     return roots[0].label if roots else "an entry point"
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from outfitter.repo.fs import Boundary, source_ignored
+from outfitter.repo.replacements import Replacement, namespace_replacements
 from outfitter.validate.fstree import FsTree, is_yaml, join
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
@@ -38,6 +39,9 @@ class Reach:
     folders: set[str] = field(default_factory=set)  # kustomize folders built
     problems: list[Problem] = field(default_factory=list)
     remote: bool = False  # a remote resource left out: the build is incomplete here
+    # file -> the replacements its kustomizations write into its objects, innermost first
+    # (those known without building: repo.replacements)
+    replacements: dict[str, list[Replacement]] = field(default_factory=dict)
 
 
 def is_remote(entry: str) -> bool:
@@ -79,10 +83,12 @@ class Reader:
     """Reaches builds; the kustomization documents come from `kdocs` (parsed once)."""
 
     def __init__(self, fs: FsTree, boundary: Boundary,
-                 kdocs: Callable[[str], list[Any]]) -> None:
+                 kdocs: Callable[[str], list[Any]],
+                 docs: Callable[[str], list[Any]] | None = None) -> None:
         self.fs = fs
         self.boundary = boundary
         self.kdocs = kdocs
+        self.docs = docs  # any file's documents (a replacements `path:`), if readable
 
     def kustomization(self, folder: str) -> dict[str, Any] | None:
         """A folder's kustomization (a Kustomization or a Component), or None."""
@@ -136,6 +142,7 @@ class Reader:
         spec = self.kustomization(folder) or {}
         ns = outer_ns or str(spec.get("namespace") or "")
         here = [*chain, folder]
+        before = set(reach.manifests)
         for key in ("resources", "bases", "components"):
             values = spec.get(key) if isinstance(spec.get(key), list) else []
             for i, entry in enumerate(values or []):
@@ -144,6 +151,18 @@ class Reader:
                                 component=key == "components", at=(key, i))
         for key, entry in _path_fields(spec):
             self._file(folder, entry, kfile, reach, key)
+        if spec.get("replacements") and self.docs is not None:
+            docs = self.docs
+
+            def read(entry: str) -> list[Any]:
+                path = join(folder, entry)
+                return docs(path) if self.boundary.contains(path) and \
+                    self.fs.is_file(path) else []
+
+            found = namespace_replacements(spec, str(spec.get("namespace") or ""), read)
+            for path in reach.manifests:
+                if found and path not in before:
+                    reach.replacements.setdefault(path, []).extend(found)
         if spec.get("helmCharts"):
             reach.remote = True
             reach.problems.append(Problem(

@@ -30,6 +30,7 @@ from outfitter.repo import model as repo_model
 from outfitter.repo.fs import yaml_files
 from outfitter.repo.objects import OPERATOR_API
 from outfitter.validate import lint as lint_
+from outfitter.validate.bootstrap import helmfile_namespaces
 from outfitter.validate.crd_schema import CrdIndex, Key
 from outfitter.validate.documents import (
     DocItem,
@@ -105,6 +106,7 @@ class _FluxKs:
     overlay: Overlay
     folder: str | None
     applied_by: str = ""  # "namespace/name" of the Flux Kustomization
+    cluster: str = ""  # the cluster it applies to, in a repository with several
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +133,21 @@ class Validator:
         self.builder = Builder()
         self.refs = RefIndex(scoped=self._scoped)
         self.refs.known_namespaces = self.refs.known_namespaces | options.known_namespaces
+        # A repository with several clusters: one index per cluster (its objects are
+        # duplicates and references of each other only); `self.refs` holds the objects
+        # no cluster's build applies.
+        self._cluster_refs: dict[str, RefIndex] = {}
+        self._cluster = ""  # the cluster of the build being checked
+        self._found_in: dict[int, str] = {}  # id(finding) -> its cluster, when it has one
         self._not_validated: dict[tuple[str, str], list[str]] = {}
         self._releases: list[tuple[Any, Where, frozenset[str]]] = []
         self._chart_sources: dict[tuple[str, str, str], ChartSpec] = {}
         self._server_deferred: list[tuple[Where, str, str, tuple[str, str]]] = []
         self._subst: dict[tuple[str, str, str], dict[str, str] | None] = {}
         self._subst_files: dict[tuple[str, str, str], str] = {}  # where each was read
+        # Every definition of each, in file order: each cluster takes the one it applies.
+        self._subst_defs: dict[tuple[str, str, str],
+                               list[tuple[str, dict[str, str] | None]]] = {}
         self._ignores: dict[tuple[str, int | None, str, str], frozenset[str]] = {}
         self._unresolved = False  # the current object kept `${VAR}`s whose value is unknown
         self._candidates: list[str] = []  # files that may hold substituteFrom sources
@@ -158,6 +169,8 @@ class Validator:
             else None
         try:
             self._prescan(files, workers)
+            # Namespaces the bootstrap's helmfile creates exist before Flux applies.
+            self.refs.known_namespaces |= helmfile_namespaces(files)
             self.repo = self._model()
             units = self._units()
             if self.builder.can_kustomize:
@@ -170,6 +183,7 @@ class Validator:
                 if self.opts.progress is not None and number % 50 == 0:
                     self.opts.progress(f"validating: {number}/{len(steps)} steps, "
                                        f"{self.report.objects} objects")
+                self._cluster = step.ks.cluster if step.ks is not None else ""
                 if step.kind == "build":
                     for built in self.builder.file_objects(step.path):
                         self._object(built, step.ks)
@@ -190,6 +204,7 @@ class Validator:
             self.builder.prefetch = None
             if workers is not None:
                 workers.close()
+        self._cluster = ""
         if cache is not None:
             cache.save()
         for problem in self.builder.problems:
@@ -322,7 +337,8 @@ class Validator:
         flux = set(self._flux_files)
         repo = repo_model.load(self.root, self.opts.repo, docs=docs,
                                is_flux=lambda p: p in flux,
-                               has_objects=lambda p: p in self._objects_in, fs=self.builder.fs)
+                               has_objects=lambda p: p in self._objects_in, fs=self.builder.fs,
+                               values_in=set(self._candidates).__contains__)
         self.builder.inside = repo.contains
         self.builder.reader = repo_model.reader_for(repo)
         if "flux" in self.opts.checks:
@@ -343,8 +359,9 @@ class Validator:
                               f"(--source-dir {ks.source.name}=DIR checks a local checkout)",
                               f"Kustomization {ks.key.ref}", doc=ks.origin.doc,
                               kind_name=("Kustomization", ks.key.name)))
-        wanted = {ref.name for ks in repo.kustomizations.values()
-                  for ref in ks.substitute_from}
+        wanted = {ref.name for ks in [*repo.kustomizations.values(),
+                                      *(build.ks for build in repo.builds)]
+                  for ref in ks.substitute_from}  # each cluster's Kustomizations
         if wanted:
             self._substitution_sources(self._candidates, wanted, None)
         return repo
@@ -372,6 +389,7 @@ class Validator:
                             values[str(k)] = _decoded(v) if fld == "data" and kind == "Secret" \
                                 else str(v)
                 self._subst[(kind, ns, name)] = values
+                self._subst_defs.setdefault((kind, ns, name), []).append((path, values))
                 self._subst_files.setdefault((kind, ns, name), path)
 
     def _units(self) -> list[tuple[str, _FluxKs | None]]:
@@ -386,7 +404,8 @@ class Validator:
             ks = build.ks
             where = ks.origin.file if ks.origin is not None else build.folder
             overlay = Overlay(ks.key.name, ks.key.namespace, where, ks.spec)
-            units.append((build.folder, _FluxKs(overlay, build.folder, ks.key.ref)))
+            units.append((build.folder, _FluxKs(overlay, build.folder, ks.key.ref,
+                                                build.cluster)))
         if self.repo.mode != "loose":
             return units
         loose = set(self.repo.loose)
@@ -462,6 +481,7 @@ class Validator:
         obj = built.obj
         rel = self._rel(built.file)
         self._unresolved = False
+        self._cluster = ks.cluster if ks is not None else ""
         if ks is not None:
             obj = self._overlay(obj, built, ks, rel)
         kind, name = kind_name(obj)
@@ -486,7 +506,7 @@ class Validator:
                 if hit.rule not in ignored:
                     self._add(_finding(hit.rule, where, hit.message, hit.path))
         if "refs" in self.opts.checks or "values" in self.opts.checks:
-            self.refs.add(obj, group, where)
+            self._refs_of(ks).add(obj, group, where)
             if group == "source.toolkit.fluxcd.io":
                 self._chart_source(obj, kind, ns, name)
             if (group, kind) == HELM_RELEASE and "values" in self.opts.checks \
@@ -566,7 +586,7 @@ class Validator:
             if key not in self._subst:
                 complete = complete and bool(ref.get("optional"))
                 continue
-            found = self._subst[key]
+            found = self._subst_values(key, ks.cluster)
             if found is None:
                 complete = False
             else:
@@ -603,6 +623,19 @@ class Validator:
             return obj
         return loaded if isinstance(loaded, dict) else obj
 
+    def _subst_values(self, key: tuple[str, str, str], cluster: str
+                      ) -> dict[str, str] | None:
+        """A substituteFrom source's values: of the definition the cluster applies, when
+        the tree defines it more than once (one cluster-info ConfigMap per cluster);
+        otherwise the last one read."""
+        defs = self._subst_defs.get(key, [])
+        if len(defs) > 1 and self.repo is not None:
+            for path, values in defs:
+                if any(app.cluster == cluster
+                       for app in self.repo.applications.get(path, [])):
+                    return values
+        return self._subst[key]
+
     def _chart_source(self, obj: dict[str, Any], kind: str, ns: str, name: str) -> None:
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
         assert isinstance(spec, dict)
@@ -637,7 +670,10 @@ class Validator:
             self.refs.unapplied_sources = {
                 key: self._rel(path) for key, path in self._subst_files.items()
                 if path not in applied}
-            for finding in self.refs.check(lookup, is_ignored):
+            for index in self._cluster_refs.values():
+                index.unapplied_sources = self.refs.unapplied_sources
+            for cluster, finding in self._ref_findings(lookup, is_ignored):
+                self._cluster = cluster
                 named_by = remote.get(finding.applied_by) \
                     if finding.rule in _MAYBE_REMOTE else None
                 if named_by:
@@ -648,6 +684,7 @@ class Validator:
                                        f"provide it ({finding.rule}, not checked)")
                     finding.rule = "remote-reference"
                 self._add(finding)
+            self._cluster = ""
         self._server_resolve()
         for (api_version, kind), places in sorted(self._not_validated.items()):
             self._add(Finding("not-validated", places[0],
@@ -655,7 +692,56 @@ class Validator:
                               f"schemas, CRDs in the tree, --schemas or the cluster); "
                               f"{len(places)} object(s) in {len(set(places))} file(s) not "
                               f"validated", kind_name=None))
+        self._merge_clusters()
         self._lines()
+
+    def _refs_of(self, ks: _FluxKs | None) -> RefIndex:
+        if ks is None or not ks.cluster:
+            return self.refs
+        index = self._cluster_refs.get(ks.cluster)
+        if index is None:
+            index = self._cluster_refs[ks.cluster] = RefIndex(
+                scoped=self._scoped, known_namespaces=self.refs.known_namespaces)
+        return index
+
+    def _indexes(self) -> list[RefIndex]:
+        return [self.refs, *self._cluster_refs.values()]
+
+    def _ref_findings(self, lookup: Callable[[str, str, str, str], bool | None] | None,
+                      ignored: Callable[[Where, str], bool]
+                      ) -> Iterator[tuple[str, Finding]]:
+        """(cluster, finding): the references of the objects no cluster applies, then
+        each cluster's, checked within it."""
+        for finding in self.refs.check(lookup, ignored):
+            yield "", finding
+        for cluster in sorted(self._cluster_refs):
+            for finding in self._cluster_refs[cluster].check(lookup, ignored):
+                yield cluster, finding
+
+    def _merge_clusters(self) -> None:
+        """In a repository with several clusters, a finding of a cluster's build names
+        its cluster, and one found alike in several clusters is reported once."""
+        if not self._found_in:
+            return
+        kept: list[Finding] = []
+        merged: dict[tuple[Any, ...], tuple[Finding, list[str]]] = {}
+        for finding in self.report.findings:
+            cluster = self._found_in.get(id(finding))
+            if cluster is None:
+                kept.append(finding)
+                continue
+            key = (finding.rule, finding.file, finding.line, finding.doc, finding.path,
+                   finding.kind_name, finding.subject, finding.message, finding.applied_by)
+            if key not in merged:
+                merged[key] = (finding, [])
+                kept.append(finding)
+            if cluster not in merged[key][1]:
+                merged[key][1].append(cluster)
+        for finding, clusters in merged.values():
+            finding.message += f" (cluster{'s' if len(clusters) > 1 else ''} " \
+                               f"{', '.join(sorted(clusters))})"
+        self.report.findings = kept
+        self._found_in = {}
 
     def _helm_output(self, helm: HelmPass[Where]) -> None:
         """--helm: each HelmRelease templated; a failure is a finding at the HelmRelease, and
@@ -725,7 +811,8 @@ class Validator:
 
     def _server_resolve(self) -> None:
         for where, reason, message, (group, kind) in self._server_deferred:
-            if reason == "namespace" and (where.namespace in self.refs.namespaces):
+            if reason == "namespace" and any(where.namespace in index.namespaces
+                                             for index in self._indexes()):
                 self._add(_finding("server-skipped", where, f"namespace {where.namespace!r} is "
                                    f"created by this tree: dry run needs it on the cluster", ()))
             elif reason == "kind" and any(k[0] == group and k[2] == kind
@@ -751,6 +838,8 @@ class Validator:
 
     def _add(self, finding: Finding) -> None:
         self.report.findings.append(finding)
+        if self._cluster:
+            self._found_in[id(finding)] = self._cluster
 
     def _scoped(self, group: str, kind: str) -> bool | None:
         scope = self.opts.crds.scope.get((group, kind))
@@ -811,7 +900,7 @@ def scan_file(path: str, keep_text: bool = False, cache: ParseCache | None = Non
     if isinstance(text, InputProblem):
         return _Scan(False)
     crd = "CustomResourceDefinition" in text
-    flux = FLUX_KS_API in text or OPERATOR_API in text or (
+    flux = FLUX_KS_API in text or OPERATOR_API in text or "ArtifactGenerator" in text or (
         "HelmRelease" in text and "instance:" in text and "sync:" in text)
     candidate = "kind: ConfigMap" in text or "kind: Secret" in text
     objects = "apiVersion" in text and "kind" in text

@@ -24,6 +24,7 @@ FLUX_KS = ("kustomize.toolkit.fluxcd.io", "Kustomization")
 HELM_RELEASE = ("helm.toolkit.fluxcd.io", "HelmRelease")
 SOURCE_GROUP = "source.toolkit.fluxcd.io"
 ARGO_APP = ("argoproj.io", "Application")
+ARTIFACT_GENERATOR = ("source.extensions.fluxcd.io", "ArtifactGenerator")
 TRAEFIK_GROUPS = ("traefik.io", "traefik.containo.us")
 
 # Namespaces every cluster has, and Flux's own (outfitter targets clusters that run Flux).
@@ -129,6 +130,14 @@ class RefIndex:
                 self.oci_charts[(kind, ns, name)] = oci_chart_name(spec["url"])
             elif kind == "HelmChart" and spec.get("chart"):
                 self.oci_charts[(kind, ns, name)] = str(spec["chart"])
+        elif (group, kind) == ("postgresql.cnpg.io", "Cluster"):
+            self._cnpg_secrets(spec, ns, name)
+        elif (group, kind) == ARTIFACT_GENERATOR:
+            # Each artifact it lists is an ExternalArtifact the generator makes.
+            for art in spec.get("artifacts") or []:
+                if isinstance(art, dict) and art.get("name"):
+                    self.objects.setdefault((SOURCE_GROUP, "ExternalArtifact", ns,
+                                             str(art["name"])), []).append(where)
         elif group == "external-secrets.io" and kind == "ExternalSecret":
             target = spec.get("target") if isinstance(spec.get("target"), dict) else {}
             self.secrets.add((ns, str((target or {}).get("name") or name)))
@@ -179,6 +188,21 @@ class RefIndex:
         pod = pod_spec(obj) if group in ("", "apps", "batch") else None
         if pod is not None:
             self._pod(pod[0], pod[1], where)
+
+    def _cnpg_secrets(self, spec: dict[str, Any], ns: str, name: str) -> None:
+        """The Secrets the CloudNativePG operator makes for a Cluster: its certificates,
+        the application user's (unless the bootstrap names one), the superuser's (when
+        enabled and not given)."""
+        made = [f"{name}-ca", f"{name}-server", f"{name}-replication"]
+        bootstrap = spec.get("bootstrap") if isinstance(spec.get("bootstrap"), dict) else {}
+        if not any(isinstance(method, dict) and method.get("secret")
+                   for method in (bootstrap or {}).values()):
+            made.append(f"{name}-app")
+        if spec.get("enableSuperuserAccess") is True and not spec.get("superuserSecret"):
+            made.append(f"{name}-superuser")
+        for secret in made:
+            self.secrets.add((ns, secret))
+            self.keys.setdefault(("Secret", ns, secret), None)
 
     def _mirrors(self, obj: dict[str, Any], kind: str, ns: str, name: str) -> None:
         """Reflector and kubernetes-replicator copy a Secret or ConfigMap into the
@@ -383,7 +407,12 @@ class RefIndex:
             what = f"Secret {need.namespace}/{need.name}"
         else:
             key = (need.group, need.kind, need.namespace, need.name)
-            if key in self.objects or key in BOOTSTRAP:
+            # A Secret named by valuesFrom/substituteFrom may be made by an ExternalSecret,
+            # a Certificate or a mirror, as the Secrets pods name.
+            made = need.kind == "Secret" and need.group == "" and (
+                (need.namespace, need.name) in self.secrets or
+                ("Secret", need.name) in self.mirrored)
+            if key in self.objects or key in BOOTSTRAP or made:
                 if need.key is None:
                     return None
                 keys = self.keys.get((need.kind, need.namespace, need.name))

@@ -1,0 +1,145 @@
+"""validate on repositories with several clusters, laid out as the community lays them out
+(tests/fixtures/repos/validate-multicluster-*): the official Flux example (two clusters
+bootstrapped in one repository, ExternalArtifacts an ArtifactGenerator makes from the
+repository) and the home-ops layout with one flux-instance per cluster (a parent's
+`${CLUSTER}` in its children's paths, `targetNamespace` from a kustomize replacement).
+Every finding is asserted: each is true, and each says which cluster it is found in."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from validate_trees import builtin
+
+from outfitter.repo import model
+from outfitter.validate.engine import Options, validate
+from outfitter.validate.findings import Report
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
+needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None,
+                                   reason="kubectl (kustomize) not on PATH")
+NOTE = ("no schema known (from the Kubernetes schemas, CRDs in the tree, --schemas or the "
+        "cluster)")
+
+
+def copy(name: str, tmp_path: Path) -> Path:
+    """The fixture outside any git working tree (so it is its own repository)."""
+    return Path(shutil.copytree(FIXTURES / name, tmp_path / name))
+
+
+def problems(report: Report) -> list[tuple[str, int | None, str, str, str]]:
+    return [(f.file, f.line, f.rule, f.applied_by, f.message) for f in report.sorted()
+            if f.rule != "not-validated"]
+
+
+FLUX_EXAMPLE = [
+    # True, and only in staging: its values patch names a ConfigMap nothing makes.
+    ("apps/base/podinfo/release.yaml", 6, "values-from", "flux-system/apps",
+     "valuesFrom: ConfigMap podinfo/podinfo-staging-values is not in the tree (it must "
+     "exist on the cluster) (cluster clusters/staging)"),
+    # True in both clusters: reported once, naming both.
+    ("infrastructure/controllers/cert-manager.yaml", 29, "depends-on",
+     "flux-system/infra-controllers",
+     "dependsOn: HelmRelease cert-manager/trust-manager is not in the tree (it must exist on "
+     "the cluster) (clusters clusters/production, clusters/staging)"),
+]
+
+
+@needs_kubectl
+def test_the_flux_example_has_only_true_findings(tmp_path: Path) -> None:
+    root = copy("validate-multicluster-flux-example", tmp_path)
+    report = validate(root, Options(builtin=builtin()))
+    # No duplicate across the clusters (the podinfo Namespace is applied by both), no
+    # missing ExternalArtifact (the generator makes it), nothing left external.
+    assert problems(report) == FLUX_EXAMPLE
+    # Each cluster's builds: flux-system, apps, infra-controllers, infra-configs.
+    repo = model.load(root)
+    assert repo.clusters == ["clusters/production", "clusters/staging"]
+    assert sorted((b.cluster, b.ks.key.name, Path(b.folder or "").relative_to(root).as_posix())
+                  for b in repo.builds) == [
+        ("clusters/production", "apps", "apps/production"),
+        ("clusters/production", "flux-system", "clusters/production"),
+        ("clusters/production", "infra-configs", "infrastructure/configs"),
+        ("clusters/production", "infra-controllers", "infrastructure/controllers"),
+        ("clusters/staging", "apps", "apps/staging"),
+        ("clusters/staging", "flux-system", "clusters/staging"),
+        ("clusters/staging", "infra-configs", "infrastructure/configs"),
+        ("clusters/staging", "infra-controllers", "infrastructure/controllers"),
+    ]
+
+
+@needs_kubectl
+def test_placeholder_gotk_sync_files_are_the_clusters_entry_points(tmp_path: Path) -> None:
+    """The example as published: gotk-sync.yaml is a placeholder `flux bootstrap
+    --path=clusters/<name>` fills in; the cluster is still found, with the same findings."""
+    root = copy("validate-multicluster-flux-example", tmp_path)
+    for cluster in ("production", "staging"):
+        (root / "clusters" / cluster / "flux-system" / "gotk-sync.yaml").write_text(
+            "# This file will be generated automatically by flux bootstrap.\n")
+    report = validate(root, Options(builtin=builtin()))
+    assert problems(report) == FLUX_EXAMPLE
+
+
+@needs_kubectl
+def test_a_generator_not_in_the_cluster_leaves_the_artifact_unknown(tmp_path: Path) -> None:
+    root = copy("validate-multicluster-flux-example", tmp_path)
+    (root / "clusters" / "staging" / "artifacts.yaml").unlink()
+    report = validate(root, Options(builtin=builtin()))
+    staging = [(f.file, f.rule, f.message) for f in report.sorted()
+               if f.file.startswith("clusters/staging") and f.rule != "not-validated"]
+    # The production generator makes the same names, but not in staging.
+    assert [(file, rule) for file, rule, _ in staging] == [
+        ("clusters/staging/apps.yaml", "external-source"),
+        ("clusters/staging/apps.yaml", "source-ref"),
+        ("clusters/staging/infrastructure.yaml", "external-source"),
+        ("clusters/staging/infrastructure.yaml", "source-ref"),
+        ("clusters/staging/infrastructure.yaml", "external-source"),
+        ("clusters/staging/infrastructure.yaml", "source-ref"),
+    ]
+    assert staging[1][2] == ("sourceRef: ExternalArtifact flux-system/apps is not in the tree "
+                             "(it must exist on the cluster) (cluster clusters/staging)")
+
+
+HOME_OPS = [
+    # True, and only in the test cluster: it has no rook-ceph.
+    ("kubernetes/apps/base/media/plex/helmrelease.yaml", None, "depends-on", "media/plex",
+     "dependsOn: HelmRelease rook-ceph/rook-ceph-cluster is not in the tree (it must exist on "
+     "the cluster) (cluster kubernetes/clusters/test)"),
+    ("kubernetes/apps/test/media/plex.yaml", 8, "depends-on", "flux-system/cluster-apps",
+     "dependsOn: Kustomization rook-ceph/rook-ceph-cluster is not in the tree (it must exist "
+     "on the cluster) (cluster kubernetes/clusters/test)"),
+]
+
+
+@needs_kubectl
+def test_the_home_ops_layout_has_only_true_findings(tmp_path: Path) -> None:
+    root = copy("validate-multicluster-home-ops", tmp_path)
+    report = validate(root, Options(builtin=builtin()))
+    assert problems(report) == HOME_OPS
+    repo = model.load(root)
+    assert repo.clusters == ["kubernetes/clusters/main", "kubernetes/clusters/test"]
+    by_name = {(b.cluster.rsplit("/", 1)[-1], b.ks.key.ref): b for b in repo.builds}
+    # ${CLUSTER} from the parent's substituteFrom ConfigMap, per cluster.
+    for cluster in ("main", "test"):
+        config = by_name[(cluster, "kube-system/cilium-config")]
+        assert config.ks.path == f"./kubernetes/apps/{cluster}/kube-system/cilium"
+        assert config.ks.substitute == {"CLUSTER": cluster}
+    # targetNamespace from the Namespace replacement: the HelmRelease lands in rook-ceph.
+    assert by_name[("main", "rook-ceph/rook-ceph-cluster")].ks.target_namespace == "rook-ceph"
+    assert ("test", "rook-ceph/rook-ceph-cluster") not in by_name
+
+
+@needs_kubectl
+def test_one_cluster_by_path_has_no_findings_of_the_others(tmp_path: Path) -> None:
+    root = copy("validate-multicluster-home-ops", tmp_path)
+    options = Options(builtin=builtin(),
+                      repo=model.Options(path=str(root / "kubernetes/clusters/main")))
+    report = validate(root, options)
+    assert problems(report) == [
+        ("kubernetes/apps/test", None, "not-applied", "",
+         "no Flux Kustomization applies this folder (not reached from --path): not validated"),
+        ("kubernetes/clusters/test", None, "not-applied", "",
+         "no Flux Kustomization applies this folder (not reached from --path): not validated"),
+    ]
