@@ -7,7 +7,7 @@ Whole processes on both sides (start-up included), best of three, alternating, a
 warm-up run each (Python's bytecode cache is on for outfitter, as for an installed package),
 cold (outfitter's parse cache emptied before each run) and warm (the tree unchanged since
 the last run; the realistic comparison is best of three, so warm);
-peak RSS of each process (the largest of a process and the workers it waited for) and the
+peak RSS of each process (the largest of a process and the children it waited for) and the
 machine's load average are printed: on a shared machine, read the ratio with the load.
 
 It generates a Flux repository in the homelab layout (namespaces, a Flux Kustomization per app,
@@ -20,14 +20,13 @@ CRD → JSON schema conversion). Both then validate the same tree, strict, in th
 - kubeconform: wall time of the process (its default 4 workers, on this machine's cores);
   best of three runs, alternating with outfitter's;
 - outfitter's schema pass: walk, Flux builds, parse and schema of every object, timed in the
-  validating process (Python start-up and imports excluded, and reported apart); a tree this
-  large is read and parsed ahead by worker processes, one per core, as kubeconform uses its
-  goroutines;
+  validating process (Python start-up and imports excluded, and reported apart), in one
+  process (manifests are parsed by yaml-rs where it reads them as PyYAML does);
 - outfitter's full validate (schemas, references, lint) for scale.
 
 Memory: peak RSS of a fresh process validating the tree and a quarter of it; streaming keeps
 the two close (the small reference records per object are the only thing that grows). The
-workers' peak (the largest one) is shown beside it.
+largest child process's peak (kustomize builds, if any) is shown beside it.
 Needs kubeconform (tools/build.sh) and the Flux CRDs in ../shared/upstream/crds/flux.
 """
 
@@ -216,7 +215,7 @@ print(json.dumps({"imports": imported - began, "seconds": done - imported,
                   "objects": report.objects, "validated": report.validated,
                   "findings": len([f for f in report.findings if f.severity != "info"]),
                   "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "workers_maxrss_mib":
+                  "children_maxrss_mib":
                       resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
 
@@ -355,8 +354,8 @@ def realistic(work: Path, teams: int, schemas: Path) -> None:
     print(f"  ratio outfitter/baseline: {o_s / b_s:.2f}x (target: not slower, <= 1.0x)")
 
 
-def worker_rss(run: dict[str, Any]) -> str:
-    mib = float(run["workers_maxrss_mib"])
+def child_rss(run: dict[str, Any]) -> str:
+    mib = float(run["children_maxrss_mib"])
     return f"{mib:.0f} MiB" if mib else "none (one process)"
 
 
@@ -414,8 +413,8 @@ def main() -> None:
         realistic(work, args.teams, schemas)
         print(f"peak RSS, full validate: {full['maxrss_mib']:.0f} MiB for "
               f"{full['objects']} objects, {small_pass['maxrss_mib']:.0f} MiB for "
-              f"{small_pass['objects']} objects; largest worker: "
-              f"{worker_rss(full)} and {worker_rss(small_pass)}")
+              f"{small_pass['objects']} objects; largest child process: "
+              f"{child_rss(full)} and {child_rss(small_pass)}")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

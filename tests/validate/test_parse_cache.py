@@ -128,17 +128,6 @@ def test_only_the_last_profiles_namespaces_are_kept(tmp_path: Path) -> None:
     assert left == [f"profile-{i:04d}.json" for i in range(3, parse_cache.KEEP + 3)]
 
 
-def test_documents_parsed_by_workers_are_kept_too(
-        tree: Tree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = tree(FILES)
-    cache = tmp_path / "cache"
-    first = run(root, parse_cache=cache, workers=2)  # parsed in forked workers
-    parsed = count_parses(monkeypatch)
-    second = run(root, parse_cache=cache, workers=2)  # most files kept: no workers
-    assert parsed == [FILES["bad.yaml"]]
-    assert findings(first) == findings(second) == findings(run(root))
-
-
 def test_the_cache_folder_is_chosen_or_turned_off_by_the_environment(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OUTFITTER_PARSE_CACHE", "off")

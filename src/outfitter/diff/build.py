@@ -34,7 +34,7 @@ def build(root: Path, settings: Settings, *, helm: bool = True,
     templated once."""
     helm_pass: HelmPass[Where] = HelmPass(settings, kube_version, render=helm, check=False,
                                           memo=memo)
-    report = Validator(root, Options(checks=frozenset(), helm=helm_pass, workers=1)).run()
+    report = Validator(root, Options(checks=frozenset(), helm=helm_pass)).run()
     out = BuiltSide()
     for finding in report.sorted():
         if finding.rule in INPUT_RULES or finding.rule in ("helm-template", "helm-chart",

@@ -151,6 +151,14 @@ def iter_docs(text: str) -> Iterator[tuple[int, Any] | InputProblem]:
         loader.dispose()
 
 
+def parse_file(path: str) -> list[DocItem]:
+    """A file's documents as the pass reads them (validate.kustomize.Builder.documents)."""
+    text = read_text(path)
+    if isinstance(text, InputProblem):
+        return [text]
+    return list(iter_docs(text))
+
+
 def load_docs(path: str) -> tuple[list[Any], InputProblem | None]:
     """All documents of a small file (kustomization files, Flux objects) and its problem."""
     text = read_text(path)

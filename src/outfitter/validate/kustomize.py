@@ -45,8 +45,7 @@ from outfitter.validate.documents import (
 )
 from outfitter.validate.fstree import FsTree, is_yaml, join
 from outfitter.validate.kustomize_server import KustomizeServer, ServerGone, find_binary
-from outfitter.validate.parallel import Reader as Prefetch
-from outfitter.validate.parse_cache import ParseCache, keep, parsed
+from outfitter.validate.parse_cache import ParseCache, parsed
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
 FLUX_KS_API = "kustomize.toolkit.fluxcd.io"
@@ -97,8 +96,6 @@ class Builder:
     kubectl: str | None = field(default_factory=lambda: shutil.which("kubectl"))
     # Documents of files parsed before the pass (CRDs, Flux Kustomizations), used once.
     preparsed: dict[str, list[DocItem]] = field(default_factory=dict)
-    # Files parsed ahead by worker processes (large trees), asked in the pass's order.
-    prefetch: Prefetch[list[DocItem]] | None = None
     # Texts read before the pass (the scan), used once.
     texts: dict[str, str] = field(default_factory=dict)
     # Documents of unchanged files from the last run (validate.parse_cache), if kept.
@@ -146,10 +143,6 @@ class Builder:
     def documents(self, path: str) -> Iterator[DocItem]:
         """A file's documents: the ones parsed already, else parsed now."""
         items = self.preparsed.pop(path, None)  # parsed by the scan: in the cache already
-        if items is None and self.prefetch is not None:
-            items = self.prefetch.take(path)
-            if items is not None and self.cache is not None:
-                keep(path, items, self.cache)  # parsed by a worker: kept too
         if items is not None:
             yield from items
             return
@@ -221,7 +214,7 @@ class Builder:
         """The build of a directory (a kustomization, or a Flux path without one) as steps,
         in order: a file whose objects file_objects() gives, or the objects kustomize
         builds. What the build consumes is decided here, before any file is read, so that
-        the files can be parsed ahead (validate.parallel)."""
+        the kustomize builds can run ahead of the pass."""
         has_kustomization = self.kustomization_file(folder) is not None
         entries = self.native_entries(folder, chain) if has_kustomization else \
             self.generated_entries(folder)

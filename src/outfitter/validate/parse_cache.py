@@ -145,14 +145,3 @@ def parsed(text: str, cache: ParseCache) -> list[DocItem]:
         cache.put(digest, items)
     return items
 
-
-def keep(path: str, items: list[DocItem], cache: ParseCache) -> None:
-    """Documents parsed by a worker, kept under the digest of the file's text (read again
-    here: workers send documents, not texts)."""
-    if any(isinstance(item, InputProblem) for item in items):
-        return
-    try:
-        text = yamlio.read_text(path)
-    except yamlio.YamlInputError:
-        return
-    cache.put(text_digest(text), items)
