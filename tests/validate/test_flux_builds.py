@@ -217,7 +217,11 @@ def test_two_flux_kustomizations_on_one_folder_apply_its_objects_twice(tree: Tre
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: default}\n"
     root = tree({"ks.yaml": flux_ks("one", "./app") + "---\n" + flux_ks("two", "./app"),
                  "app/cm.yaml": cm})
-    assert where(run(root), "duplicate") == [("app/cm.yaml", 1)]
+    report = run(root)
+    assert where(report, "duplicate") == [("app/cm.yaml", 1)]
+    assert hits(report, "duplicate")[0].message.startswith(
+        "ConfigMap default/a is applied twice, by Flux Kustomizations flux-system/one and "
+        "flux-system/two")
 
 
 @needs_kubectl

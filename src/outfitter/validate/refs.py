@@ -87,6 +87,17 @@ class Need:
     key: str | None = None  # a ConfigMap/Secret key that must be there
 
 
+
+def _duplicate_message(first: Where, other: Where) -> str:
+    """The same document applied by two Flux Kustomizations is named so (both would own
+    it); an object defined twice is pointed at its first definition."""
+    if (other.file, other.doc) == (first.file, first.doc) and \
+            first.applied_by and other.applied_by and first.applied_by != other.applied_by:
+        return (f"{other.label} is applied twice, by Flux Kustomizations {first.applied_by} "
+                f"and {other.applied_by}")
+    return f"{other.label} is also defined in {first.file}" + (
+        f" (document {first.doc + 1})" if first.doc is not None else "")
+
 @dataclass
 class RefIndex:
     scoped: Callable[[str, str], bool | None] = lambda group, kind: None  # CRD scope
@@ -448,10 +459,7 @@ class RefIndex:
             for other in places[1:]:
                 if ignored(other, "duplicate"):
                     continue
-                yield Finding("duplicate", other.file,
-                              f"{other.label} is also defined in {first.file}"
-                              + (f" (document {first.doc + 1})" if first.doc is not None
-                                 else ""),
+                yield Finding("duplicate", other.file, _duplicate_message(first, other),
                               other.label, doc=other.doc, kind_name=(other.kind, other.name))
             del key
 
