@@ -224,6 +224,55 @@ def test_two_flux_kustomizations_on_one_folder_apply_its_objects_twice(tree: Tre
         "flux-system/two")
 
 
+def test_each_apps_identical_copy_of_a_source_is_shared_not_duplicate(tree: Tree) -> None:
+    """The home-ops pattern (ahinko/home-ops): every app folder carries its own copy of the
+    `app-template` OCIRepository in the namespace, labelled by its app's commonMetadata.
+    Copies alike but for labels are one object several Flux Kustomizations own (a warning);
+    a copy whose spec differs is a duplicate."""
+    source = ("apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\n"
+              "metadata: {name: app-template, namespace: media}\n"
+              "spec: {interval: 1h, url: oci://ghcr.io/bjw-s-labs/helm/app-template, "
+              "ref: {tag: %s}}\n")
+    root = tree({
+        "ks.yaml": "---\n".join(
+            flux_ks(app, f"./{app}", f"  commonMetadata: {{labels: {{app: {app}}}}}\n")
+            for app in ("plex", "sonarr", "radarr")),
+        "plex/oci.yaml": source % "4.2.0",
+        "sonarr/oci.yaml": source % "4.2.0",
+        "radarr/oci.yaml": source % "4.1.0",
+    })
+    report = run(root)
+    assert [(f.rule, f.file) for f in report.sorted() if f.rule in ("shared", "duplicate")] \
+        == [("duplicate", "radarr/oci.yaml"), ("shared", "sonarr/oci.yaml")]
+    [shared] = hits(report, "shared")
+    assert shared.severity == "warning" and shared.message == (
+        "OCIRepository media/app-template is also defined in plex/oci.yaml, alike (labels and "
+        "annotations aside): the Flux Kustomizations applying them share one object, and "
+        "pruning either deletes it for the other")
+
+
+@needs_kubectl
+def test_a_generator_may_read_a_binary_file(tree: Tree) -> None:
+    """kustomize puts a binary file into binaryData (szinn/k8s-homelab's dashy icons): the
+    sandbox copies it like any file the build reads, within the size limit."""
+    root = tree({
+        "ks.yaml": flux_ks("dashy", "./app"),
+        "app/kustomization.yaml": """
+            resources: [cm.yaml]
+            configMapGenerator:
+              - name: icons
+                namespace: default
+                files: [icon.png]
+            """,
+        "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+                       "metadata: {name: a, namespace: default}\n",
+    })
+    (root / "app" / "icon.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
+    report = run(root)
+    assert failures(report) == []
+    assert report.objects == 3  # the Kustomization, the ConfigMap and the generated one
+
+
 @needs_kubectl
 def test_kustomize_features_are_built_by_kubectl_and_traced_to_their_file(tree: Tree) -> None:
     root = tree({

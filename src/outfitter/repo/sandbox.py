@@ -9,6 +9,7 @@ closed local port and forbids git transports, in case anything slips through.
 from __future__ import annotations
 
 import os
+import stat
 from typing import Any
 
 from outfitter import yamlio
@@ -121,6 +122,16 @@ class Mirror:
 
 
 def _safe(path: str) -> bool:
+    """Whether kustomize may read the file: YAML or JSON as yamlio would read it (not too
+    large, not binary, no alias bomb); any other file (a generator's data: kustomize puts
+    binary files into binaryData) only a regular file within yamlio's size limit."""
+    if not path.endswith((".yaml", ".yml", ".json")) and \
+            os.path.basename(path) not in KUSTOMIZATION_FILES:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return False
+        return stat.S_ISREG(info.st_mode) and info.st_size <= yamlio.MAX_BYTES
     try:
         text = yamlio.read_text(path)
     except yamlio.YamlInputError:

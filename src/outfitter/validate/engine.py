@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import marshal
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -450,7 +452,8 @@ class Validator:
             self.opts.on_object(ks.applied_by if ks is not None else "", obj)
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         ns = str((meta or {}).get("namespace") or "")
-        where = Where(rel, built.doc, kind, name, ns, ks.applied_by if ks is not None else "")
+        where = Where(rel, built.doc, kind, name, ns, ks.applied_by if ks is not None else "",
+                      _content(obj))
         ignored = ignored_rules(obj)
         if ignored:
             self._ignores[(rel, built.doc, kind, name)] = ignored
@@ -823,6 +826,23 @@ def _value_at(obj: Any, path: tuple[str | int, ...]) -> Any:
             return None
         obj = obj[part]
     return obj
+
+
+def _content(obj: dict[str, Any]) -> int:
+    """A digest of the object as applied, labels and annotations left out (each Flux
+    Kustomization's commonMetadata labels its copy), so that two copies of one object can
+    be told alike (`shared`) or not (`duplicate`); 0 when it cannot be taken."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict) and ("labels" in meta or "annotations" in meta):
+        obj = {**obj, "metadata": {k: v for k, v in meta.items()
+                                   if k not in ("labels", "annotations")}}
+    try:
+        # Format 2: no back-references, so equal objects give equal bytes whatever
+        # strings they share (format 3 and later encode object identity).
+        digest = hashlib.blake2b(marshal.dumps(obj, 2), digest_size=8).digest()
+    except ValueError:  # a type marshal does not know
+        return 0
+    return int.from_bytes(digest, "big") or 1
 
 
 def _without_sops(obj: dict[str, Any]) -> dict[str, Any]:

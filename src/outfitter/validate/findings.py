@@ -63,6 +63,9 @@ RULES: dict[str, Rule] = {r.id: r for r in (
     Rule("remote-reference", "info", "a reference nothing in the tree satisfies, that a "
          "remote resource of the same build (not fetched) may satisfy"),
     Rule("duplicate", "error", "the same object (kind, namespace, name) from two places"),
+    Rule("shared", "warning", "the same object, alike but for labels and annotations, from "
+         "two Flux Kustomizations (each app's copy of a shared source): pruning one deletes it "
+         "for all"),
     Rule("dual-owner", "error", "an add-on owned by both Flux and an Argo CD Application"),
     # HelmRelease values.
     Rule("values-unknown-key", "warning", "a HelmRelease value the chart does not define: "

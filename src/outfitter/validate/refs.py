@@ -67,6 +67,7 @@ class Where:
     name: str
     namespace: str
     applied_by: str = ""  # the Flux Kustomization applying it ("namespace/name")
+    content: int = 0  # a digest of the object as applied (0: unknown), to tell copies apart
 
     @property
     def label(self) -> str:
@@ -457,10 +458,20 @@ class RefIndex:
                 continue
             first = places[0]
             for other in places[1:]:
-                if ignored(other, "duplicate"):
+                # Copies alike that two Flux Kustomizations apply: one object they share.
+                copy = bool(first.content) and other.content == first.content and \
+                    (other.file, other.doc) != (first.file, first.doc) and \
+                    bool(first.applied_by) and bool(other.applied_by) and \
+                    first.applied_by != other.applied_by
+                rule = "shared" if copy else "duplicate"
+                if ignored(other, rule):
                     continue
-                yield Finding("duplicate", other.file, _duplicate_message(first, other),
-                              other.label, doc=other.doc, kind_name=(other.kind, other.name))
+                message = f"{other.label} is also defined in {first.file}, alike (labels " \
+                    "and annotations aside): the Flux Kustomizations applying them share " \
+                    "one object, and pruning either deletes it for the other" if copy \
+                    else _duplicate_message(first, other)
+                yield Finding(rule, other.file, message, other.label, doc=other.doc,
+                              kind_name=(other.kind, other.name))
             del key
 
     def _dual_owners(self, ignored: Callable[[Where, str], bool]) -> Iterator[Finding]:
