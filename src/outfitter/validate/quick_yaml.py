@@ -1,6 +1,8 @@
-"""A fast path for reading manifests: yaml-rs (a YAML 1.2 parser in Rust, about five times
-faster than libyaml plus PyYAML's construction), used only where its result is the one
-ManifestLoader gives (YAML 1.1 as PyYAML reads it, timestamps as strings).
+"""A fast path for reading manifests: yaml-rs (a YAML 1.2 parser in Rust, three to four
+times faster than libyaml plus PyYAML's construction), used only where its result is the
+one ManifestLoader gives (YAML 1.1 as PyYAML reads it, timestamps as strings). The guard
+below costs about as much as yaml-rs itself: on 5,501 manifests the whole reading takes
+0.4 s against 0.54 s (a text refused by the guard costs its scan on top of libyaml's).
 
 The two readings differ in how plain scalars resolve (`yes`/`on`/`off`, `0644`, `1e3`,
 `1:20`, `+.5`, `1_000`), in tags, anchors, merge keys, directives and complex keys, in keys
