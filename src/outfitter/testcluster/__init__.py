@@ -6,9 +6,8 @@ from outfitter.testcluster.controlplane import (
     ControlPlane,
     ControlPlaneError,
     missing_tools,
-    tools_base_dir,
-    tools_bin_dir,
 )
+from outfitter.tools_dir import tools_base_dir, tools_bin_dir
 
 __all__ = [
     "CONTROL_PLANE_TOOLS",

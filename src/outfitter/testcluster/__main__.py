@@ -15,8 +15,8 @@ from outfitter.testcluster.controlplane import (
     ControlPlane,
     ControlPlaneError,
     missing_tools,
-    tools_base_dir,
 )
+from outfitter.tools_dir import tools_base_dir
 
 # tools/build.sh relative to a source checkout (src/outfitter/testcluster/__main__.py).
 _BUILD_SCRIPT = Path(__file__).resolve().parents[3] / "tools" / "build.sh"

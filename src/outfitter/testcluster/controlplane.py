@@ -39,6 +39,8 @@ from lightkube.models.core_v1 import NodeStatus
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Node, ServiceAccount
 
+from outfitter.tools_dir import tools_base_dir, tools_bin_dir
+
 # What a control plane needs; the stage file sits next to bin/, the rest inside it.
 STAGES_FILE = "kwok-stages.yaml"
 CONTROL_PLANE_TOOLS: tuple[str, ...] = (
@@ -62,21 +64,6 @@ _CLOUD_CONTROLLERS = ("cloud-node-lifecycle-controller", "node-route-controller"
 
 class ControlPlaneError(RuntimeError):
     """The control plane failed to start; the message carries the relevant log's tail."""
-
-
-def tools_base_dir() -> Path:
-    """Where tools/build.sh builds to: $OUTFITTER_TOOLS_DIR, else $XDG_CACHE_HOME (or
-    ~/.cache)/outfitter/tools — the same rule as the script."""
-    override = os.environ.get("OUTFITTER_TOOLS_DIR")
-    if override:
-        return Path(override).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache).expanduser() / "outfitter" / "tools"
-
-
-def tools_bin_dir() -> Path:
-    """The folder holding the built binaries (what ``tools/build.sh --print`` prints)."""
-    return tools_base_dir() / "bin"
 
 
 def _tool_path(name: str) -> Path:

@@ -16,10 +16,10 @@ import subprocess
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from pathlib import Path
 from typing import IO
 
 from outfitter.repo import sandbox
+from outfitter.tools_dir import tools_bin_dir
 
 BINARY = "kustomize-batch"
 
@@ -29,15 +29,8 @@ class ServerGone(Exception):
 
 
 def find_binary() -> str | None:
-    """The built tool: tools/build.sh's bin folder, else PATH. The folder follows the rule of
-    testcluster.tools_base_dir (not imported: it loads the cluster libraries, ~0.6 s)."""
-    base = os.environ.get("OUTFITTER_TOOLS_DIR")
-    if base:
-        folder = Path(base).expanduser()
-    else:
-        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        folder = Path(cache).expanduser() / "outfitter" / "tools"
-    built = folder / "bin" / BINARY
+    """The built tool: tools/build.sh's bin folder, else PATH."""
+    built = tools_bin_dir() / BINARY
     if built.is_file() and os.access(built, os.X_OK):
         return str(built)
     return shutil.which(BINARY)
