@@ -22,7 +22,7 @@ objects that no entry point reaches are `unapplied` (one note per file or folder
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,11 +147,7 @@ class Repository:
     def _sources(self) -> list[tuple[tuple[str, str], dict[str, Any]]]:
         if self._variable_sources is None:
             assert self.docs is not None
-            self._variable_sources = [
-                ((str(doc["kind"]), str(meta.get("name"))), doc)
-                for path in sorted(self.applications) for doc in self.docs(path)
-                if isinstance(doc, dict) and doc.get("kind") in ("ConfigMap", "Secret")
-                and isinstance(meta := doc.get("metadata"), dict)]
+            self._variable_sources = list(_config_sources(self.docs, sorted(self.applications)))
         return self._variable_sources
 
     def applying(self, path: str) -> list[FluxKustomization]:
@@ -480,15 +476,11 @@ class _Loader:
     def _values_named(self, repo: Repository, kind: str, name: str, cluster: str
                       ) -> dict[str, str | None] | None:
         out: dict[str, str | None] | None = None
-        for path in sorted(repo.applications):
-            if not self.values_in(path) or \
-                    not any(a.cluster == cluster for a in repo.applications[path]):
-                continue
-            for doc in self.docs(path):
-                meta = doc.get("metadata") if isinstance(doc, dict) else None
-                if isinstance(meta, dict) and doc.get("kind") == kind and \
-                        meta.get("name") == name:
-                    out = {**(out or {}), **_values_of(doc)}
+        paths = [path for path in sorted(repo.applications) if self.values_in(path)
+                 and any(a.cluster == cluster for a in repo.applications[path])]
+        for key, doc in _config_sources(self.docs, paths):
+            if key == (kind, name):
+                out = {**(out or {}), **_values_of(doc)}
         return out
 
     # -- what no entry point reaches -----------------------------------------------------
@@ -590,6 +582,17 @@ def _collapse(left: list[str], others: set[str], top: str) -> list[str]:
         if not covered:
             out.append(item)
     return out
+
+
+def _config_sources(docs: Docs, paths: list[str]
+                    ) -> Iterator[tuple[tuple[str, str], dict[str, Any]]]:
+    """((kind, name), document) of each ConfigMap and Secret in `paths`: where postBuild
+    substituteFrom values come from."""
+    for path in paths:
+        for doc in docs(path):
+            if isinstance(doc, dict) and doc.get("kind") in ("ConfigMap", "Secret") and \
+                    isinstance(meta := doc.get("metadata"), dict):
+                yield (str(doc["kind"]), str(meta.get("name"))), doc
 
 
 def _values_of(doc: dict[str, Any]) -> dict[str, str | None]:
