@@ -82,11 +82,16 @@ def _known(tree: Path, cache: Path) -> frozenset[str]:
     return options.known_namespaces
 
 
-def test_validate_knows_the_profiles_namespaces_from_the_cache(tmp_path: Path) -> None:
+def _tree_with_profile(tmp_path: Path, profile: str) -> Path:
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "cm.yaml").write_text(CONFIGMAP)
-    (tree / "outfitter.yaml").write_text("monitoring:\n  namespace: observability\n")
+    (tree / "outfitter.yaml").write_text(profile)
+    return tree
+
+
+def test_validate_knows_the_profiles_namespaces_from_the_cache(tmp_path: Path) -> None:
+    tree = _tree_with_profile(tmp_path, "monitoring:\n  namespace: observability\n")
     cache = tmp_path / "cache"
     assert "observability" in _known(tree, cache)
     assert "observability" in _known(tree, cache)  # from the kept entry
@@ -96,10 +101,7 @@ def test_validate_knows_the_profiles_namespaces_from_the_cache(tmp_path: Path) -
 
 
 def test_a_bad_profile_is_reported_every_run(tmp_path: Path) -> None:
-    tree = tmp_path / "tree"
-    tree.mkdir()
-    (tree / "cm.yaml").write_text(CONFIGMAP)
-    (tree / "outfitter.yaml").write_text("monitoring:\n  nmespace: typo\n")
+    tree = _tree_with_profile(tmp_path, "monitoring:\n  nmespace: typo\n")
     cache = tmp_path / "cache"
     for _ in range(2):
         with pytest.raises(ValidateInputError) as caught:
