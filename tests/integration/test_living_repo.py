@@ -253,7 +253,11 @@ def test_a_render_killed_at_a_random_point_runs_again_to_the_clean_tree(tmp_path
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     partial = 0
-    for attempt in range(3):
+    # Three kills at least; more (up to ten) until one has landed while render was writing:
+    # a kill after the last write proves nothing, and the timing varies from run to run.
+    for attempt in range(10):
+        if attempt >= 3 and partial:
+            break
         repo = copy("home-ops", tmp_path / f"killed-{attempt}")
         process = _render_process(repo, prof)
         _wait_for_writes(repo, process)
