@@ -12,11 +12,12 @@ Files the user owns but outfitter must list itself in (a parent `kustomization.y
 Renovate configuration) are edited, never owned: outfitter adds its own entries and, later,
 removes only the entries it added (kept in the record under `edits`).
 
-The render is journaled: the record is rewritten (atomically) after each file, so a render
-killed at any point runs again cleanly. Every path is resolved and must stay inside the
-output folder, never through a symbolic link; a record entry that points outside is refused
-before anything is touched. New files get the usual 0644 (the umask decides), edited files
-keep their mode.
+The render is journaled: the record is rewritten (atomically) after each file, and a new
+file is claimed in it before it is written, so a render killed at any point runs again
+cleanly (never finding a file of its own that it takes for the user's). Every path is
+resolved and must stay inside the output folder, never through a symbolic link; a record
+entry that points outside is refused before anything is touched. New files get the usual
+0644 (the umask decides), edited files keep their mode.
 """
 
 from __future__ import annotations
@@ -368,9 +369,15 @@ def apply_writes(root: Path, actions: list[_Action], record: Record,
             # A merged file keeps the render as its base; the file holds the user's changes.
             base = action.base or action.data
             _keep_base(root, base)
-            if action.op == "write":
-                atomic_write(root / rel, action.data)
             journal.files[rel] = sha256(base)
+            if action.op == "write":
+                if not (root / rel).exists():
+                    # Claim a new file before it lands: killed in between, the next render
+                    # finds it recorded but missing and writes it; killed after an unclaimed
+                    # write, it would find a file it did not write and take it for the user's.
+                    _save_record(root, journal)
+                    before = journal.dump()
+                atomic_write(root / rel, action.data)
         elif action.op == "remove":
             (root / rel).unlink(missing_ok=True)
             _remove_empty_parents((root / rel).parent, root)
