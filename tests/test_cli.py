@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,23 @@ def test_init_writes_a_profile_that_loads(tmp_path: Path) -> None:
     assert main(["init", "--out", str(out), "--name", "lab", "--nodes", "4"]) == 0
     profile = load_profile(out)
     assert profile.cluster.name == "lab" and profile.cluster.nodes.count == 4
+
+
+def test_init_takes_the_repository_address_from_the_checkouts_origin(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "home-ops"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "remote", "add", "origin",
+                    "git@github.com:someone/home-ops.git"], check=True)
+    assert main(["init", "--out", str(repo / "outfitter.yaml")]) == 0
+    assert load_profile(repo / "outfitter.yaml").gitops.repo_url == \
+        "git@github.com:someone/home-ops.git"
+    assert "gitops.repoURL: git@github.com:someone/home-ops.git (the Git remote origin)" in \
+        capsys.readouterr().err
+    # Outside a checkout the example address stays, and nothing claims otherwise.
+    assert main(["init", "--out", str(tmp_path / "outfitter.yaml")]) == 0
+    assert "github.com" not in load_profile(tmp_path / "outfitter.yaml").gitops.repo_url
+    assert "repoURL" not in capsys.readouterr().err
 
 
 def test_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -114,11 +114,15 @@ def _record(out: RoadmapMapping, finding: Finding, where: Source) -> None:
         out.unmapped.append(where)
 
 
-def profile_data(mapping: RoadmapMapping | None = None, **cluster: Any) -> dict[str, Any]:
-    """Profile data to write: everything spelled out, so the file documents itself."""
+def profile_data(mapping: RoadmapMapping | None = None, repo_url: str | None = None,
+                 **cluster: Any) -> dict[str, Any]:
+    """Profile data to write: everything spelled out, so the file documents itself;
+    `repo_url` is the checkout's origin."""
     data: dict[str, Any] = {}
     if cluster:
         data["cluster"] = cluster
+    if repo_url:
+        data["gitops"] = {"repoURL": repo_url}
     if mapping is not None:
         data["existing"] = [e for e in EXISTING_STACK if e in mapping.existing]
         # An add-on a roadmap cannot name (outfitter's own status reader) keeps its default.

@@ -22,6 +22,7 @@ from outfitter.cli.app import (
     out_console,
     profile_from,
 )
+from outfitter.git_remote import origin_url
 from outfitter.plan import build_plan, plan_json
 from outfitter.profile_init import (
     SCHEMA_SUFFIX,
@@ -75,7 +76,10 @@ def init(
         if not mapping.addons:
             raise UsageProblem([f"{from_roadmap}: asks for no add-on outfitter offers"
                                 + _named_tools(mapping)])
-    text = profile_text(profile_data(mapping, **cluster))
+    # The profile usually sits in the Git repository it describes: its origin is the
+    # address Argo CD applications and Renovate presets need, not the example default.
+    repo_url = origin_url(out.parent)
+    text = profile_text(profile_data(mapping, repo_url, **cluster))
     # A JSON schema beside the profile, generated from the models, and the editor pointed
     # at it: completion and checks while the user edits outfitter.yaml.
     schema = out.with_name(out.stem + SCHEMA_SUFFIX)
@@ -84,6 +88,9 @@ def init(
     console = err_console()
     if mapping is not None:
         print_mapping(mapping, console)
+    if repo_url:
+        console.print(f"profile setting: gitops.repoURL: {repo_url} (the Git remote origin)",
+                      soft_wrap=True)
     console.print(f"wrote {out} and its schema {schema}")
 
 

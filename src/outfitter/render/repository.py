@@ -30,6 +30,7 @@ from typing import Any
 from outfitter import yamlio
 from outfitter.errors import InputError
 from outfitter.files import outside_root
+from outfitter.git_remote import origin_url
 from outfitter.plan import Plan
 from outfitter.render.flux import FLUX_NAMESPACE, PRUNE_DISABLED
 from outfitter.render.flux import doc as flux_doc
@@ -387,31 +388,6 @@ def _preset_prefix(plan: Plan, existing: list[str], repo: Path) -> str:
         if any(outside_root(repo / c, repo) is None and (repo / c).is_file()
                for c in candidates):
             return f"{m.group(1)}>{m.group(2)}"
-    url = _origin_url(repo) or plan.profile.gitops.repo_url
+    url = origin_url(repo) or plan.profile.gitops.repo_url
     path = re.sub(r"^[a-z+]+://[^/]+/|^[^@]+@[^:]+:", "", url).removesuffix(".git").strip("/")
     return f"local>{path}"
-
-
-_ORIGIN = re.compile(r'^\s*\[remote\s+"origin"\]\s*$')
-_URL = re.compile(r"^\s*url\s*=\s*(\S+)\s*$")
-
-
-def _origin_url(repo: Path) -> str | None:
-    """The `origin` remote of the Git checkout holding `repo` (the repository's own name,
-    which Renovate's `local>` presets use), or None."""
-    for folder in (repo.resolve(), *repo.resolve().parents):
-        config = folder / ".git" / "config"
-        if not (folder / ".git").exists():
-            continue
-        try:
-            lines = yamlio.read_text(config).splitlines() if config.is_file() else []
-        except yamlio.YamlInputError:
-            return None
-        inside = False
-        for line in lines:
-            if line.lstrip().startswith("["):
-                inside = bool(_ORIGIN.match(line))
-            elif inside and (m := _URL.match(line)):
-                return m.group(1)
-        return None
-    return None
