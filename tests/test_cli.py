@@ -33,6 +33,18 @@ def test_init_takes_the_repository_address_from_the_checkouts_origin(
         "git@github.com:someone/home-ops.git"
     assert "gitops.repoURL: git@github.com:someone/home-ops.git (the Git remote origin)" in \
         capsys.readouterr().err
+    # A token in an https remote never reaches the profile; a worktree reads the shared
+    # config of its repository.
+    subprocess.run(["git", "-C", str(repo), "remote", "set-url", "origin",
+                    "https://someone:ghp_secret@github.com/someone/home-ops.git"], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    subprocess.run(["git", "-C", str(repo), "worktree", "add", "-q", str(tmp_path / "wt")],
+                   check=True)
+    assert main(["init", "--out", str(tmp_path / "wt" / "outfitter.yaml")]) == 0
+    assert load_profile(tmp_path / "wt" / "outfitter.yaml").gitops.repo_url == \
+        "https://github.com/someone/home-ops.git"
+    assert "ghp_secret" not in capsys.readouterr().err
     # Outside a checkout the example address stays, and nothing claims otherwise.
     assert main(["init", "--out", str(tmp_path / "outfitter.yaml")]) == 0
     assert "github.com" not in load_profile(tmp_path / "outfitter.yaml").gitops.repo_url
