@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from outfitter.cli import main
-from outfitter.render.writer import RECORD, WriteConflict, sha256, write_tree
+from outfitter.render.writer import RECORD, WriteConflict, exclusive, sha256, write_tree
 
 TREE = {"apps/a/ks.yaml": "a: 1\n", "apps/b/ks.yaml": "b: 1\n", "apps/kustomization.yaml": "k\n"}
 
@@ -170,3 +170,17 @@ def test_render_with_a_bad_profile_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["render", "--out", str(out), "--profile", str(profile)]) == 2
     assert not out.exists()
+
+
+def test_a_second_render_into_the_same_repository_waits_its_turn(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A render holding the repository (here this test, through the same lock) makes another
+    one stop before it reads or writes anything; --check only reads and goes ahead."""
+    (tmp_path / "notes.md").write_text("mine\n")
+    with exclusive(tmp_path):
+        assert main(["render", "--out", str(tmp_path)]) == 2
+        assert "another outfitter render is writing here" in capsys.readouterr().err
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.md"]
+        assert main(["render", "--out", str(tmp_path), "--check"]) == 1
+    assert main(["render", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / RECORD).exists()

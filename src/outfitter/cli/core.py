@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ from outfitter.cli.app import (
     profile_from,
 )
 from outfitter.git_remote import origin_url
-from outfitter.plan import build_plan, plan_json
+from outfitter.plan import Plan, build_plan, plan_json
 from outfitter.profile_init import (
     SCHEMA_SUFFIX,
     RoadmapMapping,
@@ -42,6 +43,7 @@ from outfitter.render.writer import (
     apply_writes,
     atomic_write,
     check_root,
+    exclusive,
     load_record,
     plan_writes,
 )
@@ -182,6 +184,11 @@ def render(
     problems = check_root(out)
     if problems:
         raise WriteConflict(problems)
+    with contextlib.nullcontext() if check else exclusive(out):
+        _render_into(out, the_plan, force, check)
+
+
+def _render_into(out: Path, the_plan: Plan, force: bool, check: bool) -> None:
     files = render_repository(the_plan, out)  # SOPS Secrets encrypted, or kept as they are
     if not check:
         adopt_edited(out, the_plan, files)

@@ -22,13 +22,15 @@ entry that points outside is refused before anything is touched. New files get t
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import fcntl
 import hashlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -431,6 +433,27 @@ def _collect_bases(root: Path, record: Record) -> None:
     for blob in folder.iterdir():
         if blob.name not in keep and blob.is_file() and not blob.is_symlink():
             blob.unlink()
+
+
+@contextlib.contextmanager
+def exclusive(root: Path) -> Iterator[None]:
+    """One writing render per repository at a time: two at once would each take the other's
+    new files for the user's, and remove each other's temporary files. The lock is on the
+    folder itself (nothing is added to the repository) and goes with the process."""
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:  # not made yet (render makes it): nothing else can be writing there
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WriteConflict([f"{root}: another outfitter render is writing here; run "
+                                 f"again when it has finished"]) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def write_tree(root: Path, files: dict[str, str], force: bool = False,
