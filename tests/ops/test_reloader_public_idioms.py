@@ -1,0 +1,61 @@
+"""`reloader plan` on idioms of public homelab repositories that outfitter's own fixtures
+did not have: app-template values naming objects through `{{ .Release.Name }}` (the chart
+runs them through `tpl`), annotations separated from the next key by a blank line, and
+kustomize overlays that patch a HelmRelease."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from outfitter.ops import reloader
+
+RELEASE_HEAD = (
+    "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n"
+    "  name: karma\n  namespace: observability\nspec:\n  interval: 1h\n  chartRef:\n"
+    "    kind: OCIRepository\n    name: app-template\n")
+
+
+def test_a_templated_name_in_a_reload_annotation_covers_the_object_it_renders_to(
+    tmp_path: Path,
+) -> None:
+    # The reload annotation names `{{ .Release.Name }}-configmap`, which app-template
+    # renders to karma-configmap: the object the persistence item mounts.
+    path = tmp_path / "helmrelease.yaml"
+    path.write_text(RELEASE_HEAD + (
+        "  values:\n    controllers:\n      karma:\n        annotations:\n"
+        '          configmap.reloader.stakater.com/reload: "{{ .Release.Name }}-configmap"\n'
+        "        containers:\n          app:\n            envFrom:\n"
+        "              - secretRef:\n"
+        '                  name: "{{ .Release.Name }}-secret"\n'
+        "    persistence:\n      config-file:\n        type: configMap\n"
+        "        name: karma-configmap\n"))
+    plan = reloader.plan_repository(tmp_path)
+    [finding] = plan.findings
+    # The Secret's name is rendered too, so the plan says which object it really is.
+    assert [str(r) for r in finding.refs] == ["ConfigMap/karma-configmap",
+                                             "Secret/karma-secret"]
+    assert finding.status == "partly annotated"
+    assert [str(r) for r in finding.missing] == ["Secret/karma-secret"]
+    # The user's templated list stays as written; only the Secret's list is added.
+    assert finding.add == {"secret.reloader.stakater.com/reload": "karma-secret"}
+
+
+def test_release_name_follows_helm_controller(tmp_path: Path) -> None:
+    # helm-controller names the release <targetNamespace>-<name> when the HelmRelease sets
+    # a targetNamespace and no releaseName: the templated name must follow.
+    path = tmp_path / "helmrelease.yaml"
+    path.write_text(RELEASE_HEAD + (
+        "  targetNamespace: tools\n"
+        "  values:\n    controllers:\n      karma:\n        annotations:\n"
+        '          configmap.reloader.stakater.com/reload: "{{ .Release.Name }}-configmap"\n'
+        "    persistence:\n      config-file:\n        type: configMap\n"
+        "        name: karma-configmap\n"))
+    [finding] = reloader.plan_repository(tmp_path).findings
+    assert finding.status == "partly annotated" and finding.namespace == "tools"
+    assert finding.add == {"configmap.reloader.stakater.com/reload":
+                           "{{ .Release.Name }}-configmap,karma-configmap"}
+    path.write_text(path.read_text().replace("  targetNamespace: tools\n",
+                                             "  targetNamespace: tools\n"
+                                             "  releaseName: karma\n"))
+    [finding] = reloader.plan_repository(tmp_path).findings
+    assert finding.status == "annotated"
