@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from outfitter.ops import reloader
+from repo_diff import line_changes
 
 RELEASE_HEAD = (
     "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n"
@@ -59,3 +60,47 @@ def test_release_name_follows_helm_controller(tmp_path: Path) -> None:
                                              "  releaseName: karma\n"))
     [finding] = reloader.plan_repository(tmp_path).findings
     assert finding.status == "annotated"
+
+
+def test_an_added_annotation_goes_before_the_blank_line_that_ends_the_block(
+    tmp_path: Path,
+) -> None:
+    # A blank line separates the annotations from `pod:`; the new entry joins the others
+    # above it instead of hanging below the gap.
+    path = tmp_path / "helmrelease.yaml"
+    before = RELEASE_HEAD + (
+        "  values:\n    controllers:\n      karma:\n        annotations:\n"
+        "          secret.reloader.stakater.com/reload: karma-secret\n\n"
+        "        pod:\n          securityContext:\n            fsGroup: 2000\n\n"
+        "        containers:\n          app:\n            envFrom:\n"
+        "              - secretRef:\n                  name: karma-secret\n"
+        "    persistence:\n      config-file:\n        type: configMap\n"
+        "        name: karma-configmap\n")
+    path.write_text(before)
+    plan = reloader.plan_repository(tmp_path)
+    reloader.write(plan)
+    after = path.read_text()
+    assert after == before.replace(
+        "karma-secret\n\n        pod:",
+        'karma-secret\n          configmap.reloader.stakater.com/reload: "karma-configmap"\n'
+        "\n        pod:")
+    assert reloader.plan_repository(tmp_path).to_annotate == []
+
+
+def test_a_comment_at_the_end_of_the_last_annotation_stays_on_its_line(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "helmrelease.yaml"
+    before = RELEASE_HEAD + (
+        "  values:\n    controllers:\n      karma:\n        annotations:\n"
+        "          secret.reloader.stakater.com/reload: karma-secret  # rotated weekly\n\n"
+        "        containers:\n          app:\n            envFrom:\n"
+        "              - secretRef:\n                  name: karma-secret\n"
+        "    persistence:\n      config-file:\n        type: configMap\n"
+        "        name: karma-configmap\n")
+    path.write_text(before)
+    reloader.write(reloader.plan_repository(tmp_path))
+    removed, added = line_changes(before, path.read_text())
+    assert removed == []
+    assert added == ['          configmap.reloader.stakater.com/reload: "karma-configmap"']
+    assert "karma-secret  # rotated weekly\n" in path.read_text()

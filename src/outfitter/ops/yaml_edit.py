@@ -318,7 +318,9 @@ def insert_at(
 ) -> Callable[[int], Callable[[Any], None]]:
     """Edits that insert `key` into the mapping `locate` finds, one per candidate position:
     right after the last present key of `after`, after the earlier ones, at the start when
-    `prefer_start`, at the end, then after each other key from the end to the start."""
+    `prefer_start`, at the end, then after each other key from the end to the start. At
+    the end a scalar takes over the blank lines and comments that trail the last entry
+    (ruamel keeps them with it), so it joins the block instead of following the gap."""
 
     def choice(n: int) -> Callable[[Any], None]:
         def change(tree: Any) -> None:
@@ -330,7 +332,15 @@ def insert_at(
                 [*wanted, *first, len(keys), *range(len(keys) - 1, -1, -1)]))
             if n >= len(positions):
                 raise _NoMoreChoices
-            mapping.insert(positions[n], key, value())
+            new = value()
+            mapping.insert(positions[n], key, new)
+            trailing = mapping.ca.items.get(keys[-1]) if keys else None
+            if positions[n] == len(keys) and not isinstance(new, (dict, list)) \
+                    and trailing and len(trailing) > 2 and trailing[2] is not None \
+                    and str(getattr(trailing[2], "value", "")).startswith("\n") \
+                    and not isinstance(mapping[keys[-1]], (dict, list)):
+                mapping.ca.items[key] = [None, None, trailing[2], None]
+                trailing[2] = None
         return change
 
     return choice
@@ -353,9 +363,29 @@ def first_clean(
             raise NotEditable(
                 "no place to add the lines without moving a comment or a neighbour") from None
         removed, _ = changed_lines(doc.body, new)
-        if all(may_change(line) for line in removed) and not _splits_comment(doc.body, new):
+        if all(may_change(line) for line in removed) and not _splits_comment(doc.body, new) \
+                and not _after_blank(doc.body, new):
             return new
         n += 1
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _after_blank(old: str, new: str) -> bool:
+    """Lines were inserted below a blank line that closes a block they belong to (they are
+    deeper than the line that follows): ruamel keeps the blank line with the last entry,
+    so the new entry lands past the gap the user left before the next key."""
+    a, b = old.splitlines(), new.splitlines()
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for tag, i1, _i2, j1, _j2 in matcher.get_opcodes():
+        if tag != "insert" or i1 == 0 or a[i1 - 1].strip():
+            continue
+        following = next((line for line in a[i1:] if line.strip()), None)
+        if following is None or _indent(b[j1]) > _indent(following):
+            return True
+    return False
 
 
 def _splits_comment(old: str, new: str) -> bool:
