@@ -5,6 +5,7 @@ kustomize overlays that patch a HelmRelease."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from outfitter.ops import reloader
@@ -104,3 +105,22 @@ def test_a_comment_at_the_end_of_the_last_annotation_stays_on_its_line(
     assert removed == []
     assert added == ['          configmap.reloader.stakater.com/reload: "karma-configmap"']
     assert "karma-secret  # rotated weekly\n" in path.read_text()
+
+
+OVERLAY = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "overlay-patches"
+
+
+def test_kustomize_patch_files_are_not_objects_of_their_own(tmp_path: Path) -> None:
+    # flux2-kustomize-helm-example's layout: apps/production patches the base's objects.
+    # The patch documents are partial: never judged or edited as workloads, but named.
+    root = Path(shutil.copytree(OVERLAY, tmp_path / "repo"))
+    plan = reloader.plan_repository(root)
+    assert [(f.workload, f.where, f.status) for f in plan.findings] == [
+        ("Deployment podinfo/podinfo", "apps/base/podinfo/deployment.yaml:1",
+         "needs annotation")]
+    assert plan.notes == [
+        "1 file(s) are kustomize patches (or generator input) of workloads or HelmReleases, "
+        "not objects: judged where the object is defined, without what the patch changes: "
+        "apps/production/podinfo-patch.yaml"]
+    assert sorted(str(p.relative_to(root)) for p in reloader.write(plan)) == [
+        "apps/base/podinfo/deployment.yaml"]

@@ -30,7 +30,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from outfitter.helm import values as helm_values
 from outfitter.ops import release_tree, yaml_edit
-from outfitter.ops.applied import applied_files
+from outfitter.ops.applied import applied_files, read_only
 from outfitter.ops.release_tree import APP_TEMPLATE, Tree
 from outfitter.ops.yaml_edit import NotEditable, UnreadableFile, YamlFile
 
@@ -296,7 +296,13 @@ def plan_repository(root: Path) -> Plan:
     tree = release_tree.scan(repo, files, base)
     by_path = {yf.path.resolve(): yf for yf in files}
     others: list[str] = []
+    patches: list[str] = []
     for yf in files:
+        if read_only(repo, yf.path):
+            if any(isinstance(d.data, dict) and d.data.get("kind") in (
+                    *WORKLOAD_KINDS, "HelmRelease") for d in yf.documents):
+                patches.append(_rel(yf.path, base))
+            continue
         for doc in yf.documents:
             obj = doc.data
             if not isinstance(obj, dict):
@@ -316,6 +322,11 @@ def plan_repository(root: Path) -> Plan:
                 other = _helm_release(plan, tree, by_path, yf, doc.index, where, namespaces)
                 if other:
                     others.append(other)
+    if patches:
+        plan.notes.append(
+            f"{len(patches)} file(s) are kustomize patches (or generator input) of workloads "
+            f"or HelmReleases, not objects: judged where the object is defined, without what "
+            f"the patch changes: {', '.join(sorted(patches))}")
     if others:
         plan.notes.append(
             f"{len(others)} HelmRelease(s) render workloads that are not in the repository "
