@@ -669,9 +669,6 @@ def _check(doc: yaml_edit.Document, body: str, secret: str) -> None:
 
 
 def write(mig: Migration) -> list[Path]:
-    written = []
-    for path, yf in sorted(mig.files.items()):
-        if yf.changed:
-            yaml_edit.save(yf)
-            written.append(path)
-    return written
+    """Write every prepared edit (none when one of them does not read back); the files
+    written."""
+    return yaml_edit.save_all([yf for _, yf in sorted(mig.files.items())])

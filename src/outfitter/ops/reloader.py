@@ -755,12 +755,9 @@ def _annotate_path(doc: yaml_edit.Document, keys: list[str], add: dict[str, str]
 
 
 def write(plan: Plan) -> list[Path]:
-    """Write every prepared edit; the files written."""
-    written = []
-    for path, yf in sorted(plan.files.items()):
-        if yf.changed:
-            yaml_edit.save(yf)
-            written.append(path)
+    """Write every prepared edit (none when one of them does not read back); the files
+    written."""
+    written = yaml_edit.save_all([yf for _, yf in sorted(plan.files.items())])
     for f in plan.to_annotate:
         f.edited = f.edit_error is None
     return written
