@@ -124,3 +124,23 @@ def test_kustomize_patch_files_are_not_objects_of_their_own(tmp_path: Path) -> N
         "apps/production/podinfo-patch.yaml"]
     assert sorted(str(p.relative_to(root)) for p in reloader.write(plan)) == [
         "apps/base/podinfo/deployment.yaml"]
+
+
+def test_a_mistyped_reload_annotation_is_named_and_does_not_count(tmp_path: Path) -> None:
+    # `config.reloader.stakater.com/reload` (not `configmap.`): Reloader ignores it, so the
+    # ConfigMap it names is still missing, and the plan says why.
+    path = tmp_path / "helmrelease.yaml"
+    path.write_text(RELEASE_HEAD + (
+        "  values:\n    controllers:\n      karma:\n        annotations:\n"
+        "          secret.reloader.stakater.com/reload: karma-secret\n"
+        "          config.reloader.stakater.com/reload: karma-configmap\n"
+        "        containers:\n          app:\n            envFrom:\n"
+        "              - secretRef:\n                  name: karma-secret\n"
+        "    persistence:\n      config-file:\n        type: configMap\n"
+        "        name: karma-configmap\n"))
+    [finding] = reloader.plan_repository(tmp_path).findings
+    assert finding.status == "partly annotated"
+    assert finding.add == {"configmap.reloader.stakater.com/reload": "karma-configmap"}
+    assert finding.notes == [
+        "config.reloader.stakater.com/reload is not an annotation Reloader reads: it does "
+        "not count (did you mean configmap.reloader.stakater.com/reload?)"]

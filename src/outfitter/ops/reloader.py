@@ -20,6 +20,7 @@ answer is a post-renderer patch on the HelmRelease, printed, not written.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -430,9 +431,32 @@ def _map(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# The `…/auto` and `…/reload` annotations Reloader reads (upstream README): another prefix
+# is a typo Reloader ignores, such as `config.reloader.stakater.com/reload`.
+READ_KEYS = (AUTO, *KIND_AUTO.values(), *KIND_RELOAD.values(),
+             "secretproviderclass.reloader.stakater.com/auto",
+             "secretproviderclass.reloader.stakater.com/reload",
+             "configmaps.exclude.reloader.stakater.com/reload",
+             "secrets.exclude.reloader.stakater.com/reload")
+
+
+def unread_keys(*annotations: dict[str, Any]) -> list[str]:
+    """A note per `…reloader.stakater.com/auto|reload` key Reloader does not read."""
+    notes = []
+    for key in sorted({str(k) for a in annotations for k in a}):
+        if "reloader.stakater.com/" not in key or key in READ_KEYS \
+                or key.rsplit("/", 1)[1] not in ("auto", "reload"):
+            continue
+        near = difflib.get_close_matches(key, READ_KEYS, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        notes.append(f"{key} is not an annotation Reloader reads: it does not count{hint}")
+    return notes
+
+
 def judge(finding: Finding, annotations: dict[str, Any], plain: list[Ref],
           pod: dict[str, Any] | None = None, render: Callable[[str], str] = str) -> None:
     pod = pod or {}
+    finding.notes += unread_keys(annotations, pod)
     state, missing = coverage(annotations, plain, pod, render)
     finding.on_pod = on_pod_template(annotations, pod)
     if finding.on_pod and state in ("covered", "search", "opted out"):
