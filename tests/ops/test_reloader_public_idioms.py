@@ -144,3 +144,21 @@ def test_a_mistyped_reload_annotation_is_named_and_does_not_count(tmp_path: Path
     assert finding.notes == [
         "config.reloader.stakater.com/reload is not an annotation Reloader reads: it does "
         "not count (did you mean configmap.reloader.stakater.com/reload?)"]
+
+
+def test_a_release_every_cluster_defines_is_named_once(tmp_path: Path) -> None:
+    # joryirving/home-ops: the same flux-instance HelmRelease in each cluster's folder.
+    for cluster in ("main", "utility"):
+        folder = tmp_path / cluster
+        folder.mkdir()
+        (folder / "helmrelease.yaml").write_text(
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n"
+            "  name: flux-instance\n  namespace: flux-system\nspec:\n  chart:\n    spec:\n"
+            "      chart: flux-instance\n      sourceRef:\n        kind: HelmRepository\n"
+            "        name: controlplaneio\n")
+    plan = reloader.plan_repository(tmp_path)
+    assert len(plan.not_judged) == 2
+    assert plan.notes == [
+        "1 HelmRelease(s) render workloads that are not in the repository "
+        "(flux-system/flux-instance): `outfitter reloader plan --live` finds which of them "
+        "read a ConfigMap or Secret, with the post-renderer patch for each."]

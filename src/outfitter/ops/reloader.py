@@ -329,9 +329,11 @@ def plan_repository(root: Path) -> Plan:
             f"or HelmReleases, not objects: judged where the object is defined, without what "
             f"the patch changes: {', '.join(sorted(patches))}")
     if others:
+        # One name per release: a repository with several clusters defines one per cluster.
+        named = sorted(set(others))
         plan.notes.append(
-            f"{len(others)} HelmRelease(s) render workloads that are not in the repository "
-            f"({', '.join(sorted(others))}): `outfitter reloader plan --live` finds which of "
+            f"{len(named)} HelmRelease(s) render workloads that are not in the repository "
+            f"({', '.join(named)}): `outfitter reloader plan --live` finds which of "
             f"them read a ConfigMap or Secret, with the post-renderer patch for each.")
     plan.findings.sort(key=_position)
     plan.not_judged.sort()
