@@ -171,3 +171,31 @@ def test_a_crlf_file_is_never_rewritten_with_lf(tmp_path: Path) -> None:
     assert plan.findings[0].edit_error is not None
     reloader.write(plan)
     assert path.read_bytes() == original
+
+
+def test_save_all_writes_nothing_when_one_edit_does_not_read_back(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text("a: 1\n")
+    bad.write_text("b: 1\n")
+    first, second = yaml_edit.read(good), yaml_edit.read(bad)
+    first.set_body(0, "a: 2\n")
+    second.set_body(0, "b: [1\n")
+    with pytest.raises(yaml_edit.NotEditable, match=r"bad\.yaml: the edited file"):
+        yaml_edit.save_all([first, second])
+    assert (good.read_text(), bad.read_text()) == ("a: 1\n", "b: 1\n")
+
+
+def test_a_re_defined_anchor_reads_back_as_it_was_read(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # `&port` once per block, as homelab HelmReleases write it: legal YAML (the later
+    # anchor replaces the earlier one), which libyaml alone refuses.
+    path = tmp_path / "f.yaml"
+    path.write_text("service:\n  port: &port 80\n  target: *port\n"
+                    "probe:\n  port: &port 81\n  target: *port\n")
+    yf = yaml_edit.read(path)
+    yf.set_body(0, yf.documents[0].edit(lambda tree: tree.insert(0, "name", "x")))
+    assert yaml_edit.save_all([yf]) == [path]
+    assert path.read_text() == ("name: x\nservice:\n  port: &port 80\n  target: *port\n"
+                                "probe:\n  port: &port 81\n  target: *port\n")
+    assert "ReusedAnchorWarning" not in capfd.readouterr().err

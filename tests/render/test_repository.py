@@ -119,3 +119,37 @@ def test_the_namespace_a_parent_kustomization_sets_is_read_as_the_model_reads_it
     (repo / "kubernetes/apps/storage/kustomization.yml").unlink()
     [found] = scan(repo, set()).releases
     assert found.namespace == ""
+
+
+FLUX_APPS = """\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: {path}
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+"""
+
+
+@pytest.mark.parametrize(("path", "noted"), [
+    ("./apps/production", True),  # flux2-kustomize-helm-example: apps/, infrastructure/
+    ("./kubernetes/apps", False),  # home-ops: cluster-apps applies the tree's root
+    ("./kubernetes", False),  # above it: Flux generates the kustomization, every folder in
+])
+def test_a_tree_no_flux_kustomization_applies_is_said_once(
+        path: str, noted: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ks = tmp_path / "clusters" / "production" / "apps.yaml"
+    ks.parent.mkdir(parents=True)
+    ks.write_text(FLUX_APPS.format(path=path))
+    assert main(["render", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err.replace("\n", " ")
+    line = ("kubernetes/apps (gitops.path): no Flux Kustomization of the repository has that "
+            "path or one above it")
+    assert (err.count(line) == 1) is noted
+    assert ks.read_text() == FLUX_APPS.format(path=path)

@@ -11,6 +11,7 @@ from typing import Any
 
 from outfitter.helm.template import RenderedObject
 from outfitter.helm.validation import HelmPass, Settings
+from outfitter.repo import model as repo_model
 from outfitter.validate.engine import Options, Validator
 from outfitter.validate.findings import INPUT_RULES
 from outfitter.validate.refs import Where
@@ -31,10 +32,28 @@ def build(root: Path, settings: Settings, *, helm: bool = True,
           kube_version: str | None = None,
           memo: dict[str, list[RenderedObject]] | None = None) -> BuiltSide:
     """`memo`: shared by the two sides, so a release whose inputs are the same on both is
-    templated once."""
+    templated once. A repository with several clusters is built cluster by cluster, each
+    owner named with its cluster: the clusters' copies of one object (a base every cluster
+    applies, patched per cluster) are different objects, and one must not hide another's
+    change."""
+    clusters = repo_model.load(root).clusters
+    if len(clusters) < 2:
+        return _build(root, settings, helm, kube_version, memo, repo_model.Options(), "")
+    out = BuiltSide()
+    for cluster in clusters:
+        side = _build(root, settings, helm, kube_version, memo,
+                      repo_model.Options(path=str(root / cluster)), f"{cluster}: ")
+        out.objects.update(side.objects)
+        out.problems += [p for p in side.problems if p not in out.problems]
+    return out
+
+
+def _build(root: Path, settings: Settings, helm: bool, kube_version: str | None,
+           memo: dict[str, list[RenderedObject]] | None, repo: repo_model.Options,
+           prefix: str) -> BuiltSide:
     helm_pass: HelmPass[Where] = HelmPass(settings, kube_version, render=helm, check=False,
                                           memo=memo)
-    report = Validator(root, Options(checks=frozenset(), helm=helm_pass)).run()
+    report = Validator(root, Options(checks=frozenset(), helm=helm_pass, repo=repo)).run()
     out = BuiltSide()
     for finding in report.sorted():
         if finding.rule in INPUT_RULES or finding.rule in ("helm-template", "helm-chart",
@@ -43,9 +62,13 @@ def build(root: Path, settings: Settings, *, helm: bool = True,
             out.problems.append(f"{finding.file}: {subject}{finding.message}")
     owners = _ks_paths(helm_pass.tree)
     for obj, where in helm_pass.tree:
-        out.objects[_key(_owner(where.file, owners), obj)] = obj
+        # The Flux Kustomization the build says applies it; else the one whose path holds
+        # its file.
+        owner = f"Kustomization {where.applied_by}" if where.applied_by \
+            else _owner(where.file, owners)
+        out.objects[_key(prefix + owner, obj)] = obj
     for obj, where in helm_pass.rendered:
-        out.objects[_key(f"HelmRelease {where.namespace}/{where.name}", obj)] = obj
+        out.objects[_key(f"{prefix}HelmRelease {where.namespace}/{where.name}", obj)] = obj
     return out
 
 

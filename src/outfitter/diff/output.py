@@ -25,12 +25,26 @@ def _counts(changes: list[ObjectChange]) -> str:
     return ", ".join(f"{numbers[k]} {k}" for k in ("added", "changed", "removed") if numbers[k])
 
 
+def folded(problems: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(sides, problem) in order, a problem both sides have once as "base and head": an
+    offline diff of a repository with many charts not in the cache would list each twice."""
+    sides = list(problems)
+    out: list[tuple[str, str]] = []
+    for side in sides:
+        for line in problems[side]:
+            shared = [s for s in sides if line in problems[s]]
+            if len(shared) == 1:
+                out.append((side, line))
+            elif side == shared[0]:
+                out.append((" and ".join(shared), line))
+    return out
+
+
 def print_diff(changes: list[ObjectChange], base: Side, head: Side,
                problems: dict[str, list[str]], console: Console) -> None:
     console.print(f"[bold]{escape(base.label)}[/] → [bold]{escape(head.label)}[/]")
-    for side, lines in problems.items():
-        for line in lines:
-            console.print(f"[red]{side}[/]: {escape(line)}", soft_wrap=True)
+    for side, line in folded(problems):
+        console.print(f"[red]{side}[/]: {escape(line)}", soft_wrap=True)
     if not changes:
         console.print("no change to any object")
         return
@@ -67,8 +81,7 @@ def as_json(changes: list[ObjectChange], base: Side, head: Side,
 def as_markdown(changes: list[ObjectChange], base: Side, head: Side,
                 problems: dict[str, list[str]]) -> str:
     out = [f"### outfitter diff: `{base.label}` → `{head.label}`", ""]
-    for side, lines in problems.items():
-        out += [f"> **{side}**: {line}" for line in lines]
+    out += [f"> **{side}**: {line}" for side, line in folded(problems)]
     if problems:
         out.append("")
     if not changes:

@@ -38,3 +38,11 @@ def applied_files(root: Path, paths: list[Path]
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     return keep, (f"{len(left)} file(s) no Flux Kustomization applies were left alone "
                   f"(not-applied: Flux never reads them): {shown}"), repo
+
+
+def read_only(repo: repo_model.Repository, path: Path) -> bool:
+    """A build reads the file but applies none of its documents as objects: a kustomize
+    patch, a generator's input. Its documents are partial (a patch names only what it
+    changes), so a command must not judge or edit them as objects of their own."""
+    real = os.path.realpath(path)
+    return repo.read(real) and not repo.applied(real)

@@ -37,7 +37,7 @@ from ruamel.yaml.comments import CommentedMap
 from outfitter.addons.context import PRODUCTION_ISSUER, Context
 from outfitter.config import Profile
 from outfitter.ops import release_tree, traefik_entrypoints, yaml_edit
-from outfitter.ops.applied import applied_files
+from outfitter.ops.applied import applied_files, read_only
 from outfitter.ops.certs_hosts import (
     Host,
     HostError,
@@ -322,7 +322,10 @@ def plan_migration(root: Path, profile: Profile,
     existing = _existing_certificates(files, tree)
     planned: dict[tuple[str | None, Path | None], dict[str, Any]] = {}
     names: dict[tuple[str | None, Path | None], set[str]] = {}
+    patches = _route_patches(repo, files, base)
     for yf in files:
+        if read_only(repo, yf.path):  # kustomize patches: parts of routes, not routes
+            continue
         for doc in yf.documents:
             obj = doc.data
             if not (isinstance(obj, dict) and obj.get("kind") in ROUTE_KINDS
@@ -330,6 +333,11 @@ def plan_migration(root: Path, profile: Profile,
                 continue
             route = _judge(obj, yf.path, doc.index, f"{_rel(yf.path, base)}:{doc.line}",
                            settings, tree)
+            patched = patches.get((route.kind, route.name))
+            if patched and route.status == "migrate":
+                route.status, route.reason = "left alone", (
+                    f"the kustomize patch {patched} changes it (hosts or TLS may differ in "
+                    f"what Flux applies): migrate it by hand")
             mig.routes.append(route)
             if route.status == "migrate":
                 _choose_certificate(route, settings, ctx, existing, planned, names)
@@ -353,6 +361,21 @@ def plan_migration(root: Path, profile: Profile,
         mig.notes.append(f"{chosen.ref} is namespaced: each namespace a Certificate is "
                          f"written in needs an Issuer of that name")
     return mig
+
+
+def _route_patches(repo: Repository, files: list[YamlFile], base: Path
+                   ) -> dict[tuple[str, str], str]:
+    """(kind, name) of each route a kustomize patch file changes → that file."""
+    found: dict[tuple[str, str], str] = {}
+    for yf in files:
+        if not read_only(repo, yf.path):
+            continue
+        for doc in yf.documents:
+            obj = doc.data
+            if isinstance(obj, dict) and obj.get("kind") in ROUTE_KINDS:
+                name = str((obj.get("metadata") or {}).get("name", ""))
+                found.setdefault((str(obj["kind"]), name), _rel(yf.path, base))
+    return found
 
 
 def _entrypoint_notes(mig: Migration, tree: _Tree) -> list[str]:
@@ -646,9 +669,6 @@ def _check(doc: yaml_edit.Document, body: str, secret: str) -> None:
 
 
 def write(mig: Migration) -> list[Path]:
-    written = []
-    for path, yf in sorted(mig.files.items()):
-        if yf.changed:
-            yaml_edit.save(yf)
-            written.append(path)
-    return written
+    """Write every prepared edit (none when one of them does not read back); the files
+    written."""
+    return yaml_edit.save_all([yf for _, yf in sorted(mig.files.items())])

@@ -20,8 +20,9 @@ answer is a post-renderer patch on the HelmRelease, printed, not written.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +31,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from outfitter.helm import values as helm_values
 from outfitter.ops import release_tree, yaml_edit
-from outfitter.ops.applied import applied_files
+from outfitter.ops.applied import applied_files, read_only
 from outfitter.ops.release_tree import APP_TEMPLATE, Tree
 from outfitter.ops.yaml_edit import NotEditable, UnreadableFile, YamlFile
 
@@ -209,9 +210,11 @@ def reads_annotations(workload: dict[str, Any], pod: dict[str, Any], kind: RefKi
 
 
 def coverage(annotations: dict[str, Any], refs: list[Ref],
-             pod: dict[str, Any] | None = None) -> tuple[str, list[Ref]]:
+             pod: dict[str, Any] | None = None,
+             render: Callable[[str], str] = str) -> tuple[str, list[Ref]]:
     """('opted out' | 'search' | 'covered' | 'none' | 'partial', refs not covered), the
-    pod template's annotations counting where Reloader reads them."""
+    pod template's annotations counting where Reloader reads them; `render` gives a name
+    in an annotation as the chart writes it (app-template templates them)."""
     pod = pod or {}
     kinds: tuple[RefKind, ...] = ("ConfigMap", "Secret")
     read = {k: reads_annotations(annotations, pod, k) for k in kinds}
@@ -223,7 +226,7 @@ def coverage(annotations: dict[str, Any], refs: list[Ref],
     for ref in refs:
         a = read[ref.kind]
         if _is(a.get(AUTO), "true") or _is(a.get(KIND_AUTO[ref.kind]), "true") \
-                or ref.name in _names(a.get(KIND_RELOAD[ref.kind])):
+                or ref.name in {render(n) for n in _names(a.get(KIND_RELOAD[ref.kind]))}:
             continue
         if _is(a.get(SEARCH), "true"):
             searched = True
@@ -244,9 +247,10 @@ def on_pod_template(annotations: dict[str, Any], pod: dict[str, Any]) -> bool:
     return has(pod) and not has(annotations)
 
 
-def annotations_to_add(annotations: dict[str, Any], missing: list[Ref]) -> dict[str, str]:
+def annotations_to_add(annotations: dict[str, Any], missing: list[Ref],
+                       render: Callable[[str], str] = str) -> dict[str, str]:
     """`auto`, unless the workload already names its objects: then extend those lists, so
-    the user's choice of named reloads stays."""
+    the user's choice of named reloads stays (as written: a templated name stays one)."""
     named = [k for k in KIND_RELOAD.values() if k in annotations]
     if not named:
         return {AUTO: "true"}
@@ -257,7 +261,7 @@ def annotations_to_add(annotations: dict[str, Any], missing: list[Ref]) -> dict[
             continue
         key = KIND_RELOAD[kind]
         current = [n.strip() for n in str(annotations.get(key) or "").split(",") if n.strip()]
-        add[key] = ",".join([*current, *sorted(set(extra) - set(current))])
+        add[key] = ",".join([*current, *sorted(set(extra) - {render(n) for n in current})])
     return add
 
 
@@ -293,7 +297,13 @@ def plan_repository(root: Path) -> Plan:
     tree = release_tree.scan(repo, files, base)
     by_path = {yf.path.resolve(): yf for yf in files}
     others: list[str] = []
+    patches: list[str] = []
     for yf in files:
+        if read_only(repo, yf.path):
+            if any(isinstance(d.data, dict) and d.data.get("kind") in (
+                    *WORKLOAD_KINDS, "HelmRelease") for d in yf.documents):
+                patches.append(_rel(yf.path, base))
+            continue
         for doc in yf.documents:
             obj = doc.data
             if not isinstance(obj, dict):
@@ -313,10 +323,17 @@ def plan_repository(root: Path) -> Plan:
                 other = _helm_release(plan, tree, by_path, yf, doc.index, where, namespaces)
                 if other:
                     others.append(other)
-    if others:
+    if patches:
         plan.notes.append(
-            f"{len(others)} HelmRelease(s) render workloads that are not in the repository "
-            f"({', '.join(sorted(others))}): `outfitter reloader plan --live` finds which of "
+            f"{len(patches)} file(s) are kustomize patches (or generator input) of workloads "
+            f"or HelmReleases, not objects: judged where the object is defined, without what "
+            f"the patch changes: {', '.join(sorted(patches))}")
+    if others:
+        # One name per release: a repository with several clusters defines one per cluster.
+        named = sorted(set(others))
+        plan.notes.append(
+            f"{len(named)} HelmRelease(s) render workloads that are not in the repository "
+            f"({', '.join(named)}): `outfitter reloader plan --live` finds which of "
             f"them read a ConfigMap or Secret, with the post-renderer patch for each.")
     plan.findings.sort(key=_position)
     plan.not_judged.sort()
@@ -364,8 +381,9 @@ def _helm_release(plan: Plan, tree: Tree, by_path: dict[Path, YamlFile], yf: Yam
         return None
     # Workloads land in the release's own target namespace when it sets one.
     workload_ns = str(spec.get("targetNamespace") or "") or namespace
+    render = release_names(_release_name(meta, spec), workload_ns)
     for finding in _app_template_findings(values, str(meta.get("name", "?")), workload_ns,
-                                          release, where):
+                                          release, where, render):
         plan.scanned += 1
         finding.notes += notes
         plan.findings.append(finding)
@@ -415,10 +433,33 @@ def _map(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# The `…/auto` and `…/reload` annotations Reloader reads (upstream README): another prefix
+# is a typo Reloader ignores, such as `config.reloader.stakater.com/reload`.
+READ_KEYS = (AUTO, *KIND_AUTO.values(), *KIND_RELOAD.values(),
+             "secretproviderclass.reloader.stakater.com/auto",
+             "secretproviderclass.reloader.stakater.com/reload",
+             "configmaps.exclude.reloader.stakater.com/reload",
+             "secrets.exclude.reloader.stakater.com/reload")
+
+
+def unread_keys(*annotations: dict[str, Any]) -> list[str]:
+    """A note per `…reloader.stakater.com/auto|reload` key Reloader does not read."""
+    notes = []
+    for key in sorted({str(k) for a in annotations for k in a}):
+        if "reloader.stakater.com/" not in key or key in READ_KEYS \
+                or key.rsplit("/", 1)[1] not in ("auto", "reload"):
+            continue
+        near = difflib.get_close_matches(key, READ_KEYS, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        notes.append(f"{key} is not an annotation Reloader reads: it does not count{hint}")
+    return notes
+
+
 def judge(finding: Finding, annotations: dict[str, Any], plain: list[Ref],
-          pod: dict[str, Any] | None = None) -> None:
+          pod: dict[str, Any] | None = None, render: Callable[[str], str] = str) -> None:
     pod = pod or {}
-    state, missing = coverage(annotations, plain, pod)
+    finding.notes += unread_keys(annotations, pod)
+    state, missing = coverage(annotations, plain, pod, render)
     finding.on_pod = on_pod_template(annotations, pod)
     if finding.on_pod and state in ("covered", "search", "opted out"):
         finding.notes.append("judged by the pod template's annotations: Reloader reads them "
@@ -436,7 +477,8 @@ def judge(finding: Finding, annotations: dict[str, Any], plain: list[Ref],
     else:
         finding.status = "needs annotation" if state == "none" else "partly annotated"
         finding.missing = missing
-        finding.add = annotations_to_add(pod if finding.on_pod else annotations, missing)
+        finding.add = annotations_to_add(pod if finding.on_pod else annotations, missing,
+                                         render)
 
 
 def _prepare_workload_edit(plan: Plan, yf: YamlFile, index: int, finding: Finding) -> None:
@@ -557,8 +599,34 @@ def _controller_annotations(values: dict[str, Any], ctrl: dict[str, Any]
     return workload, pod
 
 
+def _release_name(meta: dict[str, Any], spec: dict[str, Any]) -> str:
+    """The Helm release name helm-controller installs under: `spec.releaseName`, else
+    `<targetNamespace>-<name>` with a target namespace, else the HelmRelease's name."""
+    name = str(meta.get("name", "?"))
+    if spec.get("releaseName"):
+        return str(spec["releaseName"])
+    return f"{spec['targetNamespace']}-{name}" if spec.get("targetNamespace") else name
+
+
+_RELEASE_FIELD = re.compile(r"\{\{-?\s*\.Release\.(Name|Namespace)\s*-?\}\}")
+
+
+def release_names(release: str, namespace: str | None) -> Callable[[str], str]:
+    """What app-template's `tpl` makes of a name in its values (persistence names, envFrom
+    names, annotations): `{{ .Release.Name }}` and `{{ .Release.Namespace }}` filled in; any
+    other template is left as written (it names nothing this plan can match)."""
+    fields = {"Name": release, "Namespace": namespace or ""}
+
+    def render(text: str) -> str:
+        if namespace is None and ".Release.Namespace" in text:
+            return text
+        return _RELEASE_FIELD.sub(lambda m: fields[m.group(1)], text)
+    return render
+
+
 def _app_template_findings(values: dict[str, Any], name: str, namespace: str | None,
-                           release: str, where: str) -> list[Finding]:
+                           release: str, where: str,
+                           render: Callable[[str], str] = str) -> list[Finding]:
     controllers = values["controllers"]
     chart_owned = {"ConfigMap": set(_map(values.get("configMaps")).keys()),
                    "Secret": set(_map(values.get("secrets")).keys())}
@@ -594,7 +662,7 @@ def _app_template_findings(values: dict[str, Any], name: str, namespace: str | N
                     ctrl.get(group), dict) else []:
                 refs += _container_refs(container, chart_owned)
         refs += _container_refs(ctrl.get("defaultContainerOptions"), chart_owned)
-        refs = _dedupe(refs)
+        refs = _dedupe(Ref(r.kind, render(r.name), r.via) for r in refs)
         if not refs and not chart_refs[str(cname)]:
             continue
         finding = Finding(kind=wkind, name=f"{name} (controller {cname})",
@@ -603,13 +671,13 @@ def _app_template_findings(values: dict[str, Any], name: str, namespace: str | N
         for ref in sorted(chart_refs[str(cname)]):
             finding.needs_none[ref] = "defined by the chart, which stamps a checksum on the pods"
         workload, pod = _controller_annotations(values, ctrl)
-        judge(finding, workload, refs, pod)
+        judge(finding, workload, refs, pod, render)
         own_pod = _map(_map(ctrl.get("pod")).get("annotations"))
         if finding.add and finding.on_pod and not on_pod_template({}, own_pod):
             # From defaultPodOptions or global: a controller-level `pod.annotations` would
             # replace those for this controller; the workload's own annotations are safe.
             finding.on_pod = False
-            finding.add = annotations_to_add(workload, finding.missing)
+            finding.add = annotations_to_add(workload, finding.missing, render)
         if finding.add:
             holder = "        pod:\n          annotations:\n" if finding.on_pod \
                 else "        annotations:\n"
@@ -713,12 +781,9 @@ def _annotate_path(doc: yaml_edit.Document, keys: list[str], add: dict[str, str]
 
 
 def write(plan: Plan) -> list[Path]:
-    """Write every prepared edit; the files written."""
-    written = []
-    for path, yf in sorted(plan.files.items()):
-        if yf.changed:
-            yaml_edit.save(yf)
-            written.append(path)
+    """Write every prepared edit (none when one of them does not read back); the files
+    written."""
+    written = yaml_edit.save_all([yf for _, yf in sorted(plan.files.items())])
     for f in plan.to_annotate:
         f.edited = f.edit_error is None
     return written

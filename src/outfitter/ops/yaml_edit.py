@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import io
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any, cast
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import ReusedAnchorWarning, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from outfitter import yamlio
@@ -90,6 +91,14 @@ def _guess_style(body: str) -> tuple[int, int, int]:
     return (m, sequence if sequence is not None else o + 2, o)
 
 
+def _load(y: YAML, body: str) -> Any:
+    """The round-trip tree. A re-defined anchor is legal YAML (yamlio.unique_anchors) that
+    ruamel reads as YAML says, with a warning on stderr this keeps quiet."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReusedAnchorWarning)
+        return y.load(body)
+
+
 def _dump(y: YAML, data: Any) -> str:
     buf = io.StringIO()
     y.dump(data, buf)
@@ -116,7 +125,7 @@ class Document:
         if not self._style_known:
             self._style_known = True
             try:
-                tree = _yaml(_COMMON[0]).load(self.body)
+                tree = _load(_yaml(_COMMON[0]), self.body)
             except YAMLError:
                 return None
             guess = _guess_style(self.body)
@@ -133,14 +142,14 @@ class Document:
 
     def tree(self) -> Any:
         """A round-trip tree of the body, for reading what is where."""
-        return _yaml(self.style() or _COMMON[0]).load(self.body)
+        return _load(_yaml(self.style() or _COMMON[0]), self.body)
 
     def loads(self) -> bool:
         """Whether the round-trip loader reads the body at all."""
         if self.style() is not None:
             return True
         try:
-            _yaml(_COMMON[0]).load(self.body)
+            _load(_yaml(_COMMON[0]), self.body)
         except YAMLError:
             return False
         return True
@@ -150,7 +159,7 @@ class Document:
         style = self.style()
         if style is not None:
             y = _yaml(style)
-            tree = y.load(self.body)
+            tree = _load(y, self.body)
             change(tree)
             return _dump(y, tree)
         # No style writes this body back byte for byte (`{ drop: ["ALL"] }` comes back as
@@ -161,7 +170,7 @@ class Document:
                               "line endings")
         y = _yaml(_guess_style(self.body))
         try:
-            tree = y.load(self.body)
+            tree = _load(y, self.body)
         except YAMLError:
             raise NotEditable(NO_ROUND_TRIP) from None
         baseline = _dump(y, tree)
@@ -318,7 +327,9 @@ def insert_at(
 ) -> Callable[[int], Callable[[Any], None]]:
     """Edits that insert `key` into the mapping `locate` finds, one per candidate position:
     right after the last present key of `after`, after the earlier ones, at the start when
-    `prefer_start`, at the end, then after each other key from the end to the start."""
+    `prefer_start`, at the end, then after each other key from the end to the start. At
+    the end a scalar takes over the blank lines and comments that trail the last entry
+    (ruamel keeps them with it), so it joins the block instead of following the gap."""
 
     def choice(n: int) -> Callable[[Any], None]:
         def change(tree: Any) -> None:
@@ -330,7 +341,15 @@ def insert_at(
                 [*wanted, *first, len(keys), *range(len(keys) - 1, -1, -1)]))
             if n >= len(positions):
                 raise _NoMoreChoices
-            mapping.insert(positions[n], key, value())
+            new = value()
+            mapping.insert(positions[n], key, new)
+            trailing = mapping.ca.items.get(keys[-1]) if keys else None
+            if positions[n] == len(keys) and not isinstance(new, (dict, list)) \
+                    and trailing and len(trailing) > 2 and trailing[2] is not None \
+                    and str(getattr(trailing[2], "value", "")).startswith("\n") \
+                    and not isinstance(mapping[keys[-1]], (dict, list)):
+                mapping.ca.items[key] = [None, None, trailing[2], None]
+                trailing[2] = None
         return change
 
     return choice
@@ -353,9 +372,29 @@ def first_clean(
             raise NotEditable(
                 "no place to add the lines without moving a comment or a neighbour") from None
         removed, _ = changed_lines(doc.body, new)
-        if all(may_change(line) for line in removed) and not _splits_comment(doc.body, new):
+        if all(may_change(line) for line in removed) and not _splits_comment(doc.body, new) \
+                and not _after_blank(doc.body, new):
             return new
         n += 1
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _after_blank(old: str, new: str) -> bool:
+    """Lines were inserted below a blank line that closes a block they belong to (they are
+    deeper than the line that follows): ruamel keeps the blank line with the last entry,
+    so the new entry lands past the gap the user left before the next key."""
+    a, b = old.splitlines(), new.splitlines()
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for tag, i1, _i2, j1, _j2 in matcher.get_opcodes():
+        if tag != "insert" or i1 == 0 or a[i1 - 1].strip():
+            continue
+        following = next((line for line in a[i1:] if line.strip()), None)
+        if following is None or _indent(b[j1]) > _indent(following):
+            return True
+    return False
 
 
 def _splits_comment(old: str, new: str) -> bool:
@@ -369,21 +408,38 @@ def _splits_comment(old: str, new: str) -> bool:
     return False
 
 
-def save(yf: YamlFile) -> None:
-    """Write the edited file in one rename, after checking it still reads as the same number
-    of documents (a broken edit must never reach the user's repository)."""
-    from outfitter.files import write_keeping
-
+def checked(yf: YamlFile) -> str:
+    """The edited text, after checking it still reads as the same number of documents (a
+    broken edit must never reach the user's repository). Read as `read` reads the file: a
+    re-defined anchor (`&port` once per list item) is legal YAML that libyaml refuses."""
     text = yf.render()
     expected = sum(d.data is not None for d in yf.documents) + len(yf.appended)
+    readable = yamlio.unique_anchors(text) if yamlio.may_alias(text) \
+        and yamlio.has_duplicate_anchors(text) else text
     try:
-        count = len(yamlio.load_all(text))
+        count = len(yamlio.load_all(readable))
     except Exception:  # yaml.YAMLError and the C loader's errors
         count = -1
     if count != expected:
         raise NotEditable(f"{yf.path}: the edited file does not read back as {expected} "
                           f"documents; nothing written")
-    write_keeping(yf.path, text.encode())
+    return text
+
+
+def save(yf: YamlFile) -> None:
+    """Write the edited file in one rename, once `checked`."""
+    save_all([yf])
+
+
+def save_all(files: list[YamlFile]) -> list[Path]:
+    """Write the edited files, each in one rename, after every one of them is `checked`:
+    one edit that does not read back leaves the whole set unwritten, never half applied."""
+    from outfitter.files import write_keeping
+
+    texts = [(yf.path, checked(yf)) for yf in files if yf.changed]
+    for path, text in texts:
+        write_keeping(path, text.encode())
+    return [path for path, _ in texts]
 
 
 def walk(root: Path) -> list[Path]:
@@ -405,7 +461,7 @@ def delete_key(doc: Document, locate: Callable[[Any], CommentedMap], key: str) -
     as lines of text: ruamel hangs the comments that follow a block on its last entry, so
     deleting the entry in the tree would drop comments that belong to the next key."""
     y = _yaml(doc.style() or _COMMON[0])
-    mapping = locate(y.load(doc.body))
+    mapping = locate(_load(y, doc.body))
     line, col = mapping.lc.key(key)
     lines = doc.body.splitlines(keepends=True)
     end = line + 1

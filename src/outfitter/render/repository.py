@@ -261,6 +261,12 @@ def place(plan: Plan, files: dict[str, str], repo: Path) -> Placement:
                              f"{' …' if len(foreign) > 3 else ''} and no kustomization.yaml; "
                              f"outfitter writes none there. Add {', '.join(wanted)} to "
                              f"whatever applies this folder")
+    if found.flux_paths and not _applied_by_flux(root or ".", found.flux_paths):
+        notes.append(
+            f"{root or '.'} (gitops.path): no Flux Kustomization of the repository has that "
+            f"path or one above it; Flux applies none of the add-ons until one does: add a "
+            f"Flux Kustomization with `path: ./{root}` beside yours, or set gitops.path to a "
+            f"folder one applies")
     if moves:
         _follow_moves(out, moves)
     for rel in sorted(set(record.edits) - {e.rel for e in edits}):
@@ -275,6 +281,13 @@ def place(plan: Plan, files: dict[str, str], repo: Path) -> Placement:
         if (repo / rel).exists() and rel in RENOVATE_FILES:
             edits.append(SharedEdit(rel, (), RenovateExtends(*_strictness(rel))))
     return Placement(dict(sorted(out.items())), tuple(edits), notes)
+
+
+def _applied_by_flux(root: str, flux_paths: dict[str, str]) -> bool:
+    """A Flux Kustomization's path is the tree's root or above it. Above it, either Flux
+    generates the kustomization (no kustomization.yaml: every folder below is applied) or the
+    user's kustomization.yaml chain decides, which is not judged here (taken as applied)."""
+    return any(path in (root, ".") or root.startswith(path + "/") for path in flux_paths)
 
 
 def _namespace_transform(path: Path) -> str | None:
