@@ -81,6 +81,10 @@ class SecretStore(_Strict):
     kind: Literal["ClusterSecretStore", "SecretStore"] = "ClusterSecretStore"
 
 
+# The address a profile has until the user (or `init`, from the checkout's origin) sets it.
+EXAMPLE_REPO_URL = "ssh://git@git.home.example.com/homelab/cluster.git"
+
+
 class GitOps(_Strict):
     path: str = Field("kubernetes/apps", description="folder of the tree inside the Git repo")
 
@@ -93,7 +97,7 @@ class GitOps(_Strict):
                              "kubernetes/apps (no leading /, no ..)")
         return v
     source: str = Field("flux-system", description="Flux GitRepository the tree is read from")
-    repo_url: str = Field("ssh://git@git.home.example.com/homelab/cluster.git", alias="repoURL")
+    repo_url: str = Field(EXAMPLE_REPO_URL, alias="repoURL")
     argocd_namespace: str = Field("argocd", alias="argocdNamespace")
     argocd_applications: list[str] = Field(
         default_factory=list, alias="argocdApplications",

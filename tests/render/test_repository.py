@@ -14,7 +14,8 @@ from outfitter.render.shared import PRESET_FILE, RENOVATE_FILES
 
 
 @pytest.mark.parametrize("name", [n for n in RENOVATE_FILES if n != "package.json"])
-def test_every_renovate_config_name_is_extended_never_doubled(name: str, tmp_path: Path) -> None:
+def test_every_renovate_config_name_is_extended_never_doubled(
+        name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / name
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text('{\n  "extends": [\n    "config:recommended"\n  ]\n}\n')
@@ -22,6 +23,9 @@ def test_every_renovate_config_name_is_extended_never_doubled(name: str, tmp_pat
     extends = json.loads(config.read_text())["extends"]  # still plain JSON
     assert extends == ["config:recommended",
                        f"local>homelab/cluster//{PRESET_FILE}"]
+    # No Git origin and the profile's example address: the name is a guess, and said so.
+    assert "comes from the profile's example gitops.repoURL" in \
+        capsys.readouterr().err.replace("\n", "")
     assert (tmp_path / PRESET_FILE).is_file()
     others = [n for n in RENOVATE_FILES if n != name and (tmp_path / n).exists()]
     assert others == []
@@ -75,7 +79,7 @@ def test_the_preset_is_named_as_the_users_own_presets_name_this_repository(
 
 
 def test_without_a_preset_naming_this_repository_the_git_origin_names_it(
-        tmp_path: Path) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin",
                     "git@github.com:someone/home-ops.git"], check=True)
@@ -85,6 +89,7 @@ def test_without_a_preset_naming_this_repository_the_git_origin_names_it(
     assert main(["render", "--out", str(tmp_path)]) == 0
     assert config.read_text().splitlines()[3] == (
         f'    "local>someone/home-ops//{PRESET_FILE}",')
+    assert "example gitops.repoURL" not in capsys.readouterr().err.replace("\n", "")
 
 
 HELMRELEASE = """apiVersion: helm.toolkit.fluxcd.io/v2

@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from outfitter import yamlio
+from outfitter.config import EXAMPLE_REPO_URL
 from outfitter.errors import InputError
 from outfitter.files import outside_root
 from outfitter.git_remote import origin_url
@@ -380,17 +381,23 @@ def _renovate(
         existing = kind.entries((repo / config_rel).read_text())
     except Exception:
         existing = []
-    ref = f"{_preset_prefix(plan, existing, repo)}//{PRESET_FILE}"
-    return SharedEdit(config_rel, (ref,), kind), [
-        f"{config_rel}: your Renovate configuration stays the only one; outfitter's rules "
-        f"are in {PRESET_FILE}, which it extends as {ref}"]
+    prefix, example = _preset_prefix(plan, existing, repo)
+    ref = f"{prefix}//{PRESET_FILE}"
+    notes = [f"{config_rel}: your Renovate configuration stays the only one; outfitter's "
+             f"rules are in {PRESET_FILE}, which it extends as {ref}"]
+    if example:
+        notes.append(f"{config_rel}: that name comes from the profile's example gitops.repoURL "
+                     f"(no Git origin here): set gitops.repoURL to this repository's address "
+                     f"and render again")
+    return SharedEdit(config_rel, (ref,), kind), notes
 
 
-def _preset_prefix(plan: Plan, existing: list[str], repo: Path) -> str:
+def _preset_prefix(plan: Plan, existing: list[str], repo: Path) -> tuple[str, bool]:
     """How this repository names itself in presets: as the user's own presets do — an entry
     (`local>owner/repo//.renovate/groups.json5`) whose file is in this repository; shared
     presets of other repositories (`github>home-operations/renovate-presets//…`) are not
-    it — else `local>` with the path of gitops.repoURL."""
+    it — else `local>` with the path of its Git origin or gitops.repoURL. And whether that
+    is the profile's example address (nothing better was found)."""
     for entry in existing:
         m = _REPO_REF.match(entry)
         if not m:
@@ -400,7 +407,7 @@ def _preset_prefix(plan: Plan, existing: list[str], repo: Path) -> str:
             f"{path}.json", f"{path}.json5", path]
         if any(outside_root(repo / c, repo) is None and (repo / c).is_file()
                for c in candidates):
-            return f"{m.group(1)}>{m.group(2)}"
+            return f"{m.group(1)}>{m.group(2)}", False
     url = origin_url(repo) or plan.profile.gitops.repo_url
     path = re.sub(r"^[a-z+]+://[^/]+/|^[^@]+@[^:]+:", "", url).removesuffix(".git").strip("/")
-    return f"local>{path}"
+    return f"local>{path}", url == EXAMPLE_REPO_URL
