@@ -89,6 +89,9 @@ class Repository:
     fs: FsTree
     own_source: ObjKey
     mode: str  # "flux" (entry points found), "path" (--path), "loose"
+    # The sources each cluster's entry point syncs from ("" the one cluster): `flux
+    # bootstrap` or flux-operator makes them, so they exist though no file defines them.
+    entry_sources: dict[str, list[ObjKey]] = field(default_factory=dict)
     kustomizations: dict[ObjKey, FluxKustomization] = field(default_factory=dict)
     builds: list[Build] = field(default_factory=list)
     external: list[FluxKustomization] = field(default_factory=list)
@@ -235,9 +238,16 @@ class _Loader:
         roots = self._roots(repo, found, syncs, files)
         if len(roots) > 1:
             repo.clusters = [_cluster_name(root) for root in roots]
+        synced = {ObjKey(sync.kind, sync.namespace, sync.namespace) for sync in syncs}
         for root in roots:
-            self._traverse(repo, [root], own, found,
-                           _cluster_name(root) if repo.clusters else "")
+            # Each FluxInstance's cluster syncs from its own source: one may sync an
+            # OCIRepository, another a GitRepository, of the same repository.
+            syncs_from = _synced_from(root.source.key) if self.options.source is None \
+                and repo.mode == "flux" and root.source.key in synced else own
+            cluster = _cluster_name(root) if repo.clusters else ""
+            if syncs_from(root.source):
+                repo.entry_sources.setdefault(cluster, []).append(root.source.key)
+            self._traverse(repo, [root], syncs_from, found, cluster)
         self._leftovers(repo, files, found, own)
         repo.problems = list(dict.fromkeys(repo.problems))  # one per problem, clusters alike
         return repo
@@ -530,6 +540,10 @@ def _at(ks: FluxKustomization) -> tuple[int | None, tuple[str | int, ...],
                                          tuple[str, str] | None]:
     return (ks.origin.doc if ks.origin else None, ("spec", "path"),
             ("Kustomization", ks.key.name))
+
+
+def _synced_from(key: ObjKey) -> Callable[[SourceRefSpec], bool]:
+    return lambda s: s.key == key
 
 
 def _sync_path(path: str) -> str:

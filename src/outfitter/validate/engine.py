@@ -60,7 +60,13 @@ from outfitter.validate.kustomize import (
     has_vars,
 )
 from outfitter.validate.parse_cache import ParseCache, parsed
-from outfitter.validate.refs import HELM_RELEASE, RefIndex, Where, oci_chart_name
+from outfitter.validate.refs import (
+    HELM_RELEASE,
+    SOURCE_GROUP,
+    RefIndex,
+    Where,
+    oci_chart_name,
+)
 from outfitter.validate.substitute import EnvsubstError, as_text, disabled, substitute
 
 if TYPE_CHECKING:
@@ -168,6 +174,8 @@ class Validator:
             # Namespaces the bootstrap's helmfile creates exist before Flux applies.
             self.refs.known_namespaces |= helmfile_namespaces(files)
             self.repo = self._model()
+            self.refs.synced_sources = frozenset().union(
+                *(self._synced_sources(cluster) for cluster in self.repo.entry_sources))
             units = self._units()
             if self.builder.can_kustomize:
                 self.builder.pool = ThreadPoolExecutor(
@@ -665,8 +673,15 @@ class Validator:
         index = self._cluster_refs.get(ks.cluster)
         if index is None:
             index = self._cluster_refs[ks.cluster] = RefIndex(
-                scoped=self._scoped, known_namespaces=self.refs.known_namespaces)
+                scoped=self._scoped, known_namespaces=self.refs.known_namespaces,
+                synced_sources=self._synced_sources(ks.cluster))
         return index
+
+    def _synced_sources(self, cluster: str) -> frozenset[tuple[str, str, str, str]]:
+        """The sources a cluster's entry point syncs from, as reference keys."""
+        assert self.repo is not None
+        return frozenset((SOURCE_GROUP, key.kind, key.namespace, key.name)
+                         for key in self.repo.entry_sources.get(cluster, []))
 
     def _indexes(self) -> list[RefIndex]:
         return [self.refs, *self._cluster_refs.values()]
