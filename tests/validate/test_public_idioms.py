@@ -9,6 +9,7 @@ from pathlib import Path
 
 from validate_trees import run
 
+from outfitter.repo import model
 from outfitter.validate.findings import Report
 
 Tree = Callable[[dict[str, str]], Path]
@@ -94,3 +95,87 @@ def test_a_flux_instance_syncing_an_oci_artifact_makes_its_source(tree: Tree) ->
     report = run(root)
     assert report.objects == 4
     assert findings(report) == []
+
+
+def config_sync(cluster: str) -> str:
+    """What the older cluster-template applies by hand at bootstrap (`kubectl apply -k
+    kubernetes/<cluster>/flux/config`): its own GitRepository, not named flux-system, and
+    the Kustomization syncing the folder that holds this very file."""
+    return f"""
+    apiVersion: source.toolkit.fluxcd.io/v1
+    kind: GitRepository
+    metadata: {{name: home-kubernetes, namespace: flux-system}}
+    spec:
+      interval: 30m
+      url: https://git.example.com/home-cluster
+      ref: {{branch: main}}
+    ---
+    apiVersion: kustomize.toolkit.fluxcd.io/v1
+    kind: Kustomization
+    metadata: {{name: cluster, namespace: flux-system}}
+    spec:
+      interval: 30m
+      path: ./kubernetes/{cluster}/flux
+      prune: true
+      sourceRef: {{kind: GitRepository, name: home-kubernetes}}
+    ---
+    apiVersion: kustomize.toolkit.fluxcd.io/v1
+    kind: Kustomization
+    metadata: {{name: cluster-apps, namespace: flux-system}}
+    spec:
+      interval: 30m
+      path: ./kubernetes/{cluster}/apps
+      prune: true
+      sourceRef: {{kind: GitRepository, name: home-kubernetes}}
+    """
+
+
+def test_a_bootstrap_applied_by_hand_is_each_clusters_entry_point(tree: Tree) -> None:
+    """No flux-system sync and no FluxInstance: each cluster's config Kustomization syncs
+    this repository. The Ansible inventory and the Taskfile beside it are not Flux's,
+    and the `flux` Kustomization of the upstream OCI manifests is another source."""
+    flux_manifests = """
+    apiVersion: source.toolkit.fluxcd.io/v1beta2
+    kind: OCIRepository
+    metadata: {name: flux-manifests, namespace: flux-system}
+    spec:
+      interval: 10m
+      url: oci://ghcr.io/fluxcd/flux-manifests
+      ref: {tag: v2.2.2}
+    ---
+    apiVersion: kustomize.toolkit.fluxcd.io/v1
+    kind: Kustomization
+    metadata: {name: flux, namespace: flux-system}
+    spec:
+      interval: 10m
+      path: ./
+      prune: true
+      sourceRef: {kind: OCIRepository, name: flux-manifests}
+    """
+    files = {
+        "Taskfile.yml": "version: '3'\ntasks:\n  bootstrap:\n    cmds: [kubectl apply -k x]\n",
+        "infrastructure/ansible/inventory/hosts.yml": "all:\n  hosts:\n    nas: {}\n",
+        "infrastructure/ansible/playbooks/site.yml": "- hosts: all\n  roles: [common]\n",
+    }
+    for cluster in ("main", "edge"):
+        files |= {
+            f"kubernetes/{cluster}/flux/config/kustomization.yaml":
+                "resources: [flux.yaml, cluster.yaml]\n",
+            f"kubernetes/{cluster}/flux/config/flux.yaml": flux_manifests,
+            f"kubernetes/{cluster}/flux/config/cluster.yaml": config_sync(cluster),
+            f"kubernetes/{cluster}/apps/kustomization.yaml": "resources: [settings.yaml]\n",
+            f"kubernetes/{cluster}/apps/settings.yaml": config_map(f"{cluster}-settings"),
+        }
+    root = tree(files)
+    report = run(root)
+    # Each cluster: its GitRepository, the OCIRepository, three Kustomizations, a ConfigMap.
+    assert report.objects == 12
+    assert findings(report) == [
+        (f"kubernetes/{cluster}/flux/config/flux.yaml", 9, "external-source",
+         "builds OCIRepository flux-system/flux-manifests, not this repository: not "
+         "validated here (--source-dir flux-manifests=DIR checks a local checkout)")
+        for cluster in ("edge", "main")
+    ]
+    loaded = model.load(root)
+    assert loaded.mode == "flux"
+    assert loaded.clusters == ["kubernetes/edge/flux", "kubernetes/main/flux"]

@@ -243,7 +243,8 @@ class _Loader:
             # Each FluxInstance's cluster syncs from its own source: one may sync an
             # OCIRepository, another a GitRepository, of the same repository.
             syncs_from = _synced_from(root.source.key) if self.options.source is None \
-                and repo.mode == "flux" and root.source.key in synced else own
+                and repo.mode == "flux" and (root.source.key in synced or
+                                             root.source.key in repo.sources) else own
             cluster = _cluster_name(root) if repo.clusters else ""
             if syncs_from(root.source):
                 repo.entry_sources.setdefault(cluster, []).append(root.source.key)
@@ -283,9 +284,28 @@ class _Loader:
                 roots.setdefault(_sync_path(rel), _synthetic(
                     "flux-system", "flux-system", "./" + rel.replace(os.sep, "/"),
                     repo.own_source, Origin(path, 0)))
+        if not roots:
+            for ks in self._self_syncs(repo, found):
+                roots.setdefault(_sync_path(ks.path), ks)
         if roots:
             repo.mode = "flux"
         return list(roots.values())
+
+    def _self_syncs(self, repo: Repository, found: dict[str, list[FluxKustomization]]
+                    ) -> list[FluxKustomization]:
+        """Bootstraps that apply a GitRepository and a Kustomization by hand (`kubectl apply
+        -k kubernetes/flux/config`, the older cluster-template): the Kustomization whose
+        GitRepository the tree defines and whose path holds its own file syncs this
+        repository, as gotk-sync's does under another name."""
+        syncs = []
+        for path, kss in sorted(found.items()):
+            for ks in kss:
+                folder = _sync_path(ks.path)
+                if ks.source.kind == "GitRepository" and ks.source.key in repo.sources and \
+                        folder and os.path.dirname(path).startswith(
+                            os.path.join(self.repo_root, folder) + os.sep):
+                    syncs.append(ks)
+        return syncs
 
     # -- following spec.path -------------------------------------------------------------
 
