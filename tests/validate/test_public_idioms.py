@@ -179,3 +179,32 @@ def test_a_bootstrap_applied_by_hand_is_each_clusters_entry_point(tree: Tree) ->
     loaded = model.load(root)
     assert loaded.mode == "flux"
     assert loaded.clusters == ["kubernetes/edge/flux", "kubernetes/main/flux"]
+
+
+def test_what_sourceignore_leaves_out_flux_never_reads(tree: Tree) -> None:
+    """`flux bootstrap --path=./` syncs the whole repository; its `.sourceignore` keeps the
+    linters' configs out of the artifact (gitignore syntax, a nested file for its folder,
+    `!` taking a name back). Without it, Flux would fail on them: they are read then."""
+    root = tree({
+        ".sourceignore": ".markdownlint.yaml\n.yamllint.yaml\nsetup/\n",
+        ".markdownlint.yaml": "default: true\nMD013: false\n",
+        ".yamllint.yaml": "extends: default\nrules:\n  line-length: disable\n",
+        "setup/cloud-init.yaml": "users:\n  - name: admin\n",
+        "flux-system/gotk-sync.yaml": flux_ks("flux-system", "./", "GitRepository"),
+        "media/.sourceignore": "*.draft.yaml\n!keep.draft.yaml\n",
+        "media/plex.draft.yaml": "note: not yet\n",
+        "media/keep.draft.yaml": config_map("keep"),
+        "media/plex.yaml": config_map("plex"),
+    })
+    report = run(root)
+    assert report.files == 3  # gotk-sync, keep.draft and plex: nothing else is listed
+    assert findings(report) == []
+    (root / ".sourceignore").unlink()
+    (root / "media" / ".sourceignore").unlink()
+    unignored = run(root)
+    assert sorted({(f.file, f.rule) for f in unignored.findings
+                   if f.rule != "not-validated"}) == [
+        (".markdownlint.yaml", "schema"), (".yamllint.yaml", "duplicate"),
+        (".yamllint.yaml", "schema"), ("media/plex.draft.yaml", "duplicate"),
+        ("media/plex.draft.yaml", "schema"), ("setup/cloud-init.yaml", "duplicate"),
+        ("setup/cloud-init.yaml", "schema")]

@@ -28,7 +28,7 @@ from typing import Any
 
 from outfitter.repo.artifacts import Artifact, parse_generator
 from outfitter.repo.envsubst import EnvsubstError, substitution_disabled
-from outfitter.repo.fs import Boundary, find_git_root, yaml_files
+from outfitter.repo.fs import Boundary, SourceIgnore, find_git_root, yaml_files
 from outfitter.repo.objects import (
     FLUX_KS_API,
     OPERATOR_API,
@@ -183,11 +183,11 @@ class _Loader:
                  is_flux: Callable[[str], bool] | None,
                  has_objects: Callable[[str], bool] | None, fs: FsTree | None,
                  values_in: Callable[[str], bool] | None = None) -> None:
-        self.fs = fs or FsTree()
         self.root = os.path.realpath(root)
         folder = self.root if os.path.isdir(self.root) else os.path.dirname(self.root)
         git = find_git_root(folder)
         self.repo_root = git or folder
+        self.fs = fs or FsTree(SourceIgnore(self.repo_root))
         self.boundary = Boundary(self.repo_root, self.fs)
         self.folder = folder
         self.docs = docs or _default_docs

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 import yaml
 
 from outfitter.repo import model as repo_model
-from outfitter.repo.fs import yaml_files
+from outfitter.repo.fs import SourceIgnore, find_git_root, yaml_files
 from outfitter.repo.objects import OPERATOR_API
 from outfitter.validate import lint as lint_
 from outfitter.validate.bootstrap import helmfile_namespaces
@@ -137,6 +137,8 @@ class Validator:
         self.opts = options
         self.report = Report(root=str(root))
         self.builder = Builder()
+        # What the repository's .sourceignore files leave out, Flux never reads.
+        self.builder.fs.hide_with(SourceIgnore(find_git_root(self.base) or self.base))
         self.refs = RefIndex(scoped=self._scoped)
         self.refs.known_namespaces = self.refs.known_namespaces | options.known_namespaces
         # A repository with several clusters: one index per cluster (its objects are
