@@ -208,3 +208,46 @@ def test_what_sourceignore_leaves_out_flux_never_reads(tree: Tree) -> None:
         (".yamllint.yaml", "schema"), ("media/plex.draft.yaml", "duplicate"),
         ("media/plex.draft.yaml", "schema"), ("setup/cloud-init.yaml", "duplicate"),
         ("setup/cloud-init.yaml", "schema")]
+
+
+def test_a_component_patching_the_child_kustomizations_gives_them_substitute_from(
+        tree: Tree) -> None:
+    """The namespace folder's kustomization includes a Component whose `patches` give
+    every Flux Kustomization listed there `postBuild.substituteFrom` (the variables
+    ConfigMap): the children substitute from it, though their files never say so."""
+    component = """
+    apiVersion: kustomize.config.k8s.io/v1alpha1
+    kind: Component
+    resources: [./settings.yaml]
+    patches:
+      - target: {group: kustomize.toolkit.fluxcd.io, kind: Kustomization}
+        patch: |-
+          apiVersion: kustomize.toolkit.fluxcd.io/v1
+          kind: Kustomization
+          metadata: {name: not-used}
+          spec:
+            postBuild:
+              substituteFrom:
+                - {kind: ConfigMap, name: cluster-settings}
+    """
+    settings = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-settings, "
+                "namespace: flux-system}\ndata: {DOMAIN: example.com}\n")
+    app = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\n"
+           "data: {host: 'web.${DOMAIN}', token: '${TOKEN}'}\n")
+    root = tree({
+        "clusters/home/flux-system/gotk-sync.yaml": flux_ks("flux-system", "./clusters/home",
+                                                           "GitRepository"),
+        "clusters/home/apps.yaml": flux_ks("apps", "./apps", "GitRepository"),
+        "apps/kustomization.yaml": "resources: [./web.yaml]\ncomponents: [./envsubst]\n",
+        "apps/envsubst/kustomization.yaml": component,
+        "apps/envsubst/settings.yaml": settings,
+        "apps/web.yaml": flux_ks("web", "./web", "GitRepository") + (
+            "  postBuild:\n        substitute: {APP: web}\n"),
+        "web/cm.yaml": app,
+    })
+    # ${DOMAIN} comes from the ConfigMap the Component names; ${TOKEN} from nowhere.
+    assert findings(run(root)) == [
+        ("web/cm.yaml", 1, "substitute-undefined",
+         "${TOKEN} is not defined by Flux Kustomization flux-system/web postBuild: it "
+         "becomes an empty string"),
+    ]

@@ -21,6 +21,7 @@ objects that no entry point reaches are `unapplied` (one note per file or folder
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -381,7 +382,8 @@ class _Loader:
                 repo.applications.setdefault(path, []).append(Application(ks, ns, cluster))
                 for child in found.get(path, []):
                     queue.append(self._as_applied(repo, ks, child, ns, cluster,
-                                                  reach.replacements.get(path, [])))
+                                                  reach.replacements.get(path, []),
+                                                  reach.patches.get(path, [])))
 
     def _resolve(self, repo: Repository, ks: FluxKustomization, source_root: str,
                  mapped: str | None = None) -> str | None:
@@ -434,10 +436,11 @@ class _Loader:
 
     def _as_applied(self, repo: Repository, parent: FluxKustomization,
                     child: FluxKustomization, namespace: str, cluster: str = "",
-                    replaced: list[Replacement] | None = None) -> FluxKustomization:
-        """The child as the parent's build produces it: the kustomizations' namespace
-        and the replacements known without building (repo.replacements), the parent's
-        patches, its targetNamespace, then the parent's postBuild
+                    replaced: list[Replacement] | None = None,
+                    patched: list[dict[str, Any]] | None = None) -> FluxKustomization:
+        """The child as the parent's build produces it: the kustomizations' namespace,
+        the replacements known without building (repo.replacements) and their patches
+        selecting it, the parent's patches, its targetNamespace, then the parent's postBuild
         variables (Flux substitutes them in every object of the build, the child
         Kustomizations too: a child's spec.path may name `${CLUSTER}`)."""
         doc = child.raw
@@ -447,6 +450,11 @@ class _Loader:
         doc = {**doc, "metadata": meta}
         if replaced:
             doc = apply_replacements(doc, replaced)
+        if patched:
+            # The kustomizations' own patches (a Component giving every child Flux
+            # Kustomization its substituteFrom); their errors are the kustomize build's.
+            with contextlib.suppress(PatchError):
+                doc = apply_patches(doc, patched)
         if parent.spec.get("patches"):
             try:
                 doc = apply_patches(doc, parent.spec["patches"])
