@@ -251,3 +251,31 @@ def test_a_component_patching_the_child_kustomizations_gives_them_substitute_fro
          "${TOKEN} is not defined by Flux Kustomization flux-system/web postBuild: it "
          "becomes an empty string"),
     ]
+
+
+def test_a_substitute_from_source_sourceignore_hides_is_named_and_read(tree: Tree) -> None:
+    """`.sourceignore` keeps `bootstrap/` (applied by hand before Flux) out of the source:
+    the settings ConfigMap there is not Flux's to apply, yet it is named, and its values
+    are the ones substituted."""
+    root = tree({
+        ".sourceignore": "/bootstrap/\n",
+        "bootstrap/cluster-settings.yaml": (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-settings, "
+            "namespace: flux-system}\ndata: {DOMAIN: example.com}\n"),
+        "clusters/home/flux-system/gotk-sync.yaml": flux_ks("flux-system", "./clusters/home",
+                                                           "GitRepository"),
+        "clusters/home/apps.yaml": flux_ks("apps", "./apps", "GitRepository") + (
+            "  postBuild:\n        substituteFrom:\n"
+            "          - {kind: ConfigMap, name: cluster-settings}\n"),
+        "apps/cm.yaml": ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: "
+                         "default}\ndata: {host: 'web.${DOMAIN}', token: '${TOKEN}'}\n"),
+    })
+    assert findings(run(root)) == [
+        ("apps/cm.yaml", 1, "substitute-undefined",
+         "${TOKEN} is not defined by Flux Kustomization flux-system/apps postBuild: it "
+         "becomes an empty string"),
+        ("clusters/home/apps.yaml", 11, "unapplied-source",
+         "substituteFrom: ConfigMap flux-system/cluster-settings is defined only in "
+         "bootstrap/cluster-settings.yaml, which no Flux Kustomization applies: it must be "
+         "applied by hand (at bootstrap) before Flux reconciles this"),
+    ]

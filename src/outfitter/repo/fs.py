@@ -81,6 +81,7 @@ class SourceIgnore:
     def __init__(self, root: str) -> None:
         self.root = os.path.realpath(root)
         self._specs: dict[str, list[tuple[str, Any]]] = {}
+        self.used = False  # a .sourceignore was found
 
     def __call__(self, folder: str, name: str, is_dir: bool) -> bool:
         if folder != self.root and not folder.startswith(self.root.rstrip(os.sep) + os.sep):
@@ -102,6 +103,8 @@ class SourceIgnore:
             own = os.path.join(folder, ".sourceignore")
             if os.path.isfile(own):
                 import pathspec  # only for a repository that has one
+
+                self.used = True
 
                 with open(own, encoding="utf-8", errors="replace") as handle:
                     found = [*found, (folder, pathspec.GitIgnoreSpec.from_lines(

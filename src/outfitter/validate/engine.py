@@ -48,7 +48,7 @@ from outfitter.validate.documents import (
     read_text,
 )
 from outfitter.validate.findings import Finding, Report, ignored_rules
-from outfitter.validate.fstree import KUSTOMIZATION_FILES, join
+from outfitter.validate.fstree import KUSTOMIZATION_FILES, FsTree, join
 from outfitter.validate.helmrelease import ChartSpec, chart_of, check_values
 from outfitter.validate.k8s_schema import BuiltinSchemas
 from outfitter.validate.kustomize import (
@@ -161,6 +161,7 @@ class Validator:
         self._candidates: list[str] = []  # files that may hold substituteFrom sources
         self._parsed: dict[str, list[Any]] = {}  # documents parsed in the scan (few files)
         self._flux_files: list[str] = []
+        self._listed: list[str] = []  # the YAML files of the tree, as Flux's source holds them
         self._objects_in: set[str] = set()  # files whose text names an apiVersion and kind
         self.repo: repo_model.Repository | None = None
 
@@ -244,7 +245,8 @@ class Validator:
     def _files(self) -> list[str]:
         if os.path.isfile(self.root):
             return [self.root]
-        return list(yaml_files(self.builder.fs, self.root))
+        self._listed = list(yaml_files(self.builder.fs, self.root))
+        return self._listed
 
     def _rel(self, path: str) -> str:
         """The path as reported; one string per file, shared by its objects' records."""
@@ -339,8 +341,19 @@ class Validator:
                                       *(build.ks for build in repo.builds)]
                   for ref in ks.substitute_from}  # each cluster's Kustomizations
         if wanted:
-            self._substitution_sources(self._candidates, wanted)
+            self._substitution_sources(self._candidates + self._hidden_candidates(), wanted)
         return repo
+
+    def _hidden_candidates(self) -> list[str]:
+        """Files a .sourceignore keeps out of Flux's source that may define a substituteFrom
+        ConfigMap or Secret: applied by hand at bootstrap, they are named (and their values
+        used) as any unapplied source is."""
+        hide = self.builder.fs.hide
+        if not isinstance(hide, SourceIgnore) or not hide.used:
+            return []
+        listed = set(self._listed)
+        return [path for path in yaml_files(FsTree(), self.base)
+                if path not in listed and scan_file(path).candidate]
 
     def _substitution_sources(self, candidates: list[str], wanted: set[str]) -> None:
         for path in candidates:
