@@ -48,6 +48,25 @@ def test_targets_select_by_regex_namespace_and_labels() -> None:
     assert path_after({"group": "helm.toolkit.fluxcd.io"}) == "./web"
 
 
+def test_set_based_label_selectors() -> None:
+    """`key in (a, b)` and `key notin (a)` (home-ops parents give children decryption or
+    substitution by `sops.flux.home.arpa/enabled in (true)`, `... notin (true)`); the
+    commas inside the set are not requirement separators."""
+    patch = "- {op: replace, path: /spec/path, value: ./other}"
+    def path_after(selector: str) -> str:
+        return str(apply_patches(CHILD, [{"patch": patch, "target": {
+            "labelSelector": selector}}])["spec"]["path"])
+    assert path_after("tier in (front)") == "./other"
+    assert path_after("tier in (back, front)") == "./other"
+    assert path_after("tier in (back)") == "./web"
+    assert path_after("tier notin (back,edge)") == "./other"
+    assert path_after("tier notin (front)") == "./web"
+    assert path_after("absent notin (true)") == "./other"  # no key: notin matches
+    assert path_after("absent in (true)") == "./web"
+    assert path_after("tier in (back, front),tier!=front") == "./web"
+    assert path_after("tier in (front), !absent") == "./other"
+
+
 def test_without_a_target_a_patch_names_its_object() -> None:
     named = "kind: Kustomization\nmetadata: {name: web}\nspec: {prune: false}\n"
     other = "kind: Kustomization\nmetadata: {name: db}\nspec: {prune: false}\n"

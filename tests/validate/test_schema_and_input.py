@@ -202,3 +202,40 @@ def test_a_sops_block_is_not_schema_checked(tree: Tree) -> None:
         """})
     report = run(root)
     assert hits(report, "unknown-field") == [] and hits(report, "plaintext-secret") == []
+
+
+def test_a_null_the_crd_does_not_allow_is_dropped_as_the_api_server_does() -> None:
+    """`version:` left empty (Renovate's comment above it, no value): the API server prunes
+    a non-nullable null before validating (a default stands in), so the release has no
+    version; a required field left null is still missing, and a nullable one stays."""
+    from outfitter.validate.crd_schema import CrdIndex
+
+    index = CrdIndex(strict=True)
+    index.add_crd({"spec": {"group": "example.com", "names": {"kind": "Release"},
+                            "versions": [{"name": "v1", "served": True, "schema": {
+                                "openAPIV3Schema": {"type": "object", "properties": {
+                                    "apiVersion": {"type": "string"},
+                                    "kind": {"type": "string"},
+                                    "spec": {"type": "object", "required": ["chart"],
+                                             "properties": {
+                                        "chart": {"type": "string"},
+                                        "version": {"type": "string"},
+                                        "interval": {"type": "string", "default": "5m"},
+                                        "note": {"type": "string", "nullable": True},
+                                        "steps": {"type": "array", "items": {
+                                            "type": "object",
+                                            "properties": {"name": {"type": "string"}}}},
+                                    }}}}}}]}})
+
+    def problems(spec: dict[str, object]) -> list[str]:
+        found = index.validate({"apiVersion": "example.com/v1", "kind": "Release",
+                                "spec": spec})
+        assert found is not None
+        return [str(p) for p in found]
+
+    assert problems({"chart": "app", "version": None, "interval": None, "note": None,
+                     "steps": [{"name": None}]}) == []
+    assert problems({"chart": None, "version": None}) == [
+        "spec: \"chart\" is a required property"]
+    assert problems({"chart": "app", "version": 3}) == [
+        "spec.version: 3 is not of type \"string\""]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 from outfitter.validate.fstree import FsTree, child, is_yaml, split
 
@@ -70,6 +71,46 @@ SOURCE_IGNORED = frozenset({
 def source_ignored(name: str) -> bool:
     """A file name Flux's source never contains (SOURCE_IGNORED)."""
     return name in SOURCE_IGNORED
+
+
+class SourceIgnore:
+    """What the repository's `.sourceignore` files leave out of Flux's source (gitignore
+    syntax; each file's patterns apply below its folder, a deeper file's last word wins),
+    as source-controller reads them. A FsTree `hide`: entries below `root` only."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.realpath(root)
+        self._specs: dict[str, list[tuple[str, Any]]] = {}
+        self.used = False  # a .sourceignore was found
+
+    def __call__(self, folder: str, name: str, is_dir: bool) -> bool:
+        if folder != self.root and not folder.startswith(self.root.rstrip(os.sep) + os.sep):
+            return False
+        path = os.path.join(folder, name)
+        left_out = False
+        for where, spec in self._specs_of(folder):
+            rel = os.path.relpath(path, where).replace(os.sep, "/") + ("/" if is_dir else "")
+            verdict = spec.check_file(rel).include
+            if verdict is not None:
+                left_out = verdict
+        return left_out
+
+    def _specs_of(self, folder: str) -> list[tuple[str, Any]]:
+        """The specs in force in `folder`: its ancestors' up to the root, then its own."""
+        found = self._specs.get(folder)
+        if found is None:
+            found = [] if folder == self.root else self._specs_of(os.path.dirname(folder))
+            own = os.path.join(folder, ".sourceignore")
+            if os.path.isfile(own):
+                import pathspec  # only for a repository that has one
+
+                self.used = True
+
+                with open(own, encoding="utf-8", errors="replace") as handle:
+                    found = [*found, (folder, pathspec.GitIgnoreSpec.from_lines(
+                        handle.read().splitlines()))]
+            self._specs[folder] = found
+        return found
 
 
 def yaml_files(fs: FsTree, top: str) -> Iterator[str]:

@@ -21,6 +21,7 @@ objects that no entry point reaches are `unapplied` (one note per file or folder
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any
 
 from outfitter.repo.artifacts import Artifact, parse_generator
 from outfitter.repo.envsubst import EnvsubstError, substitution_disabled
-from outfitter.repo.fs import Boundary, find_git_root, yaml_files
+from outfitter.repo.fs import Boundary, SourceIgnore, find_git_root, yaml_files
 from outfitter.repo.objects import (
     FLUX_KS_API,
     OPERATOR_API,
@@ -89,6 +90,9 @@ class Repository:
     fs: FsTree
     own_source: ObjKey
     mode: str  # "flux" (entry points found), "path" (--path), "loose"
+    # The sources each cluster's entry point syncs from ("" the one cluster): `flux
+    # bootstrap` or flux-operator makes them, so they exist though no file defines them.
+    entry_sources: dict[str, list[ObjKey]] = field(default_factory=dict)
     kustomizations: dict[ObjKey, FluxKustomization] = field(default_factory=dict)
     builds: list[Build] = field(default_factory=list)
     external: list[FluxKustomization] = field(default_factory=list)
@@ -180,11 +184,11 @@ class _Loader:
                  is_flux: Callable[[str], bool] | None,
                  has_objects: Callable[[str], bool] | None, fs: FsTree | None,
                  values_in: Callable[[str], bool] | None = None) -> None:
-        self.fs = fs or FsTree()
         self.root = os.path.realpath(root)
         folder = self.root if os.path.isdir(self.root) else os.path.dirname(self.root)
         git = find_git_root(folder)
         self.repo_root = git or folder
+        self.fs = fs or FsTree(SourceIgnore(self.repo_root))
         self.boundary = Boundary(self.repo_root, self.fs)
         self.folder = folder
         self.docs = docs or _default_docs
@@ -235,9 +239,17 @@ class _Loader:
         roots = self._roots(repo, found, syncs, files)
         if len(roots) > 1:
             repo.clusters = [_cluster_name(root) for root in roots]
+        synced = {ObjKey(sync.kind, sync.namespace, sync.namespace) for sync in syncs}
         for root in roots:
-            self._traverse(repo, [root], own, found,
-                           _cluster_name(root) if repo.clusters else "")
+            # Each FluxInstance's cluster syncs from its own source: one may sync an
+            # OCIRepository, another a GitRepository, of the same repository.
+            syncs_from = _synced_from(root.source.key) if self.options.source is None \
+                and repo.mode == "flux" and (root.source.key in synced or
+                                             root.source.key in repo.sources) else own
+            cluster = _cluster_name(root) if repo.clusters else ""
+            if syncs_from(root.source):
+                repo.entry_sources.setdefault(cluster, []).append(root.source.key)
+            self._traverse(repo, [root], syncs_from, found, cluster)
         self._leftovers(repo, files, found, own)
         repo.problems = list(dict.fromkeys(repo.problems))  # one per problem, clusters alike
         return repo
@@ -273,9 +285,28 @@ class _Loader:
                 roots.setdefault(_sync_path(rel), _synthetic(
                     "flux-system", "flux-system", "./" + rel.replace(os.sep, "/"),
                     repo.own_source, Origin(path, 0)))
+        if not roots:
+            for ks in self._self_syncs(repo, found):
+                roots.setdefault(_sync_path(ks.path), ks)
         if roots:
             repo.mode = "flux"
         return list(roots.values())
+
+    def _self_syncs(self, repo: Repository, found: dict[str, list[FluxKustomization]]
+                    ) -> list[FluxKustomization]:
+        """Bootstraps that apply a GitRepository and a Kustomization by hand (`kubectl apply
+        -k kubernetes/flux/config`, the older cluster-template): the Kustomization whose
+        GitRepository the tree defines and whose path holds its own file syncs this
+        repository, as gotk-sync's does under another name."""
+        syncs = []
+        for path, kss in sorted(found.items()):
+            for ks in kss:
+                folder = _sync_path(ks.path)
+                if ks.source.kind == "GitRepository" and ks.source.key in repo.sources and \
+                        folder and os.path.dirname(path).startswith(
+                            os.path.join(self.repo_root, folder) + os.sep):
+                    syncs.append(ks)
+        return syncs
 
     # -- following spec.path -------------------------------------------------------------
 
@@ -351,7 +382,8 @@ class _Loader:
                 repo.applications.setdefault(path, []).append(Application(ks, ns, cluster))
                 for child in found.get(path, []):
                     queue.append(self._as_applied(repo, ks, child, ns, cluster,
-                                                  reach.replacements.get(path, [])))
+                                                  reach.replacements.get(path, []),
+                                                  reach.patches.get(path, [])))
 
     def _resolve(self, repo: Repository, ks: FluxKustomization, source_root: str,
                  mapped: str | None = None) -> str | None:
@@ -404,10 +436,11 @@ class _Loader:
 
     def _as_applied(self, repo: Repository, parent: FluxKustomization,
                     child: FluxKustomization, namespace: str, cluster: str = "",
-                    replaced: list[Replacement] | None = None) -> FluxKustomization:
-        """The child as the parent's build produces it: the kustomizations' namespace
-        and the replacements known without building (repo.replacements), the parent's
-        patches, its targetNamespace, then the parent's postBuild
+                    replaced: list[Replacement] | None = None,
+                    patched: list[dict[str, Any]] | None = None) -> FluxKustomization:
+        """The child as the parent's build produces it: the kustomizations' namespace,
+        the replacements known without building (repo.replacements) and their patches
+        selecting it, the parent's patches, its targetNamespace, then the parent's postBuild
         variables (Flux substitutes them in every object of the build, the child
         Kustomizations too: a child's spec.path may name `${CLUSTER}`)."""
         doc = child.raw
@@ -417,6 +450,11 @@ class _Loader:
         doc = {**doc, "metadata": meta}
         if replaced:
             doc = apply_replacements(doc, replaced)
+        if patched:
+            # The kustomizations' own patches (a Component giving every child Flux
+            # Kustomization its substituteFrom); their errors are the kustomize build's.
+            with contextlib.suppress(PatchError):
+                doc = apply_patches(doc, patched)
         if parent.spec.get("patches"):
             try:
                 doc = apply_patches(doc, parent.spec["patches"])
@@ -530,6 +568,10 @@ def _at(ks: FluxKustomization) -> tuple[int | None, tuple[str | int, ...],
                                          tuple[str, str] | None]:
     return (ks.origin.doc if ks.origin else None, ("spec", "path"),
             ("Kustomization", ks.key.name))
+
+
+def _synced_from(key: ObjKey) -> Callable[[SourceRefSpec], bool]:
+    return lambda s: s.key == key
 
 
 def _sync_path(path: str) -> str:

@@ -66,23 +66,48 @@ def _anchored(pattern: Any, value: str) -> bool:
         return str(pattern) == value
 
 
+_SET_REQUIREMENT = re.compile(r"\s*(\S+)\s+(in|notin)\s*\(([^)]*)\)\s*")
+
+
+def _requirements(expr: str) -> list[str]:
+    """The comma-separated requirements of a selector; commas inside `in (a, b)` are the
+    set's, not separators."""
+    parts, depth, current = [], 0, ""
+    for char in expr:
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [p.strip() for p in [*parts, current] if p.strip()]
+
+
 def _selector(expr: Any, values: Any) -> bool:
-    """A label/annotation selector: `a=b,c!=d,e` (kubernetes' plain syntax)."""
+    """A label/annotation selector in kubernetes' syntax: `a=b,c!=d,e,!f`, and the
+    set-based `g in (x,y)`, `h notin (z)`."""
     if not isinstance(expr, str) or not expr.strip():
         return True
-    have = values if isinstance(values, dict) else {}
-    for part in expr.split(","):
-        part = part.strip()
-        if "!=" in part:
+    have = {str(k): str(v) for k, v in values.items()} if isinstance(values, dict) else {}
+    for part in _requirements(expr):
+        in_set = _SET_REQUIREMENT.fullmatch(part)
+        if in_set is not None:
+            key, op, listed = in_set.groups()
+            wanted = {v.strip() for v in listed.split(",")}
+            # notin matches an object without the key too, as in kubernetes.
+            if (op == "in") != (key in have and have[key] in wanted):
+                return False
+        elif "!=" in part:
             k, v = part.split("!=", 1)
-            if str(have.get(k.strip())) == v.strip():
+            if have.get(k.strip()) == v.strip():
                 return False
         elif "=" in part:
             k, v = part.replace("==", "=").split("=", 1)
-            if str(have.get(k.strip())) != v.strip():
+            if have.get(k.strip()) != v.strip():
                 return False
         elif part.startswith("!"):
-            if part[1:] in have:
+            if part[1:].strip() in have:
                 return False
         elif part not in have:
             return False

@@ -42,6 +42,12 @@ class Reach:
     # file -> the replacements its kustomizations write into its objects, innermost first
     # (those known without building: repo.replacements)
     replacements: dict[str, list[Replacement]] = field(default_factory=dict)
+    # file -> the `patches` of its kustomizations and their Components that may select a
+    # Flux Kustomization, innermost first (inline or read from their `path:`), in Flux's
+    # `spec.patches` form
+    patches: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # a Component's patches, for the kustomization including it (they patch all it has)
+    _pending: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
 def is_remote(entry: str) -> bool:
@@ -107,6 +113,10 @@ class Reader:
             self._generated(folder, reach)
         for entry in components:
             self._entry(folder, entry, where, reach, [folder], "", component=True)
+        if reach._pending:  # the Flux Kustomization's own components patch the whole build
+            for path in reach.manifests:
+                reach.patches.setdefault(path, []).extend(reach._pending)
+            reach._pending = []
         return reach
 
     def _generated(self, folder: str, reach: Reach) -> None:
@@ -143,6 +153,7 @@ class Reader:
         ns = outer_ns or str(spec.get("namespace") or "")
         here = [*chain, folder]
         before = set(reach.manifests)
+        outer_pending, reach._pending = reach._pending, []
         for key in ("resources", "bases", "components"):
             values = spec.get(key) if isinstance(spec.get(key), list) else []
             for i, entry in enumerate(values or []):
@@ -151,6 +162,14 @@ class Reader:
                                 component=key == "components", at=(key, i))
         for key, entry in _path_fields(spec):
             self._file(folder, entry, kfile, reach, key)
+        patches = [*reach._pending, *self._ks_patches(folder, spec)]
+        reach._pending = outer_pending
+        if spec.get("kind") == "Component":
+            reach._pending.extend(patches)
+        elif patches:
+            for path in reach.manifests:
+                if path not in before:
+                    reach.patches.setdefault(path, []).extend(patches)
         if spec.get("replacements") and self.docs is not None:
             docs = self.docs
 
@@ -169,6 +188,26 @@ class Reader:
                 "remote-resource", kfile, "helmCharts: a chart inflated by kustomize is "
                 "fetched from its repository; not fetched (offline), its objects are not "
                 "checked"))
+
+    def _ks_patches(self, folder: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
+        """The kustomization's `patches` that may select a Flux Kustomization (a target of
+        that kind, or none), each with its patch text."""
+        found = []
+        for entry in spec.get("patches") or [] if isinstance(spec.get("patches"), list) else []:
+            if not isinstance(entry, dict):
+                continue
+            target = entry.get("target") if isinstance(entry.get("target"), dict) else {}
+            if str((target or {}).get("kind") or "Kustomization") != "Kustomization":
+                continue
+            text = entry.get("patch")
+            if not isinstance(text, str) and isinstance(entry.get("path"), str):
+                path = join(folder, entry["path"])
+                if self.boundary.contains(path) and self.fs.is_file(path):
+                    with open(path, encoding="utf-8", errors="replace") as handle:
+                        text = handle.read()
+            if isinstance(text, str) and (target or "Kustomization" in text):
+                found.append({"patch": text, **({"target": target} if target else {})})
+        return found
 
     def _entry(self, folder: str, entry: str, kfile: str, reach: Reach, chain: list[str],
                ns: str, component: bool = False, at: tuple[str | int, ...] = ()) -> None:

@@ -126,7 +126,12 @@ class CrdIndex:
         validator = self.validator(key)
         if validator is None:
             return None
-        return problems_of(validator, obj)
+        problems = problems_of(validator, obj)
+        if any(p.message.startswith("null is not") for p in problems):
+            # The API server drops a null the schema does not allow before it validates
+            # (PruneNonNullableNullsWithoutDefaults): `version:` left empty is no version.
+            problems = problems_of(validator, _without_nulls(obj, self._raw[key]))
+        return problems
 
 
 def _key(api_version: str, kind: str) -> Key:
@@ -158,6 +163,28 @@ def problems_of(validator: jsonschema_rs.Validator, obj: Any) -> list[SchemaProb
             problems.append(SchemaProblem(_dotted(err.instance_path), err.message,
                                           tuple(err.instance_path)))
     return sorted(problems, key=lambda p: (p.path, p.message))
+
+
+def _without_nulls(value: Any, schema: Any) -> Any:
+    """`value` without the nulls the CRD's schema does not declare nullable (a default
+    stands in for one, as the API server defaults it); fields it does not know are kept."""
+    schema = schema if isinstance(schema, dict) else {}
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        out = {}
+        for key, item in value.items():
+            field_schema = props.get(key, extra if isinstance(extra, dict) else None)
+            if item is None and isinstance(field_schema, dict) and \
+                    not field_schema.get("nullable"):
+                if "default" in field_schema:
+                    out[key] = field_schema["default"]
+                continue
+            out[key] = _without_nulls(item, field_schema)
+        return out
+    if isinstance(value, list):
+        return [_without_nulls(item, schema.get("items")) for item in value]
+    return value
 
 
 def _pattern_ok(pattern: str) -> bool:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 import yaml
 
 from outfitter.repo import model as repo_model
-from outfitter.repo.fs import yaml_files
+from outfitter.repo.fs import SourceIgnore, find_git_root, yaml_files
 from outfitter.repo.objects import OPERATOR_API
 from outfitter.validate import lint as lint_
 from outfitter.validate.bootstrap import helmfile_namespaces
@@ -48,7 +48,7 @@ from outfitter.validate.documents import (
     read_text,
 )
 from outfitter.validate.findings import Finding, Report, ignored_rules
-from outfitter.validate.fstree import KUSTOMIZATION_FILES, join
+from outfitter.validate.fstree import KUSTOMIZATION_FILES, FsTree, join
 from outfitter.validate.helmrelease import ChartSpec, chart_of, check_values
 from outfitter.validate.k8s_schema import BuiltinSchemas
 from outfitter.validate.kustomize import (
@@ -60,7 +60,13 @@ from outfitter.validate.kustomize import (
     has_vars,
 )
 from outfitter.validate.parse_cache import ParseCache, parsed
-from outfitter.validate.refs import HELM_RELEASE, RefIndex, Where, oci_chart_name
+from outfitter.validate.refs import (
+    HELM_RELEASE,
+    SOURCE_GROUP,
+    RefIndex,
+    Where,
+    oci_chart_name,
+)
 from outfitter.validate.substitute import EnvsubstError, as_text, disabled, substitute
 
 if TYPE_CHECKING:
@@ -131,6 +137,8 @@ class Validator:
         self.opts = options
         self.report = Report(root=str(root))
         self.builder = Builder()
+        # What the repository's .sourceignore files leave out, Flux never reads.
+        self.builder.fs.hide_with(SourceIgnore(find_git_root(self.base) or self.base))
         self.refs = RefIndex(scoped=self._scoped)
         self.refs.known_namespaces = self.refs.known_namespaces | options.known_namespaces
         # A repository with several clusters: one index per cluster (its objects are
@@ -153,6 +161,7 @@ class Validator:
         self._candidates: list[str] = []  # files that may hold substituteFrom sources
         self._parsed: dict[str, list[Any]] = {}  # documents parsed in the scan (few files)
         self._flux_files: list[str] = []
+        self._listed: list[str] = []  # the YAML files of the tree, as Flux's source holds them
         self._objects_in: set[str] = set()  # files whose text names an apiVersion and kind
         self.repo: repo_model.Repository | None = None
 
@@ -168,6 +177,8 @@ class Validator:
             # Namespaces the bootstrap's helmfile creates exist before Flux applies.
             self.refs.known_namespaces |= helmfile_namespaces(files)
             self.repo = self._model()
+            self.refs.synced_sources = frozenset().union(
+                *(self._synced_sources(cluster) for cluster in self.repo.entry_sources))
             units = self._units()
             if self.builder.can_kustomize:
                 self.builder.pool = ThreadPoolExecutor(
@@ -234,7 +245,8 @@ class Validator:
     def _files(self) -> list[str]:
         if os.path.isfile(self.root):
             return [self.root]
-        return list(yaml_files(self.builder.fs, self.root))
+        self._listed = list(yaml_files(self.builder.fs, self.root))
+        return self._listed
 
     def _rel(self, path: str) -> str:
         """The path as reported; one string per file, shared by its objects' records."""
@@ -329,8 +341,19 @@ class Validator:
                                       *(build.ks for build in repo.builds)]
                   for ref in ks.substitute_from}  # each cluster's Kustomizations
         if wanted:
-            self._substitution_sources(self._candidates, wanted)
+            self._substitution_sources(self._candidates + self._hidden_candidates(), wanted)
         return repo
+
+    def _hidden_candidates(self) -> list[str]:
+        """Files a .sourceignore keeps out of Flux's source that may define a substituteFrom
+        ConfigMap or Secret: applied by hand at bootstrap, they are named (and their values
+        used) as any unapplied source is."""
+        hide = self.builder.fs.hide
+        if not isinstance(hide, SourceIgnore) or not hide.used:
+            return []
+        listed = set(self._listed)
+        return [path for path in yaml_files(FsTree(), self.base)
+                if path not in listed and scan_file(path).candidate]
 
     def _substitution_sources(self, candidates: list[str], wanted: set[str]) -> None:
         for path in candidates:
@@ -665,8 +688,15 @@ class Validator:
         index = self._cluster_refs.get(ks.cluster)
         if index is None:
             index = self._cluster_refs[ks.cluster] = RefIndex(
-                scoped=self._scoped, known_namespaces=self.refs.known_namespaces)
+                scoped=self._scoped, known_namespaces=self.refs.known_namespaces,
+                synced_sources=self._synced_sources(ks.cluster))
         return index
+
+    def _synced_sources(self, cluster: str) -> frozenset[tuple[str, str, str, str]]:
+        """The sources a cluster's entry point syncs from, as reference keys."""
+        assert self.repo is not None
+        return frozenset((SOURCE_GROUP, key.kind, key.namespace, key.name)
+                         for key in self.repo.entry_sources.get(cluster, []))
 
     def _indexes(self) -> list[RefIndex]:
         return [self.refs, *self._cluster_refs.values()]

@@ -9,6 +9,7 @@ listed (but may still be entered) is asked of the disk directly.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -47,11 +48,21 @@ class Listing:
 
 _EMPTY = Listing(frozenset(), frozenset(), (), ())
 
+# (folder, name, is a directory) -> the entry is left out of every listing (what Flux's
+# source does not hold: repo.fs.SourceIgnore).
+Hide = Callable[[str, str, bool], bool]
+
 
 class FsTree:
-    def __init__(self) -> None:
+    def __init__(self, hide: Hide | None = None) -> None:
         self._listings: dict[str, Listing | None] = {}
         self._kfiles: dict[str, str | None] = {}
+        self.hide = hide
+
+    def hide_with(self, hide: Hide) -> None:
+        """Leave out what `hide` says, from the first listing on."""
+        assert not self._listings, "set before anything is listed"
+        self.hide = hide
 
     def listing(self, folder: str) -> Listing | None:
         """The folder's entries; empty if it does not exist, None if it cannot be listed."""
@@ -64,6 +75,9 @@ class FsTree:
             with os.scandir(folder) as entries:
                 files, dirs, others, subdirs, links = set(), set(), [], [], set()
                 for entry in entries:
+                    if self.hide is not None and self.hide(folder, entry.name,
+                                                           entry.is_dir()):
+                        continue
                     if entry.is_symlink():
                         links.add(entry.name)
                     if entry.is_dir():

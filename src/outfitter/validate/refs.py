@@ -113,6 +113,8 @@ class RefIndex:
     chart_refs: list[tuple[tuple[str, str, str], str, Where]] = field(default_factory=list)
     known_namespaces: frozenset[str] = BASE_NAMESPACES
     mirrored: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) in every ns
+    # The sources the entry points sync from (bootstrap's or flux-operator's), like BOOTSTRAP.
+    synced_sources: frozenset[ObjKey] = frozenset()
     # ConfigMaps/Secrets defined only in files no Flux Kustomization applies (a bootstrap
     # folder applied by hand): (kind, namespace or "" when the file sets none, name) → file.
     unapplied_sources: dict[tuple[str, str, str], str] = field(default_factory=dict)
@@ -424,7 +426,7 @@ class RefIndex:
             made = need.kind == "Secret" and need.group == "" and (
                 (need.namespace, need.name) in self.secrets or
                 ("Secret", need.name) in self.mirrored)
-            if key in self.objects or key in BOOTSTRAP or made:
+            if key in self.objects or key in BOOTSTRAP or key in self.synced_sources or made:
                 if need.key is None:
                     return None
                 keys = self.keys.get((need.kind, need.namespace, need.name))
