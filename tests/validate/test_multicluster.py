@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from validate_trees import builtin
@@ -16,6 +17,7 @@ from validate_trees import builtin
 from outfitter.repo import model
 from outfitter.validate.engine import Options, validate
 from outfitter.validate.findings import Report
+from outfitter.validate.kustomize import Builder, Overlay
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
 needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None,
@@ -142,4 +144,67 @@ def test_one_cluster_by_path_has_no_findings_of_the_others(tmp_path: Path) -> No
          "no Flux Kustomization applies this folder (not reached from --path): not validated"),
         ("kubernetes/clusters/test", None, "not-applied", "",
          "no Flux Kustomization applies this folder (not reached from --path): not validated"),
+    ]
+
+
+def _two_clusters_one_app(root: Path) -> None:
+    """Clusters a and b apply ./apps/shared alike (same targetNamespace); b applies it once
+    more into another namespace. The app's kustomization needs kustomize (labels)."""
+    def write(rel: str, text: str) -> None:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+    ks = ("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+          "metadata: {{name: {name}, namespace: flux-system}}\n"
+          "spec: {{interval: 10m, path: {path}, prune: true, targetNamespace: {ns},\n"
+          "  sourceRef: {{kind: GitRepository, name: flux-system}}}}\n")
+    for cluster in ("a", "b"):
+        write(f"clusters/{cluster}/flux-system/gotk-sync.yaml",
+              "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+              "metadata: {name: flux-system, namespace: flux-system}\n"
+              "spec: {interval: 1m, url: ssh://git@example.com/fleet, ref: {branch: main}}\n"
+              "---\n" + ks.format(name="flux-system", path=f"./clusters/{cluster}",
+                                  ns="flux-system").replace(" targetNamespace: flux-system,",
+                                                            ""))
+        write(f"clusters/{cluster}/apps.yaml", ks.format(name="apps", path="./apps/shared",
+                                                         ns="shared"))
+    write("clusters/b/other.yaml", ks.format(name="other", path="./apps/shared", ns="other"))
+    write("apps/shared/kustomization.yaml",
+          "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+          "labels: [{pairs: {app: web}}]\nresources: [deployment.yaml]\n")
+    write("apps/shared/deployment.yaml",
+          "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
+          "  selector: {matchLabels: {app: web}}\n  template:\n"
+          "    metadata: {labels: {app: web}}\n    spec:\n      containers:\n"
+          "        - name: web\n          image: nginx:1.27\n"
+          "          envFrom: [{secretRef: {name: web-secret}}]\n")
+
+
+@needs_kubectl
+def test_a_path_two_clusters_build_alike_is_built_once_and_judged_in_both(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "fleet"
+    _two_clusters_one_app(root)
+    namespaces: list[str] = []
+    real_job = Builder._kubectl_job
+
+    def counted(self: Builder, folder: str, resources: list[str],
+                overlay: Overlay | None) -> Any:
+        namespaces.append(overlay.spec["targetNamespace"] if overlay else "")
+        return real_job(self, folder, resources, overlay)
+
+    monkeypatch.setattr(Builder, "_kubectl_job", counted)
+    report = validate(root, Options(builtin=builtin()))
+    assert sorted(namespaces) == ["other", "shared"]  # three consumers, two builds
+    # Each build's objects are judged for every cluster that applies them.
+    secret = ("container 'web' envFrom: Secret {}/web-secret is not in the tree (it must exist "
+              "on the cluster): no Secret, ExternalSecret or Certificate provides it ({})")
+    namespace = "namespace '{}' is not created by the tree (it must exist on the cluster) ({})"
+    both, b = "clusters clusters/a, clusters/b", "cluster clusters/b"
+    assert [(f.rule, f.applied_by, f.message) for f in report.sorted()
+            if f.rule != "not-validated"] == [
+        ("namespace", "flux-system/other", namespace.format("other", b)),
+        ("namespace", "flux-system/apps", namespace.format("shared", both)),
+        ("secret-ref", "flux-system/other", secret.format("other", b)),
+        ("secret-ref", "flux-system/apps", secret.format("shared", both)),
     ]

@@ -29,10 +29,12 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 import yaml
 
+from outfitter import yamlio
 from outfitter.repo import model as repo_model
 from outfitter.repo.fs import SourceIgnore, find_git_root, yaml_files
 from outfitter.repo.objects import OPERATOR_API
 from outfitter.validate import lint as lint_
+from outfitter.validate import quick_yaml
 from outfitter.validate.bootstrap import helmfile_namespaces
 from outfitter.validate.crd_schema import CrdIndex, Key
 from outfitter.validate.documents import (
@@ -602,8 +604,10 @@ class Validator:
             self._unresolved = True
             values = {**{v: f"${{{v}}}" for v in undefined}, **values}
             text, _ = substitute(as_text(obj), values)
+        quick = None if yamlio.too_deep_to_compose(text) else quick_yaml.documents(text)
         try:
-            loaded = yaml.load(text, Loader=ManifestLoader)
+            loaded = quick[0] if quick is not None and len(quick) == 1 else \
+                yaml.load(text, Loader=ManifestLoader)
         except yaml.YAMLError as err:
             self._add(Finding("schema", rel, f"after postBuild substitution the object is not "
                               f"valid YAML: {err}", doc=built.doc))

@@ -18,6 +18,7 @@ object came from.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -46,6 +47,7 @@ from outfitter.validate.documents import (
 from outfitter.validate.fstree import FsTree, is_yaml, join
 from outfitter.validate.kustomize_server import KustomizeServer, ServerGone, find_binary
 from outfitter.validate.parse_cache import ParseCache, parsed
+from outfitter.validate.quick_yaml import documents as quick_documents
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
 FLUX_KS_API = "kustomize.toolkit.fluxcd.io"
@@ -111,6 +113,10 @@ class Builder:
     batch: str | None = field(default_factory=find_binary)
     _server: KustomizeServer | None = None
     _server_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Builds planned and not yet read, by what they build (_build_key), with how many
+    # readers are still to come: clusters of one repository often build one path alike.
+    _builds: dict[str, tuple[Future[_KubectlOutput] | _KubectlOutput, int]] = field(
+        default_factory=dict)
 
     @property
     def can_kustomize(self) -> bool:
@@ -299,18 +305,29 @@ class Builder:
             return iter(())
         # Planned now, run ahead on the pool (kubectl is another process: the builds of a
         # repository overlap each other and the checks); the objects are read in order.
-        job = functools.partial(self._kubectl_job, folder, resources, overlay)
-        pending: Future[_KubectlOutput] | _KubectlOutput = \
-            self.pool.submit(job) if self.pool is not None else job()
-        return self._kubectl_objects(pending, where)
+        # A build alike to one planned and not yet read is not run again.
+        key = _build_key(folder, resources, overlay)
+        planned = self._builds.get(key)
+        if planned is None:
+            job = functools.partial(self._kubectl_job, folder, resources, overlay)
+            pending: Future[_KubectlOutput] | _KubectlOutput = \
+                self.pool.submit(job) if self.pool is not None else job()
+            self._builds[key] = (pending, 1)
+        else:
+            self._builds[key] = (planned[0], planned[1] + 1)
+        return self._kubectl_objects(key, where)
 
-    def _kubectl_objects(self, pending: Future[_KubectlOutput] | _KubectlOutput,
-                         where: str) -> Iterator[Built]:
+    def _kubectl_objects(self, key: str, where: str) -> Iterator[Built]:
+        pending, readers = self._builds[key]
+        if readers > 1:
+            self._builds[key] = (pending, readers - 1)
+        else:
+            del self._builds[key]  # its last reader: the output is not kept longer
         done = pending.result() if isinstance(pending, Future) else pending
         if done.error is not None:
             self.problems.append(BuildProblem("kustomize-build", where, done.error))
             return
-        for doc in yaml.load_all(done.stdout, Loader=ManifestLoader):
+        for doc in read_output(done.stdout):
             if isinstance(doc, dict):
                 origin = _pop_origin(doc, done.base, where)
                 if done.mirror_dest and origin.startswith(done.mirror_dest + os.sep):
@@ -497,3 +514,17 @@ def _strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for v in value:
             yield from _strings(v)
+
+
+def _build_key(folder: str, resources: list[str], overlay: Overlay | None) -> str:
+    """What a build takes (the Flux Kustomization's _OVERLAY_KEYS; postBuild and the rest
+    act on its output)."""
+    spec = None if overlay is None else {f: overlay.spec.get(f) for f in _OVERLAY_KEYS}
+    return json.dumps([folder, resources, spec], sort_keys=True, default=str)
+
+
+def read_output(text: str) -> list[Any]:
+    """The documents of a kustomize build's output, by yaml-rs where it reads them as
+    ManifestLoader does (a build's output is often most of what a large repository parses)."""
+    quick = None if yamlio.too_deep_to_compose(text) else quick_documents(text)
+    return quick if quick is not None else list(yaml.load_all(text, Loader=ManifestLoader))
