@@ -51,5 +51,4 @@ def _config_file(dot_git: Path) -> Path:
         common = (gitdir / "commondir").read_text().strip()
     except OSError:
         return gitdir / "config"
-    return (gitdir / common) / "config" if not Path(common).is_absolute() else \
-        Path(common) / "config"
+    return gitdir / common / "config"  # an absolute commondir replaces gitdir

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from outfitter import yamlio
 from outfitter.repo.fs import Boundary, source_ignored
 from outfitter.repo.replacements import Replacement, namespace_replacements
 from outfitter.validate.fstree import FsTree, is_yaml, join
@@ -193,18 +194,22 @@ class Reader:
         """The kustomization's `patches` that may select a Flux Kustomization (a target of
         that kind, or none), each with its patch text."""
         found = []
-        for entry in spec.get("patches") or [] if isinstance(spec.get("patches"), list) else []:
+        patches = spec.get("patches")
+        for entry in patches if isinstance(patches, list) else []:
             if not isinstance(entry, dict):
                 continue
-            target = entry.get("target") if isinstance(entry.get("target"), dict) else {}
-            if str((target or {}).get("kind") or "Kustomization") != "Kustomization":
+            raw = entry.get("target")
+            target: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            if str(target.get("kind") or "Kustomization") != "Kustomization":
                 continue
             text = entry.get("patch")
             if not isinstance(text, str) and isinstance(entry.get("path"), str):
                 path = join(folder, entry["path"])
                 if self.boundary.contains(path) and self.fs.is_file(path):
-                    with open(path, encoding="utf-8", errors="replace") as handle:
-                        text = handle.read()
+                    try:  # bounded, regular files only, as every read of the tree
+                        text = yamlio.read_text(path)
+                    except yamlio.YamlInputError:
+                        continue  # the kustomize build reports it
             if isinstance(text, str) and (target or "Kustomization" in text):
                 found.append({"patch": text, **({"target": target} if target else {})})
         return found

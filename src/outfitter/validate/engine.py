@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 import yaml
 
-from outfitter import yamlio
 from outfitter.repo import model as repo_model
 from outfitter.repo.fs import SourceIgnore, find_git_root, yaml_files
 from outfitter.repo.objects import OPERATOR_API
@@ -604,7 +603,7 @@ class Validator:
             self._unresolved = True
             values = {**{v: f"${{{v}}}" for v in undefined}, **values}
             text, _ = substitute(as_text(obj), values)
-        quick = None if yamlio.too_deep_to_compose(text) else quick_yaml.documents(text)
+        quick = quick_yaml.read(text)
         try:
             loaded = quick[0] if quick is not None and len(quick) == 1 else \
                 yaml.load(text, Loader=ManifestLoader)

@@ -35,6 +35,7 @@ from outfitter import yamlio
 from outfitter.repo import sandbox
 from outfitter.repo.fs import source_ignored
 from outfitter.repo.reach import Reader, is_remote
+from outfitter.validate import quick_yaml
 from outfitter.validate.documents import (
     DocItem,
     InputProblem,
@@ -47,7 +48,6 @@ from outfitter.validate.documents import (
 from outfitter.validate.fstree import FsTree, is_yaml, join
 from outfitter.validate.kustomize_server import KustomizeServer, ServerGone, find_binary
 from outfitter.validate.parse_cache import ParseCache, parsed
-from outfitter.validate.quick_yaml import documents as quick_documents
 
 KUSTOMIZE_API = "kustomize.config.k8s.io"
 FLUX_KS_API = "kustomize.toolkit.fluxcd.io"
@@ -526,5 +526,5 @@ def _build_key(folder: str, resources: list[str], overlay: Overlay | None) -> st
 def read_output(text: str) -> list[Any]:
     """The documents of a kustomize build's output, by yaml-rs where it reads them as
     ManifestLoader does (a build's output is often most of what a large repository parses)."""
-    quick = None if yamlio.too_deep_to_compose(text) else quick_documents(text)
+    quick = quick_yaml.read(text)
     return quick if quick is not None else list(yaml.load_all(text, Loader=ManifestLoader))

@@ -14,14 +14,17 @@ lines, because yaml-rs returns one document bare and several as a list.
 
 The guard grew from differential runs — the YAML test suite, generated scalars, mutated
 manifests and the files of public Flux repositories — until every text was either refused
-here or read alike; tests/validate/test_quick_yaml.py keeps the last three. Callers refuse
-texts nested too deep to compose first (yaml-rs, like libyaml, recurses on the C stack).
+here or read alike; tests/validate/test_quick_yaml.py keeps the last three. Texts nested
+too deep to compose are refused first (yaml-rs, like libyaml, recurses on the C stack):
+by the caller, or by read().
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from outfitter import yamlio
 
 try:
     import yaml_rs
@@ -93,6 +96,12 @@ def documents(text: str) -> list[Any] | None:
     if isinstance(result, list) and len(result) == count:
         return result
     return None
+
+
+def read(text: str) -> list[Any] | None:
+    """documents() for a caller that has not measured the text's nesting (a build's output,
+    an object after substitution): None, the slow way, for one too deep to compose."""
+    return None if yamlio.too_deep_to_compose(text) else documents(text)
 
 
 def quick(text: str) -> bool:
