@@ -32,8 +32,8 @@ import yaml
 from outfitter.repo import model as repo_model
 from outfitter.repo.fs import SourceIgnore, find_git_root, yaml_files
 from outfitter.repo.objects import OPERATOR_API
+from outfitter.validate import fork_map, quick_yaml
 from outfitter.validate import lint as lint_
-from outfitter.validate import quick_yaml
 from outfitter.validate.bootstrap import helmfile_namespaces
 from outfitter.validate.crd_schema import CrdIndex, Key
 from outfitter.validate.documents import (
@@ -60,7 +60,7 @@ from outfitter.validate.kustomize import (
     Overlay,
     has_vars,
 )
-from outfitter.validate.parse_cache import ParseCache, parsed
+from outfitter.validate.parse_cache import ParseCache, encode, parsed, text_digest
 from outfitter.validate.refs import (
     HELM_RELEASE,
     SOURCE_GROUP,
@@ -106,6 +106,8 @@ class Options:
     # Where unchanged files' documents are kept between runs (validate.parse_cache); None:
     # every file parsed (the command line keeps them in the user's cache directory).
     parse_cache: Path | None = None
+    # Processes that read and parse the tree's files (validate.fork_map); None: one per core.
+    workers: int | None = None
 
 
 @dataclass
@@ -262,15 +264,17 @@ class Validator:
         """CRDs (their schemas are needed before the pass), Flux objects and kustomization
         files (the repository model reads them); the files' text is read, few are parsed."""
         candidates: list[str] = []
-        budget = TEXT_KEPT
-        for path in files:
-            scan = scan_file(path, keep_text=budget > 0, cache=self.builder.cache)
+        for path, scan in zip(files, self._scans(files), strict=True):
             if not scan.readable:
                 continue  # reported when the file is validated
+            if scan.parse and scan.items is None and self.builder.cache is not None:
+                # Parsed by a worker, so in the cache; else (a problem) parsed here.
+                found = self.builder.cache.get(scan.digest) if scan.digest else None
+                scan = scan._replace(items=found) if found is not None else \
+                    scan_file(path, cache=self.builder.cache)
             if scan.text is not None:
                 # Kept for the pass (one read per file), up to a bound: memory stays flat.
-                self.builder.texts[path] = scan.text
-                budget -= len(scan.text)
+                self.builder.texts[path] = (scan.text, scan.digest)
             if scan.objects:
                 self._objects_in.add(path)
             if scan.candidate:
@@ -303,6 +307,26 @@ class Validator:
             if scan.crd or flux_only:  # parsed once: the pass takes them from here
                 self.builder.preparsed[path] = items
         self._candidates = candidates
+
+    def _scans(self, files: list[str]) -> Iterator[_Scan]:
+        """Every file scanned: in forked workers when the tree is large enough (their
+        documents handed over through the parse cache), else here, one at a time."""
+        workers = fork_map.workers_for(len(files), self.opts.workers)
+        if workers < 2:
+            budget = TEXT_KEPT
+            for path in files:
+                scan = scan_file(path, keep_text=budget > 0, cache=self.builder.cache)
+                budget -= len(scan.text or "")
+                yield scan
+            return
+        cache = self.builder.cache
+        if cache is None:  # not kept between runs: in memory for this one
+            cache = self.builder.cache = ParseCache(None, self.root)
+        scans = fork_map.fork_map(_WorkerScan(cache, TEXT_KEPT // workers), files, workers)
+        for scan in scans:
+            if scan.blob is not None and scan.digest is not None:
+                cache.add(scan.digest, scan.blob)
+        yield from scans
 
     def _model(self) -> repo_model.Repository:
         """The repository as Flux applies it, from the documents parsed in the scan."""
@@ -901,6 +925,9 @@ class _Scan(NamedTuple):
     items: list[DocItem] | None = None  # its documents, if one of these or a kustomization
     objects: bool = False  # names an apiVersion and a kind: may hold Kubernetes objects
     text: str | None = None  # its text, when asked to keep it and it is not parsed here
+    parse: bool = False  # its documents are needed before the pass (items)
+    digest: bytes | None = None  # of its text (parse_cache.text_digest), when taken
+    blob: bytes | None = None  # its documents parsed in a worker (parse_cache.encode)
 
 
 # Characters of file text the scan keeps for the pass (in one process), so that a file is
@@ -908,7 +935,8 @@ class _Scan(NamedTuple):
 TEXT_KEPT = 32 << 20
 
 
-def scan_file(path: str, keep_text: bool = False, cache: ParseCache | None = None) -> _Scan:
+def scan_file(path: str, keep_text: bool = False, cache: ParseCache | None = None,
+              worker: bool = False) -> _Scan:
     """The file read, and parsed if it may matter before the pass (in a worker, or not)."""
     text = read_text(path)
     if isinstance(text, InputProblem):
@@ -919,10 +947,32 @@ def scan_file(path: str, keep_text: bool = False, cache: ParseCache | None = Non
     candidate = "kind: ConfigMap" in text or "kind: Secret" in text
     objects = "apiVersion" in text and "kind" in text
     parse = crd or flux or os.path.basename(path) in KUSTOMIZATION_FILES
+    kept = text if keep_text and not parse and objects else None
+    if worker:
+        # In a forked worker: the documents go back as the cache keeps them, parsed only
+        # if the parent's cache does not know the text (the parent's copy is the one used).
+        if not (parse or objects):
+            return _Scan(True, crd, flux, candidate, None, objects, kept, parse)
+        digest = text_digest(text)
+        blob = None if cache is not None and digest in cache else \
+            encode(list(iter_docs(text)))
+        return _Scan(True, crd, flux, candidate, None, objects, kept, parse, digest, blob)
     items = None if not parse else parsed(text, cache) if cache is not None else \
         list(iter_docs(text))
-    return _Scan(True, crd, flux, candidate, items, objects,
-                 text if keep_text and not parse and objects else None)
+    return _Scan(True, crd, flux, candidate, items, objects, kept, parse)
+
+
+class _WorkerScan:
+    """scan_file in a forked worker, keeping texts up to its share of TEXT_KEPT."""
+
+    def __init__(self, cache: ParseCache, budget: int) -> None:
+        self.cache = cache
+        self.budget = budget
+
+    def __call__(self, path: str) -> _Scan:
+        scan = scan_file(path, keep_text=self.budget > 0, cache=self.cache, worker=True)
+        self.budget -= len(scan.text or "")
+        return scan
 
 
 def validate(root: Path, options: Options) -> Report:

@@ -98,8 +98,8 @@ class Builder:
     kubectl: str | None = field(default_factory=lambda: shutil.which("kubectl"))
     # Documents of files parsed before the pass (CRDs, Flux Kustomizations), used once.
     preparsed: dict[str, list[DocItem]] = field(default_factory=dict)
-    # Texts read before the pass (the scan), used once.
-    texts: dict[str, str] = field(default_factory=dict)
+    # Texts read before the pass (the scan), used once, with their digests if taken.
+    texts: dict[str, tuple[str, bytes | None]] = field(default_factory=dict)
     # Documents of unchanged files from the last run (validate.parse_cache), if kept.
     cache: ParseCache | None = None
     _kdocs: dict[str, list[Any]] = field(default_factory=dict)
@@ -152,7 +152,7 @@ class Builder:
         if items is not None:
             yield from items
             return
-        text = self.texts.pop(path, None) or read_text(path)
+        text, digest = self.texts.pop(path, None) or (read_text(path), None)
         if isinstance(text, InputProblem):
             yield text
             return
@@ -160,7 +160,7 @@ class Builder:
             yield from iter_docs(text)
             return
         # Whole, and kept before the pass changes any of them (overlays edit in place).
-        yield from parsed(text, self.cache)
+        yield from parsed(text, self.cache, digest)
 
     # -- what a directory's build reads -------------------------------------------------
 

@@ -16,13 +16,11 @@ rename), so it never grows past one tree. Anything unreadable in it is ignored.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import marshal
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -64,15 +62,19 @@ def text_digest(text: str) -> bytes:
 class ParseCache:
     """Documents by text digest: those of the last run (read), those of this run (kept)."""
 
-    def __init__(self, folder: Path, root: str) -> None:
+    def __init__(self, folder: Path | None, root: str) -> None:
+        """folder None: kept in memory for this run only (documents parsed by forked
+        workers are handed over through it), never read or written."""
         name = hashlib.blake2b(os.path.realpath(root).encode(), digest_size=12).hexdigest()
-        self.path = folder / f"{name}.bin"
+        self.path = folder / f"{name}.bin" if folder is not None else None
         self._key = _loader_digest()
-        self._old: dict[bytes, bytes] = self._read()
+        self._old: dict[bytes, bytes] = self._read() if self.path is not None else {}
         self._new: dict[bytes, bytes] = {}
+        self._added = False  # entries added to _old this run (parsed by workers)
         self.hits = 0
 
     def _read(self) -> dict[bytes, bytes]:
+        assert self.path is not None
         try:
             data = marshal.loads(self.path.read_bytes())
         except (OSError, EOFError, ValueError, TypeError):
@@ -99,17 +101,25 @@ class ParseCache:
         self.hits += 1
         return list(enumerate(docs))
 
+    def __contains__(self, digest: bytes) -> bool:
+        return digest in self._old or digest in self._new
+
+    def add(self, digest: bytes, blob: bytes) -> None:
+        """Documents parsed elsewhere (a forked worker), as encode() gave them."""
+        self._old[digest] = self._new[digest] = blob
+        self._added = True
+
     def put(self, digest: bytes, items: list[DocItem]) -> None:
         """The documents of a file parsed without a problem."""
-        if digest in self._new or any(isinstance(item, InputProblem) for item in items):
+        if digest in self._new:
             return
-        docs: list[Any] = [item[1] for item in items if not isinstance(item, InputProblem)]
-        with contextlib.suppress(ValueError):  # a type marshal does not know: parsed again
-            self._new[digest] = marshal.dumps(docs)
+        blob = encode(items)
+        if blob is not None:
+            self._new[digest] = blob
 
     def save(self) -> None:
         """This run's entries, written whole (temp file and rename); failures ignored."""
-        if self._new.keys() == self._old.keys():
+        if self.path is None or (not self._added and self._new.keys() == self._old.keys()):
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,6 +136,7 @@ class ParseCache:
             pass
 
     def _prune(self) -> None:
+        assert self.path is not None
         """Only the caches of the KEEP trees validated last stay, and as many profiles'
         namespaces (validate.profile_cache; the schema definitions, one per Kubernetes
         version, stay)."""
@@ -136,9 +147,21 @@ class ParseCache:
                 old.unlink(missing_ok=True)
 
 
-def parsed(text: str, cache: ParseCache) -> list[DocItem]:
+def encode(items: list[DocItem]) -> bytes | None:
+    """The documents of a file parsed without a problem as the cache keeps them; None for
+    a file with a problem (parsed again each time, so that it is reported alike) or a
+    type marshal does not know."""
+    if any(isinstance(item, InputProblem) for item in items):
+        return None
+    try:
+        return marshal.dumps([item[1] for item in items if not isinstance(item, InputProblem)])
+    except ValueError:
+        return None
+
+
+def parsed(text: str, cache: ParseCache, digest: bytes | None = None) -> list[DocItem]:
     """The text's documents: from the cache, else parsed (and kept for the next run)."""
-    digest = text_digest(text)
+    digest = digest or text_digest(text)
     items = cache.get(digest)
     if items is None:
         items = list(documents.iter_docs(text))
