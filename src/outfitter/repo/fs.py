@@ -80,15 +80,21 @@ class SourceIgnore:
 
     def __init__(self, root: str) -> None:
         self.root = os.path.realpath(root)
+        self._prefix = self.root.rstrip(os.sep) + os.sep
         self._specs: dict[str, list[tuple[str, Any]]] = {}
         self.used = False  # a .sourceignore was found
 
     def __call__(self, folder: str, name: str, is_dir: bool) -> bool:
-        if folder != self.root and not folder.startswith(self.root.rstrip(os.sep) + os.sep):
+        if folder != self.root and not folder.startswith(self._prefix):
+            return False
+        specs = self._specs.get(folder)
+        if specs is None:
+            specs = self._specs_of(folder)
+        if not specs:  # most folders: no .sourceignore above them
             return False
         path = os.path.join(folder, name)
         left_out = False
-        for where, spec in self._specs_of(folder):
+        for where, spec in specs:
             rel = os.path.relpath(path, where).replace(os.sep, "/") + ("/" if is_dir else "")
             verdict = spec.check_file(rel).include
             if verdict is not None:

@@ -57,15 +57,17 @@ _TOKEN = re.compile(
 # to another (true and 1). Words begin scalars only after a line break, an indicator or a
 # flow separator (anything else makes them part of a longer scalar, a comment, or a tag or
 # anchor the token pattern refuses).
+# The lookahead on the words' first letters lets most lines fail before the alternation.
 _WORD = re.compile(
-    rf"[\n:?\-\[{{,][ \t]*(?:(?:{_BOOL_WORDS}){_SCALAR_END}"
+    rf"[\n:?\-\[{{,][ \t]*(?=[yYnNoOtTfF~])(?:(?:{_BOOL_WORDS}){_SCALAR_END}"
     rf"|(?:{_KEY_WORDS})[ \t]*:(?:[ \t]|$))", re.MULTILINE)
 
+# Each with strings one of which any match contains: a text holding none is not searched.
 _OTHER = [
-    re.compile(r"[\]}][ \t]*:"),  # a flow collection as a key
-    re.compile(r"[\"']:(?![ \n,\]}])"),  # `"a":b`
-    re.compile(r":[,\]}]"),  # `a:]`: an empty value that libyaml refuses in flow
-    re.compile(r"\n(?:\.\.\.(?:[ \t\n]|\Z)|(?:---[ \t]+)?[|>]| +(?:\n|\Z))"),
+    (("]", "}"), re.compile(r"[\]}][ \t]*:")),  # a flow collection as a key
+    (('":', "':"), re.compile(r"[\"']:(?![ \n,\]}])")),  # `"a":b`
+    ((":,", ":]", ":}"), re.compile(r":[,\]}]")),  # `a:]`: an empty value libyaml refuses
+    (("\n",), re.compile(r"\n(?:\.\.\.(?:[ \t\n]|\Z)|(?:---[ \t]+)?[|>]| +(?:\n|\Z))")),
 ]  # document end; a block scalar at the top level; a line of spaces (block scalars' ends)
 
 _UNPRINTABLE_ASCII = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
@@ -114,7 +116,8 @@ def quick(text: str) -> bool:
         return False
     lined = "\n" + text  # the first line starts after a line break too
     return not (_TOKEN.search(text) or _WORD.search(lined)
-                or any(rx.search(lined) for rx in _OTHER))
+                or any(any(needle in lined for needle in needles) and rx.search(lined)
+                       for needles, rx in _OTHER))
 
 
 def _document_count(lined: str) -> int:
