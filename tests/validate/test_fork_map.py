@@ -1,9 +1,11 @@
-"""Files read and parsed by forked copies of the process: the results are the serial map's,
-in order, whatever happens to a copy; and validate reports the same, to the byte, whether
-its files were scanned here or by workers, with or without the parse cache."""
+"""How validate uses the machine. Files are read and parsed by forked copies of the
+process: the results are the serial map's, in order, whatever happens to a copy, and
+validate reports the same, to the byte, whether its files were scanned here or by workers,
+with or without the parse cache. The cycle collector is paused for a run, then restored."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import threading
@@ -89,7 +91,8 @@ def report_bytes(report: Report) -> list[tuple[object, ...]]:
 def test_validate_reports_alike_with_workers_and_without(
         name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each realistic fixture, scanned in one process and by two (the size threshold
-    lowered so that these trees reach it), cold and from the cache the first run left."""
+    lowered so that these trees reach it), without the cache, cold, and from the cache the
+    workers filled."""
     root = tmp_path / name
     shutil.copytree(FIXTURES / name, root, symlinks=True)
     serial = report_bytes(run(root, workers=1))
@@ -105,9 +108,11 @@ def test_validate_reports_alike_with_workers_and_without(
     assert report_bytes(run(root, workers=2)) == serial
     cache = tmp_path / "cache"
     assert report_bytes(run(root, workers=2, parse_cache=cache)) == serial  # cold
-    assert report_bytes(run(root, workers=2, parse_cache=cache)) == serial  # warm
+    assert forks == [2, 2]
+    # Warm: what the workers parsed is in the cache, so this run scans in one process.
+    assert report_bytes(run(root, workers=2, parse_cache=cache)) == serial
     assert report_bytes(run(root, workers=1, parse_cache=cache)) == serial
-    assert forks == [2, 2, 2]
+    assert forks == [2, 2]
 
 
 BROKEN = {
@@ -157,3 +162,27 @@ def test_a_worker_hands_over_documents_the_parent_reads_back(tmp_path: Path) -> 
                                            "metadata": {"name": "c"}})]
     again = engine.scan_file(str(path), cache=cache, worker=True)
     assert again.digest == scan.digest and again.blob is None  # known: not parsed again
+
+
+def test_validate_leaves_the_cycle_collector_as_it_found_it(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+                                            "metadata: {name: c}\n"})
+    seen: list[bool] = []
+    real = engine.Validator.run
+
+    def observed(self: engine.Validator) -> Report:
+        seen.append(gc.isenabled())
+        return real(self)
+
+    engine.Validator.run = observed  # type: ignore[method-assign]
+    try:
+        assert gc.isenabled()
+        run(root)
+        assert gc.isenabled()
+        gc.disable()
+        run(root)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        engine.Validator.run = real  # type: ignore[method-assign]
+    assert seen == [False, False]  # paused for the run
