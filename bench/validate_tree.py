@@ -20,13 +20,14 @@ CRD → JSON schema conversion). Both then validate the same tree, strict, in th
 - kubeconform: wall time of the process (its default 4 workers, on this machine's cores);
   best of three runs, alternating with outfitter's;
 - outfitter's schema pass: walk, Flux builds, parse and schema of every object, timed in the
-  validating process (Python start-up and imports excluded, and reported apart), in one
-  process (manifests are parsed by yaml-rs where it reads them as PyYAML does);
+  validating process (Python start-up and imports excluded, and reported apart); the files
+  are read and parsed by one forked process per core, as the command does (manifests are
+  parsed by yaml-rs where it reads them as PyYAML does);
 - outfitter's full validate (schemas, references, lint) for scale.
 
 Memory: peak RSS of a fresh process validating the tree and a quarter of it; streaming keeps
 the two close (the small reference records per object are the only thing that grows). The
-largest child process's peak (kustomize builds, if any) is shown beside it.
+largest child process's peak (a forked scan worker, or kustomize builds) is shown beside it.
 Needs kubeconform (tools/build.sh) and the Flux CRDs in ../shared/upstream/crds/flux.
 """
 

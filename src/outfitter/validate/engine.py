@@ -988,8 +988,8 @@ def validate(root: Path, options: Options) -> Report:
 def _collector_paused() -> Iterator[None]:
     """Python's cycle collector off for the run: a run allocates hundreds of thousands of
     long-lived maps and lists (the documents) and almost no cycles, so each collection
-    walks a growing heap to free nothing (a tenth of a large run's time). Restored after,
-    as it was."""
+    walks a growing heap to free nothing (about a sixth of a warm run on the 5,501-manifest
+    bench tree). Restored after, as it was."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
