@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-import gc
 import hashlib
 import marshal
 import os
@@ -980,20 +978,4 @@ class _WorkerScan:
 
 
 def validate(root: Path, options: Options) -> Report:
-    with _collector_paused():
-        return Validator(root, options).run()
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector off for the run: a run allocates hundreds of thousands of
-    long-lived maps and lists (the documents) and almost no cycles, so each collection
-    walks a growing heap to free nothing (about a sixth of a warm run on the 5,501-manifest
-    bench tree). Restored after, as it was."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+    return Validator(root, options).run()
