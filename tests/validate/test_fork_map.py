@@ -1,7 +1,7 @@
 """How validate uses the machine. Files are read and parsed by forked copies of the
 process: the results are the serial map's, in order, whatever happens to a copy, and
 validate reports the same, to the byte, whether its files were scanned here or by workers,
-with or without the parse cache. The cycle collector is paused for a run, then restored."""
+with or without the parse cache."""
 
 from __future__ import annotations
 
