@@ -94,11 +94,20 @@ build kustomize-batch kustomize-batch -- -ldflags "-s -w" -o "$bin/kustomize-bat
 # manifests), and the module cache is read-only: a copy of the pinned module with a placeholder
 # there is built through a workspace. Only `flux install` would read the placeholder.
 flux_version=$(module_version flux github.com/fluxcd/flux2/v2)
-flux_dir=$(cd "$here/flux" && go list -m -f '{{.Dir}}' github.com/fluxcd/flux2/v2)
 flux_src="$out/src/flux2-$flux_version"
-if [[ ! -d "$flux_src" ]]; then
-  rm -rf "$flux_src.tmp" && mkdir -p "$out/src"
-  cp -r "$flux_dir" "$flux_src.tmp" && chmod -R u+w "$flux_src.tmp"
+if [[ ! -f "$flux_src/go.mod" ]]; then
+  # `go list -m` names the module's folder only once it is in the module cache: on a machine
+  # that has never fetched it (a fresh CI machine), download it first.
+  (cd "$here/flux" && go mod download github.com/fluxcd/flux2/v2)
+  flux_dir=$(cd "$here/flux" && go list -m -f '{{.Dir}}' github.com/fluxcd/flux2/v2)
+  if [[ -z "$flux_dir" || ! -f "$flux_dir/go.mod" ]]; then
+    echo "tools: github.com/fluxcd/flux2/v2 $flux_version is not in Go's module cache" >&2
+    exit 1
+  fi
+  rm -rf "$flux_src" "$flux_src.tmp"
+  mkdir -p "$out/src"
+  cp -r "$flux_dir" "$flux_src.tmp"
+  chmod -R u+w "$flux_src.tmp"
   mkdir -p "$flux_src.tmp/cmd/flux/manifests"
   cp "$here/flux/embedded-manifests.yaml" "$flux_src.tmp/cmd/flux/manifests/placeholder.yaml"
   mv "$flux_src.tmp" "$flux_src"
