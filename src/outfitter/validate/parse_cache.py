@@ -136,10 +136,10 @@ class ParseCache:
             pass
 
     def _prune(self) -> None:
-        assert self.path is not None
         """Only the caches of the KEEP trees validated last stay, and as many profiles'
         namespaces (validate.profile_cache; the schema definitions, one per Kubernetes
         version, stay)."""
+        assert self.path is not None
         for pattern in ("*.bin", "profile-*.json"):
             found = sorted(self.path.parent.glob(pattern), key=lambda p: p.stat().st_mtime,
                            reverse=True)
