@@ -18,6 +18,7 @@ from outfitter.validate.findings import Report
 from outfitter.validate.run import Request, run
 from profiles import VARIANTS, variant
 from sops_repo import rendered_git_repo
+from tool_needs import unavailable
 
 # Namespaces of the user's existing cluster that add-ons wire into (kube-prometheus-stack's
 # dashboards, Argo CD, applications that KEDA scales, the existing Fluent Bit).
@@ -41,6 +42,11 @@ def test_the_rendered_tree_is_clean(
         tmp_path = rendered_git_repo(plan, tmp_path / "repo", tmp_path / "keys", monkeypatch)
     else:
         write_tree(tmp_path, render_tree(plan))
+    needs_tool_crds = any(group in path.read_text() for path in tmp_path.rglob("*.yaml")
+                          for group in upstream_data.TOOL_CRD_GROUPS)
+    if needs_tool_crds and not upstream_data.tool_crds_available():
+        unavailable(f"the tree renders Gateway API, envoy-gateway or flux-operator objects, "
+                    f"whose CRDs are not in {upstream_data.TOOL_CRDS}; run tools/build.sh")
     report = with_upstream(tmp_path)
     found = [f"{f.file}:{f.line}: {f.rule}: {f.message}" for f in report.sorted()]
     # With SOPS, the age key Secret Flux decrypts with (flux-system/sops-age) is made at
