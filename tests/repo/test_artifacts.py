@@ -50,3 +50,25 @@ def test_rules_that_do_not_copy_a_folder_as_it_is_are_not_mapped() -> None:
 
 def test_not_a_generator() -> None:
     assert parse_generator({"apiVersion": "v1", "kind": "ConfigMap"}, Origin("/x", 0)) == []
+
+
+def test_a_folder_named_without_a_glob_lands_under_its_own_name() -> None:
+    """source-watcher copies `@repo/dir/` as `cp -r dir dest/` does: dest/<dir's name>/
+    (the layout of xunholy/k8s-gitops, one artifact per app folder)."""
+    doc = generator({"from": "@repo/apps/base/media/jellyfin/app/",
+                     "to": "@artifact/apps/base/media/jellyfin/app/"})
+    # The Kustomization's path holds the copied `app/` folder alone: built as a whole.
+    assert folder(doc, "./apps/base/media/jellyfin/app") == "apps/base/media/jellyfin/app"
+    assert folder(doc, "./apps/base/media/jellyfin/app/app") == \
+        "apps/base/media/jellyfin/app"
+    assert folder(doc, "./apps/base/media/jellyfin/app/app/config") == \
+        "apps/base/media/jellyfin/app/config"
+    # Above the destination the artifact's folders hold only the copy, unlike the tree's.
+    assert folder(doc, "./apps/base/media") is None
+    plain = generator({"from": "@repo/deploy", "to": "@artifact/"})
+    assert folder(plain, "./deploy/overlays") == "deploy/overlays"
+    assert folder(plain, ".") == "deploy"
+    root = generator({"from": "@repo/", "to": "@artifact/"})
+    assert folder(root, "./clusters") == "clusters"  # the source's root: its contents
+    merged = generator({"from": "@repo/apps/", "to": "@artifact/", "strategy": "Merge"})
+    assert folder(merged, "./apps") is None

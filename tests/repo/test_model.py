@@ -325,3 +325,48 @@ def test_a_namespace_replacement_sets_the_childs_target_namespace(tree: Tree) ->
     assert plex.target_namespace == "media"
     assert repo.applications[str(Path(repo.root) / "apps/base/plex/cm.yaml")][0] \
         .effective_namespace("") == "media"
+
+
+def test_external_artifacts_of_folders_copied_whole_are_built_from_the_tree(
+        tree: Tree) -> None:
+    """One ExternalArtifact per app, each copying the app's folder by name (`@repo/dir/`,
+    which lands as dest/<dir's name>/, as xunholy/k8s-gitops lays it out): the app's
+    Kustomization builds the folder from this repository; a file copied the same way is not
+    a folder to build, and stays external."""
+    root = tree({
+        "flux/instance.yaml": """
+            apiVersion: fluxcd.controlplane.io/v1
+            kind: FluxInstance
+            metadata: {name: flux, namespace: flux-system}
+            spec:
+              distribution: {version: 2.7.x}
+              sync: {kind: OCIRepository, url: oci://ghcr.io/me/fleet, ref: latest,
+                     path: clusters/home}
+            """,
+        "clusters/home/kustomization.yaml": "resources: [generator.yaml, jellyfin.yaml, "
+                                            "notes.yaml]\n",
+        "clusters/home/generator.yaml": """
+            apiVersion: source.extensions.fluxcd.io/v1beta1
+            kind: ArtifactGenerator
+            metadata: {name: apps, namespace: flux-system}
+            spec:
+              sources: [{alias: repo, kind: OCIRepository, name: flux-system}]
+              artifacts:
+                - name: jellyfin
+                  copy: [{from: "@repo/apps/media/jellyfin/app/",
+                          to: "@artifact/apps/media/jellyfin/app/"}]
+                - name: notes
+                  copy: [{from: "@repo/apps/notes.yaml", to: "@artifact/apps/"}]
+            """,
+        "clusters/home/jellyfin.yaml": ks("jellyfin", "./apps/media/jellyfin/app",
+                                          source="ExternalArtifact", source_name="jellyfin"),
+        "clusters/home/notes.yaml": ks("notes", "./apps", source="ExternalArtifact",
+                                       source_name="notes"),
+        "apps/media/jellyfin/app/kustomization.yaml": "resources: [cm.yaml]\n",
+        "apps/media/jellyfin/app/cm.yaml": CM.format("jellyfin"),
+        "apps/notes.yaml": CM.format("notes"),
+    })
+    repo = model.load(root)
+    assert applied(repo)["apps/media/jellyfin/app/cm.yaml"] == ["flux-system/jellyfin"]
+    assert [k.key.name for k in repo.external] == ["notes"]
+    assert repo.problems == []

@@ -1,12 +1,21 @@
 """ExternalArtifacts made by an ArtifactGenerator (source.extensions.fluxcd.io) from the
 repository's own source, mapped back to the repository's folders.
 
-A copy rule `from: "@alias/dir/**"`, `to: "@artifact/dest/"` puts the tree under `dir`
-at `dest/` in the artifact (the layout kept). A Kustomization building `./dest/sub` of the
-artifact therefore builds the repository's `dir/sub`. Only that form is mapped: a rule
-copying single files or a glob of names, one with `exclude`, or two rules writing into the
-same artifact folder (composition) leave the artifact's content unlike any one folder of
-the tree, and a Kustomization built from there stays external.
+Two forms of copy rule are mapped, with source-watcher's `cp`-like semantics:
+
+- `from: "@alias/dir/**"`, `to: "@artifact/dest/"` puts the tree under `dir` at `dest/`
+  in the artifact (the layout kept): a Kustomization building `./dest/sub` of the artifact
+  builds the repository's `dir/sub`;
+- `from: "@alias/dir/"` (a folder named without a glob), `to: "@artifact/dest/"` copies the
+  folder itself, as `dest/<its name>/` (like `cp -r dir dest/`): `./dest/<name>/sub` builds
+  `dir/sub`, and `./dest`, which then holds that folder alone, builds it as a whole (Flux's
+  generated kustomization takes a folder's kustomization, or its YAML files, as they are).
+
+A rule copying single files or a glob of names, one with `exclude` or another strategy than
+Overwrite, or two rules writing into the same artifact folder (composition) leave the
+artifact's content unlike any one folder of the tree, and a Kustomization built from there
+stays external. The model checks that a folder mapped to is one (a file named without a
+glob looks like a folder here).
 """
 
 from __future__ import annotations
@@ -25,7 +34,10 @@ class CopyRule:
     source: ObjKey  # the source the rule copies from
     src: str  # folder in that source ("" its root)
     dest: str  # folder in the artifact ("" its root)
-    whole: bool  # a whole tree (`dir/**`) copied as it is, without exclusions
+    # "contents": a whole tree (`dir/**`) copied into dest as it is; "folder": a folder
+    # named without a glob, copied as dest/<its name>; "other": anything else. Only the
+    # first two copy without exclusions or merging.
+    mode: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +57,18 @@ class Artifact:
         if len(covering) != 1:
             return None
         rule = covering[0]
-        if rule.source != own or not rule.whole or not _under(rel, rule.dest):
+        if rule.source != own:
             return None
-        rest = rel[len(rule.dest):].lstrip("/") if rule.dest else rel
+        placed = rule.dest
+        if rule.mode == "folder" and rule.src:
+            if rel == rule.dest:
+                return rule.src  # holds the copied folder alone: built as a whole
+            placed = posixpath.join(rule.dest, posixpath.basename(rule.src)).strip("/")
+        elif rule.mode not in ("contents", "folder"):
+            return None
+        if not _under(rel, placed):
+            return None
+        rest = rel[len(placed):].lstrip("/") if placed else rel
         return posixpath.join(rule.src, rest).strip("/") if rest else rule.src
 
 
@@ -107,10 +128,13 @@ def _rule(copy: Any, aliases: dict[str, ObjKey]) -> CopyRule | None:
     if source is None:
         return None
     dest = _clean(to[len("@artifact"):])
-    whole = src.endswith("**") and not any(c in src[:-2] for c in "*?[") and \
-        not copy.get("exclude") and (src == "**" or src.endswith("/**")) and \
-        (to.endswith("/") or to == "@artifact")
-    return CopyRule(source, _clean(src[:-2]) if whole else _clean(src), dest, whole)
+    plain = not copy.get("exclude") and copy.get("strategy") in (None, "", "Overwrite")
+    if src.endswith("**") and not any(c in src[:-2] for c in "*?[{") and plain and \
+            (src == "**" or src.endswith("/**")) and (to.endswith("/") or to == "@artifact"):
+        return CopyRule(source, _clean(src[:-2]), dest, "contents")
+    if not any(c in src for c in "*?[{") and plain:
+        return CopyRule(source, _clean(src), dest, "folder")
+    return CopyRule(source, _clean(src), dest, "other")
 
 
 __all__ = ["GENERATOR_API", "Artifact", "CopyRule", "parse_generator"]

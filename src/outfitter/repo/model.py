@@ -337,7 +337,12 @@ class _Loader:
         if not owned:
             return None
         folder = artifact.folder(ks.path or ".", owned[0])
-        return None if folder is None else "./" + folder if folder else "."
+        if folder is None:
+            return None
+        if any(r.mode == "folder" for r in artifact.rules) and \
+                not self.fs.is_dir(os.path.join(self.repo_root, folder)):
+            return None  # a file named without a glob: copied, but not a folder to build
+        return "./" + folder if folder else "."
 
     def _traverse(self, repo: Repository, roots: list[FluxKustomization],
                   own: Callable[[SourceRefSpec], bool],
