@@ -44,6 +44,17 @@ spec:
 """
 
 
+# A flux-operator FluxInstance applied by hand, syncing clusters/home from an OCI artifact.
+INSTANCE = """
+apiVersion: fluxcd.controlplane.io/v1
+kind: FluxInstance
+metadata: {name: flux, namespace: flux-system}
+spec:
+  distribution: {version: 2.7.x}
+  sync: {kind: OCIRepository, url: oci://ghcr.io/me/fleet, ref: latest, path: clusters/home}
+"""
+
+
 def rels(repo: model.Repository, paths: list[str]) -> list[str]:
     return [repo.rel(p) for p in paths]
 
@@ -78,15 +89,7 @@ def test_flux_bootstrap_entry_point_and_a_folder_left_out(tree: Tree) -> None:
 
 def test_flux_operator_instance_is_the_entry_point(tree: Tree) -> None:
     root = tree({
-        "flux/instance.yaml": """
-            apiVersion: fluxcd.controlplane.io/v1
-            kind: FluxInstance
-            metadata: {name: flux, namespace: flux-system}
-            spec:
-              distribution: {version: 2.7.x}
-              sync: {kind: OCIRepository, url: oci://ghcr.io/me/fleet, ref: latest,
-                     path: clusters/home}
-            """,
+        "flux/instance.yaml": INSTANCE,
         "clusters/home/apps.yaml": ks("apps", "./apps", source="OCIRepository"),
         "clusters/home/other.yaml": ks("other", "./apps", source="GitRepository",
                                        source_name="upstream"),
@@ -334,15 +337,7 @@ def test_external_artifacts_of_folders_copied_whole_are_built_from_the_tree(
     Kustomization builds the folder from this repository; a file copied the same way is not
     a folder to build, and stays external."""
     root = tree({
-        "flux/instance.yaml": """
-            apiVersion: fluxcd.controlplane.io/v1
-            kind: FluxInstance
-            metadata: {name: flux, namespace: flux-system}
-            spec:
-              distribution: {version: 2.7.x}
-              sync: {kind: OCIRepository, url: oci://ghcr.io/me/fleet, ref: latest,
-                     path: clusters/home}
-            """,
+        "flux/instance.yaml": INSTANCE,
         "clusters/home/kustomization.yaml": "resources: [generator.yaml, jellyfin.yaml, "
                                             "notes.yaml]\n",
         "clusters/home/generator.yaml": """
