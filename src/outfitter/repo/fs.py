@@ -87,9 +87,7 @@ class SourceIgnore:
     def __call__(self, folder: str, name: str, is_dir: bool) -> bool:
         if folder != self.root and not folder.startswith(self._prefix):
             return False
-        specs = self._specs.get(folder)
-        if specs is None:
-            specs = self._specs_of(folder)
+        specs = self._specs_of(folder)
         if not specs:  # most folders: no .sourceignore above them
             return False
         path = os.path.join(folder, name)

@@ -315,16 +315,13 @@ class Validator:
         workers = fork_map.workers_for(len(files), self.opts.workers)
         warm = self.builder.cache is not None and 2 * len(self.builder.cache) >= len(files)
         if workers < 2 or warm:
-            budget = TEXT_KEPT
-            for path in files:
-                scan = scan_file(path, keep_text=budget > 0, cache=self.builder.cache)
-                budget -= len(scan.text or "")
-                yield scan
+            yield from map(_Scanner(self.builder.cache, TEXT_KEPT, worker=False), files)
             return
         cache = self.builder.cache
         if cache is None:  # not kept between runs: in memory for this one
             cache = self.builder.cache = ParseCache(None, self.root)
-        scans = fork_map.fork_map(_WorkerScan(cache, TEXT_KEPT // workers), files, workers)
+        scans = fork_map.fork_map(_Scanner(cache, TEXT_KEPT // workers, worker=True), files,
+                                  workers)
         for scan in scans:
             if scan.blob is not None and scan.digest is not None:
                 cache.add(scan.digest, scan.blob)
@@ -964,15 +961,18 @@ def scan_file(path: str, keep_text: bool = False, cache: ParseCache | None = Non
     return _Scan(True, crd, flux, candidate, items, objects, kept, parse)
 
 
-class _WorkerScan:
-    """scan_file in a forked worker, keeping texts up to its share of TEXT_KEPT."""
+class _Scanner:
+    """scan_file over the files one process scans, keeping texts up to its budget (its
+    share of TEXT_KEPT)."""
 
-    def __init__(self, cache: ParseCache, budget: int) -> None:
+    def __init__(self, cache: ParseCache | None, budget: int, worker: bool) -> None:
         self.cache = cache
         self.budget = budget
+        self.worker = worker
 
     def __call__(self, path: str) -> _Scan:
-        scan = scan_file(path, keep_text=self.budget > 0, cache=self.cache, worker=True)
+        scan = scan_file(path, keep_text=self.budget > 0, cache=self.cache,
+                         worker=self.worker)
         self.budget -= len(scan.text or "")
         return scan
 

@@ -62,12 +62,13 @@ _WORD = re.compile(
     rf"[\n:?\-\[{{,][ \t]*(?=[yYnNoOtTfF~])(?:(?:{_BOOL_WORDS}){_SCALAR_END}"
     rf"|(?:{_KEY_WORDS})[ \t]*:(?:[ \t]|$))", re.MULTILINE)
 
-# Each with strings one of which any match contains: a text holding none is not searched.
-_OTHER = [
+# Each with strings one of which any match contains (a text holding none is not searched),
+# or None: always searched.
+_OTHER: list[tuple[tuple[str, ...] | None, re.Pattern[str]]] = [
     (("]", "}"), re.compile(r"[\]}][ \t]*:")),  # a flow collection as a key
     (('":', "':"), re.compile(r"[\"']:(?![ \n,\]}])")),  # `"a":b`
     ((":,", ":]", ":}"), re.compile(r":[,\]}]")),  # `a:]`: an empty value libyaml refuses
-    (("\n",), re.compile(r"\n(?:\.\.\.(?:[ \t\n]|\Z)|(?:---[ \t]+)?[|>]| +(?:\n|\Z))")),
+    (None, re.compile(r"\n(?:\.\.\.(?:[ \t\n]|\Z)|(?:---[ \t]+)?[|>]| +(?:\n|\Z))")),
 ]  # document end; a block scalar at the top level; a line of spaces (block scalars' ends)
 
 _UNPRINTABLE_ASCII = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
@@ -116,8 +117,8 @@ def quick(text: str) -> bool:
         return False
     lined = "\n" + text  # the first line starts after a line break too
     return not (_TOKEN.search(text) or _WORD.search(lined)
-                or any(any(needle in lined for needle in needles) and rx.search(lined)
-                       for needles, rx in _OTHER))
+                or any((needles is None or any(needle in lined for needle in needles))
+                       and rx.search(lined) for needles, rx in _OTHER))
 
 
 def _document_count(lined: str) -> int:
