@@ -8,8 +8,9 @@ Only symlinks cost a `realpath`; plain paths are answered from the cached listin
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from outfitter.validate.fstree import FsTree, child, is_yaml, split
@@ -84,12 +85,17 @@ class SourceIgnore:
         self._specs: dict[str, list[tuple[str, Any]]] = {}
         self.used = False  # a .sourceignore was found
 
-    def __call__(self, folder: str, name: str, is_dir: bool) -> bool:
+    def __call__(self, folder: str, names: Collection[str]
+                 ) -> Callable[[str, bool], bool] | None:
+        """FsTree's Hide: the test of the folder's entries, None where no spec applies
+        (most folders: no .sourceignore above them)."""
         if folder != self.root and not folder.startswith(self._prefix):
-            return False
-        specs = self._specs_of(folder)
-        if not specs:  # most folders: no .sourceignore above them
-            return False
+            return None
+        specs = self._specs_of(folder, ".sourceignore" in names)
+        return functools.partial(self._left_out, folder, specs) if specs else None
+
+    @staticmethod
+    def _left_out(folder: str, specs: list[tuple[str, Any]], name: str, is_dir: bool) -> bool:
         path = os.path.join(folder, name)
         left_out = False
         for where, spec in specs:
@@ -99,13 +105,14 @@ class SourceIgnore:
                 left_out = verdict
         return left_out
 
-    def _specs_of(self, folder: str) -> list[tuple[str, Any]]:
-        """The specs in force in `folder`: its ancestors' up to the root, then its own."""
+    def _specs_of(self, folder: str, has_own: bool | None = None) -> list[tuple[str, Any]]:
+        """The specs in force in `folder`: its ancestors' up to the root, then its own
+        (`has_own`: whether it holds a .sourceignore, when its listing says)."""
         found = self._specs.get(folder)
         if found is None:
             found = [] if folder == self.root else self._specs_of(os.path.dirname(folder))
             own = os.path.join(folder, ".sourceignore")
-            if os.path.isfile(own):
+            if has_own is not False and os.path.isfile(own):
                 import pathspec  # only for a repository that has one
 
                 self.used = True

@@ -9,7 +9,7 @@ listed (but may still be entered) is asked of the disk directly.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -48,9 +48,10 @@ class Listing:
 
 _EMPTY = Listing(frozenset(), frozenset(), (), ())
 
-# (folder, name, is a directory) -> the entry is left out of every listing (what Flux's
-# source does not hold: repo.fs.SourceIgnore).
-Hide = Callable[[str, str, bool], bool]
+# (folder, the names in it) -> None when none of its entries is left out, else the test of
+# one entry (its name, whether it is a directory): what Flux's source does not hold
+# (repo.fs.SourceIgnore). Asked once per folder: most folders hide nothing.
+Hide = Callable[[str, Collection[str]], Callable[[str, bool], bool] | None]
 
 
 class FsTree:
@@ -72,22 +73,24 @@ class FsTree:
             pass
         found: Listing | None
         try:
-            with os.scandir(folder) as entries:
-                files, dirs, others, subdirs, links = set(), set(), [], [], set()
-                for entry in entries:
-                    if self.hide is not None and self.hide(folder, entry.name,
-                                                           entry.is_dir()):
-                        continue
-                    if entry.is_symlink():
-                        links.add(entry.name)
-                    if entry.is_dir():
-                        dirs.add(entry.name)
-                        if not entry.is_symlink():
-                            subdirs.append(entry.name)
-                        continue
-                    others.append(entry.name)
-                    if entry.is_file():
-                        files.add(entry.name)
+            with os.scandir(folder) as scan:
+                entries = list(scan)
+            files, dirs, others, subdirs, links = set(), set(), [], [], set()
+            hidden = self.hide(folder, [entry.name for entry in entries]) \
+                if self.hide is not None else None
+            for entry in entries:
+                if hidden is not None and hidden(entry.name, entry.is_dir()):
+                    continue
+                if entry.is_symlink():
+                    links.add(entry.name)
+                if entry.is_dir():
+                    dirs.add(entry.name)
+                    if not entry.is_symlink():
+                        subdirs.append(entry.name)
+                    continue
+                others.append(entry.name)
+                if entry.is_file():
+                    files.add(entry.name)
             found = Listing(frozenset(files), frozenset(dirs), tuple(sorted(others)),
                             tuple(sorted(subdirs)), frozenset(links))
         except (FileNotFoundError, NotADirectoryError):
