@@ -279,3 +279,69 @@ def test_a_substitute_from_source_sourceignore_hides_is_named_and_read(tree: Tre
          "bootstrap/cluster-settings.yaml, which no Flux Kustomization applies: it must be "
          "applied by hand (at bootstrap) before Flux reconciles this"),
     ]
+
+
+GIT_SOURCE = """
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 1h
+  url: https://git.example.com/home-ops.git
+  ref: {branch: main}
+  ignore: |
+    # exclude all
+    /*
+    # include the kubernetes folder, but not its drafts
+    !/kubernetes
+    /kubernetes/**/drafts/
+---
+"""
+
+
+def test_what_the_own_git_repositorys_spec_ignore_leaves_out_flux_never_reads(
+        tree: Tree) -> None:
+    """The flux-system GitRepository's `spec.ignore` (the older cluster-template's
+    "exclude all, include kubernetes") keeps everything else out of the artifact, as a
+    root `.sourceignore` would, and has the last word over the `.sourceignore` files: the
+    root synced as `./` holds only kubernetes/, and a Kustomization whose path it leaves
+    out fails in Flux."""
+    root = tree({
+        "kubernetes/flux/gotk-sync.yaml": GIT_SOURCE + flux_ks("flux-system", "./",
+                                                               "GitRepository"),
+        # Taken back here, left out again by spec.ignore, which is read last.
+        "kubernetes/.sourceignore": "drafts/\n!apps/drafts/\n",
+        "kubernetes/apps/web.yaml": config_map("web"),
+        "kubernetes/apps/drafts/ks.yaml": flux_ks("draft", "./kubernetes/apps/drafts/app",
+                                                  "GitRepository"),
+        "kubernetes/apps/drafts/app/cm.yaml": config_map("draft-app"),
+        "kubernetes/apps/drafts/cm.yaml": config_map("draft"),
+        "kubernetes/apps/later.yaml": flux_ks("later", "./kubernetes/apps/drafts",
+                                              "GitRepository"),
+        "talos/talconfig.yaml": "clusterName: home\nnodes:\n  - hostname: k8s-0\n",
+        "bootstrap/helmfile.yaml": "releases:\n  - name: cilium\n    namespace: kube-system\n",
+    })
+    report = run(root)
+    assert report.files == 3  # gotk-sync, web and later: nothing else is in the source
+    assert findings(report) == [
+        ("kubernetes/apps/later.yaml", 6, "flux-path",
+         "spec.path './kubernetes/apps/drafts' is left out of the source (.sourceignore, or "
+         "the GitRepository's spec.ignore): not in Flux's artifact")]
+    # The commands that edit a repository read it through the model alike.
+    loaded = model.load(root)
+    assert sorted(loaded.rel(p) for p in loaded.files) == [
+        "kubernetes/apps/later.yaml", "kubernetes/apps/web.yaml",
+        "kubernetes/flux/gotk-sync.yaml"]
+    # Without spec.ignore, the whole repository is the source, drafts and talos/ included.
+    sync = root / "kubernetes/flux/gotk-sync.yaml"
+    sync.write_text(sync.read_text().replace("ignore: |", "ignored: |"))
+    unignored = run(root)
+    assert unignored.files == 8
+    # Then Flux would read the Talos and helmfile configs, and apply the drafts twice.
+    assert sorted({(f.file, f.rule) for f in unignored.findings
+                   if f.rule != "not-validated"}) == [
+        ("bootstrap/helmfile.yaml", "schema"),
+        ("kubernetes/apps/drafts/app/cm.yaml", "duplicate"),
+        ("kubernetes/apps/drafts/cm.yaml", "duplicate"),
+        ("kubernetes/apps/drafts/ks.yaml", "duplicate"),
+        ("talos/talconfig.yaml", "duplicate"), ("talos/talconfig.yaml", "schema")]

@@ -79,11 +79,19 @@ class SourceIgnore:
     syntax; each file's patterns apply below its folder, a deeper file's last word wins),
     as source-controller reads them. A FsTree `hide`: entries below `root` only."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, extra: str | None = None) -> None:
+        """extra: the patterns of the source's own `spec.ignore` (a GitRepository's), read
+        from `root` after every .sourceignore, so that they have the last word."""
         self.root = os.path.realpath(root)
         self._prefix = self.root.rstrip(os.sep) + os.sep
         self._specs: dict[str, list[tuple[str, Any]]] = {}
         self.used = False  # a .sourceignore was found
+        self.extra = extra
+        self._extra: list[tuple[str, Any]] = []
+        if extra is not None:
+            import pathspec
+
+            self._extra = [(self.root, pathspec.GitIgnoreSpec.from_lines(extra.splitlines()))]
 
     def __call__(self, folder: str, names: Collection[str]
                  ) -> Callable[[str, bool], bool] | None:
@@ -91,7 +99,7 @@ class SourceIgnore:
         (most folders: no .sourceignore above them)."""
         if folder != self.root and not folder.startswith(self._prefix):
             return None
-        specs = self._specs_of(folder, ".sourceignore" in names)
+        specs = self._specs_of(folder, ".sourceignore" in names) + self._extra
         return functools.partial(self._left_out, folder, specs) if specs else None
 
     @staticmethod

@@ -154,6 +154,16 @@ class Repository:
             self._variable_sources = list(_config_sources(self.docs, sorted(self.applications)))
         return self._variable_sources
 
+    @property
+    def source_ignore(self) -> str | None:
+        """The `spec.ignore` of the GitRepository the entry points sync from, when the tree
+        defines it: source-controller leaves what it names out of the artifact, as it does
+        what a .sourceignore names. None when clusters sync from sources that differ in it
+        (one listing of the tree cannot hide a file for one cluster only)."""
+        found = {source.ignore for keys in self.entry_sources.values() for key in keys
+                 if (source := self.sources.get(key)) is not None}
+        return found.pop() if len(found) == 1 else None
+
     def applying(self, path: str) -> list[FluxKustomization]:
         return [a.ks for a in self.applications.get(path, [])]
 
@@ -416,8 +426,12 @@ class _Loader:
                 f"refuses it", *_at(ks)))
             return None
         if not self.fs.is_dir(folder):
+            # On disk, but not in the source: Flux's artifact does not hold it.
+            hidden = os.path.isdir(folder) and self.boundary.contains(folder)
             repo.problems.append(Problem(
-                "flux-path", where, f"spec.path {ks.path!r} is not a directory of "
+                "flux-path", where, f"spec.path {ks.path!r} is left out of the source "
+                f"(.sourceignore, or the GitRepository's spec.ignore): not in Flux's "
+                f"artifact" if hidden else f"spec.path {ks.path!r} is not a directory of "
                 f"{'this repository' if source_root == self.repo_root else source_root}",
                 *_at(ks)))
             return None
@@ -713,6 +727,13 @@ def load(root: str | os.PathLike[str], options: Options | None = None, *,
     loader = _Loader(os.fspath(root), options or Options(), docs, is_flux, has_objects, fs,
                      values_in)
     repo = loader.load()
+    if fs is None and repo.source_ignore is not None:
+        # Read again without what the source's spec.ignore leaves out (a caller passing
+        # its own listing does this itself: validate.engine).
+        loader = _Loader(os.fspath(root), options or Options(), docs, is_flux, has_objects,
+                         FsTree(SourceIgnore(loader.repo_root, repo.source_ignore)),
+                         values_in)
+        repo = loader.load()
     repo.reader = loader.reader
     repo.docs = loader.docs
     return repo

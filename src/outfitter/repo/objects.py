@@ -58,6 +58,7 @@ class Source:
     key: ObjKey
     url: str
     origin: Origin | None
+    ignore: str | None = None  # a GitRepository's spec.ignore (.sourceignore patterns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +145,10 @@ def parse_source(doc: Any, origin: Origin) -> Source | None:
         return None
     meta = _dict(doc.get("metadata"))
     spec = _dict(doc.get("spec"))
+    ignore = spec.get("ignore") if doc["kind"] == "GitRepository" else None
     return Source(ObjKey(str(doc["kind"]), str(meta.get("namespace") or "default"),
-                         str(meta.get("name") or "")), str(spec.get("url") or ""), origin)
+                         str(meta.get("name") or "")), str(spec.get("url") or ""), origin,
+                  ignore if isinstance(ignore, str) else None)
 
 
 @dataclass(frozen=True, slots=True)

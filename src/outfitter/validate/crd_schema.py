@@ -69,6 +69,13 @@ class CrdIndex:
         self._compiled: dict[Key, jsonschema_rs.Validator] = {}
         self.scope: dict[tuple[str, str], str] = {}
 
+    def copy(self) -> CrdIndex:
+        """An index holding what this one holds now, that adding to leaves this one as is."""
+        other = CrdIndex(self.strict)
+        other._raw, other._compiled, other.scope = \
+            dict(self._raw), dict(self._compiled), dict(self.scope)
+        return other
+
     def add_crd(self, crd: dict[str, Any]) -> None:
         spec = crd.get("spec") or {}
         group, kind = spec.get("group", ""), (spec.get("names") or {}).get("kind", "")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import marshal
 import os
@@ -108,6 +109,9 @@ class Options:
     parse_cache: Path | None = None
     # Processes that read and parse the tree's files (validate.fork_map); None: one per core.
     workers: int | None = None
+    # The spec.ignore of the GitRepository the tree syncs from (repo.fs.SourceIgnore), once
+    # read: validate() reads the tree again when the first reading finds one.
+    source_ignore: str | None = None
 
 
 @dataclass
@@ -141,7 +145,8 @@ class Validator:
         self.report = Report(root=str(root))
         self.builder = Builder()
         # What the repository's .sourceignore files leave out, Flux never reads.
-        self.builder.fs.hide_with(SourceIgnore(find_git_root(self.base) or self.base))
+        self.builder.fs.hide_with(SourceIgnore(find_git_root(self.base) or self.base,
+                                               options.source_ignore))
         self.refs = RefIndex(scoped=self._scoped)
         self.refs.known_namespaces = self.refs.known_namespaces | options.known_namespaces
         # A repository with several clusters: one index per cluster (its objects are
@@ -180,6 +185,8 @@ class Validator:
             # Namespaces the bootstrap's helmfile creates exist before Flux applies.
             self.refs.known_namespaces |= helmfile_namespaces(files)
             self.repo = self._model()
+            if self.repo.source_ignore is not None and self.opts.source_ignore is None:
+                raise _SourceIgnored(self.repo.source_ignore)
             self.refs.synced_sources = frozenset().union(
                 *(self._synced_sources(cluster) for cluster in self.repo.entry_sources))
             units = self._units()
@@ -977,5 +984,20 @@ class _Scanner:
         return scan
 
 
+class _SourceIgnored(Exception):
+    """The tree's own GitRepository leaves files out (spec.ignore): read it again so."""
+
+    def __init__(self, patterns: str) -> None:
+        super().__init__(patterns)
+        self.patterns = patterns
+
+
 def validate(root: Path, options: Options) -> Report:
-    return Validator(root, options).run()
+    crds = options.crds.copy()  # before the tree's CRDs are added: for a second reading
+    try:
+        return Validator(root, options).run()
+    except _SourceIgnored as found:
+        # What spec.ignore names is not in Flux's source: read the tree again without it
+        # (from the start: the first reading's files, CRDs and builds included it).
+        return Validator(root, dataclasses.replace(options, crds=crds,
+                                                   source_ignore=found.patterns)).run()
