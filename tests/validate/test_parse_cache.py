@@ -5,13 +5,14 @@ damaged cache, is never trusted."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from validate_trees import run
 
-from outfitter.validate import documents, parse_cache
+from outfitter.validate import documents, engine, kustomize, parse_cache
 from outfitter.validate.documents import DocItem
 from outfitter.validate.findings import Report
 
@@ -137,3 +138,59 @@ def test_the_cache_folder_is_chosen_or_turned_off_by_the_environment(
     monkeypatch.delenv("OUTFITTER_PARSE_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert parse_cache.cache_dir() == tmp_path / "xdg" / "outfitter" / "parsed"
+
+
+def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files read from now on (by the scan or the pass), by name."""
+    read: list[str] = []
+    for module in (engine, kustomize):
+        real = module.read_text
+
+        def counting(path: str, real: Callable[[str], object] = real) -> object:
+            read.append(os.path.basename(path))
+            return real(path)
+
+        monkeypatch.setattr(module, "read_text", counting)
+    return read
+
+
+def test_files_unchanged_since_the_last_run_are_not_read_again(
+        tree: Tree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file whose status (size, times, inode) is last run's is taken as last run read it;
+    one rewritten to the same size and given back its old mtime is read again (its ctime
+    moved); here every file counts as settled (RACY_NS 0)."""
+    monkeypatch.setattr(parse_cache, "RACY_NS", 0)
+    root = tree(FILES)
+    cache = tmp_path / "cache"
+    time.sleep(0.01)  # the files' times are before the first run's
+    expected = findings(run(root))
+    assert findings(run(root, parse_cache=cache)) == expected
+    read = count_reads(monkeypatch)
+    again = run(root, parse_cache=cache)
+    assert findings(again) == expected and again.objects == 3
+    # A file with a problem is read (and reported) every time, one with a finding for its
+    # line numbers; the others are not read.
+    assert sorted(read) == ["bad.yaml", "deploy.yaml"]
+    deploy = root / "app/deploy.yaml"
+    before = deploy.stat()
+    deploy.write_text(deploy.read_text().replace('replicas: "2"', 'replicas: "3"'))
+    os.utime(deploy, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert deploy.stat().st_size == before.st_size
+    time.sleep(0.01)
+    read.clear()
+    changed = run(root, parse_cache=cache)
+    assert sorted(read) == ["bad.yaml", "deploy.yaml", "deploy.yaml"]  # scanned, then lines
+    assert [f[3] for f in findings(changed) if f[0] == "app/deploy.yaml"] == [
+        'spec.replicas: "3" is not of types "null", "integer"']
+
+
+def test_files_changed_just_before_the_run_are_read_every_time(
+        tree: Tree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two writes within one tick of the file system's clock can leave one status behind:
+    a file changed less than RACY_NS before it is looked at is not recorded by status."""
+    root = tree(FILES)
+    cache = tmp_path / "cache"
+    run(root, parse_cache=cache)
+    read = count_reads(monkeypatch)
+    run(root, parse_cache=cache)
+    assert set(read) == {os.path.basename(p) for p in FILES}  # each one read again

@@ -9,9 +9,12 @@ come later in the tree) and line numbers (a node-level parse of files with findi
 are resolved at the end.
 
 The pass is planned before it runs (which files each build reads), so that the kustomize
-builds it needs run ahead of it on a thread pool. Parsing stays in this process: with the
-yaml-rs fast path (validate.quick_yaml) worker processes no longer paid for sending their
-documents back (measured on 5,501 manifests: the same wall time, a second more CPU).
+builds it needs run ahead of it on a thread pool. Before it, the scan reads every file once:
+in forked workers when the tree is large and the parse cache does not hold it
+(validate.fork_map), and not at all for a file the cache knows unchanged by its status
+(validate.parse_cache). The pass itself stays in one process: run in two forked halves on
+the 5,501-manifest bench tree, each half took two thirds of the whole (pages copied on
+write) and sending the reference records back cost the rest.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ from outfitter.validate.kustomize import (
     Overlay,
     has_vars,
 )
-from outfitter.validate.parse_cache import ParseCache, encode, parsed, text_digest
+from outfitter.validate.parse_cache import ParseCache, Seen, encode, parsed, text_digest
 from outfitter.validate.refs import (
     HELM_RELEASE,
     SOURCE_GROUP,
@@ -279,8 +282,12 @@ class Validator:
                 found = self.builder.cache.get(scan.digest) if scan.digest else None
                 scan = scan._replace(items=found) if found is not None else \
                     scan_file(path, cache=self.builder.cache)
-            if scan.text is not None:
-                # Kept for the pass (one read per file), up to a bound: memory stays flat.
+            if self.builder.cache is not None and scan.seen is not None \
+                    and scan.digest is not None:
+                self.builder.cache.record(path, scan.seen, scan.digest, scan.flags)
+            if scan.text is not None or scan.digest is not None:
+                # Kept for the pass (one read per file), up to a bound: memory stays flat;
+                # or its digest alone, when the cache holds its documents.
                 self.builder.texts[path] = (scan.text, scan.digest)
             if scan.objects:
                 self._objects_in.add(path)
@@ -934,6 +941,11 @@ class _Scan(NamedTuple):
     parse: bool = False  # its documents are needed before the pass (items)
     digest: bytes | None = None  # of its text (parse_cache.text_digest), when taken
     blob: bytes | None = None  # its documents parsed in a worker (parse_cache.encode)
+    seen: Seen | None = None  # its status, when the parse cache may record it
+
+    @property
+    def flags(self) -> int:
+        return self.crd | self.flux << 1 | self.candidate << 2 | self.objects << 3
 
 
 # Characters of file text the scan keeps for the pass (in one process), so that a file is
@@ -943,7 +955,14 @@ TEXT_KEPT = 32 << 20
 
 def scan_file(path: str, keep_text: bool = False, cache: ParseCache | None = None,
               worker: bool = False) -> _Scan:
-    """The file read, and parsed if it may matter before the pass (in a worker, or not)."""
+    """The file read, and parsed if it may matter before the pass (in a worker, or not);
+    not read when the parse cache knows it unchanged since the last run."""
+    seen, known = cache.scanned(path) if cache is not None else (None, None)
+    if known is not None:
+        assert cache is not None
+        unchanged = _unchanged(path, known[0], known[1], seen, cache, worker)
+        if unchanged is not None:
+            return unchanged
     text = read_text(path)
     if isinstance(text, InputProblem):
         return _Scan(False)
@@ -954,18 +973,37 @@ def scan_file(path: str, keep_text: bool = False, cache: ParseCache | None = Non
     objects = "apiVersion" in text and "kind" in text
     parse = crd or flux or os.path.basename(path) in KUSTOMIZATION_FILES
     kept = text if keep_text and not parse and objects else None
+    digest = text_digest(text) if cache is not None else None
     if worker:
         # In a forked worker: the documents go back as the cache keeps them, parsed only
         # if the parent's cache does not know the text (the parent's copy is the one used).
         if not (parse or objects):
-            return _Scan(True, crd, flux, candidate, None, objects, kept, parse)
-        digest = text_digest(text)
+            return _Scan(True, crd, flux, candidate, None, objects, kept, parse, digest,
+                         seen=seen)
+        digest = digest or text_digest(text)
         blob = None if cache is not None and digest in cache else \
             encode(list(iter_docs(text)))
-        return _Scan(True, crd, flux, candidate, None, objects, kept, parse, digest, blob)
-    items = None if not parse else parsed(text, cache) if cache is not None else \
+        return _Scan(True, crd, flux, candidate, None, objects, kept, parse, digest, blob,
+                     seen)
+    items = None if not parse else parsed(text, cache, digest) if cache is not None else \
         list(iter_docs(text))
-    return _Scan(True, crd, flux, candidate, items, objects, kept, parse)
+    return _Scan(True, crd, flux, candidate, items, objects, kept, parse, digest, seen=seen)
+
+
+def _unchanged(path: str, digest: bytes, flags: int, seen: Seen | None, cache: ParseCache,
+               worker: bool) -> _Scan | None:
+    """The scan of a file unchanged since the last run, from what that run found; None
+    when the documents it needs are not in the cache (it is read, then)."""
+    crd, flux, candidate, objects = (bool(flags & bit) for bit in (1, 2, 4, 8))
+    parse = crd or flux or os.path.basename(path) in KUSTOMIZATION_FILES
+    if (parse or objects) and digest not in cache:
+        return None
+    items = None
+    if parse and not worker:
+        items = cache.get(digest)
+        if items is None:
+            return None
+    return _Scan(True, crd, flux, candidate, items, objects, None, parse, digest, seen=seen)
 
 
 class _Scanner:

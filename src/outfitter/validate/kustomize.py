@@ -98,8 +98,9 @@ class Builder:
     kubectl: str | None = field(default_factory=lambda: shutil.which("kubectl"))
     # Documents of files parsed before the pass (CRDs, Flux Kustomizations), used once.
     preparsed: dict[str, list[DocItem]] = field(default_factory=dict)
-    # Texts read before the pass (the scan), used once, with their digests if taken.
-    texts: dict[str, tuple[str, bytes | None]] = field(default_factory=dict)
+    # Texts read before the pass (the scan), used once, with their digests if taken; or
+    # the digest alone, for a file the scan did not read (unchanged: see ParseCache.scanned).
+    texts: dict[str, tuple[str | None, bytes | None]] = field(default_factory=dict)
     # Documents of unchanged files from the last run (validate.parse_cache), if kept.
     cache: ParseCache | None = None
     _kdocs: dict[str, list[Any]] = field(default_factory=dict)
@@ -152,7 +153,15 @@ class Builder:
         if items is not None:
             yield from items
             return
-        text, digest = self.texts.pop(path, None) or (read_text(path), None)
+        kept, digest = self.texts.pop(path, (None, None))
+        if kept is None and digest is not None and self.cache is not None:
+            found = self.cache.get(digest)
+            if found is not None:
+                yield from found
+                return
+        text = kept if kept is not None else read_text(path)
+        if kept is None:
+            digest = None  # read now: its digest is taken again
         if isinstance(text, InputProblem):
             yield text
             return

@@ -10,6 +10,12 @@ the key also holds a digest of the loader's own source and PyYAML's version, so 
 that changes reads nothing cached. Files whose parse found a problem are never cached (the
 problem is reported the same way every run).
 
+A file whose status (size, times, inode, mode) is the one recorded last run is not even
+read again: its digest and what the scan found in its text (scanned()) are taken from the
+last run, as git's index does. A file changed less than RACY_NS before it was looked at is
+never recorded so (two writes within one tick of the file system's clock can leave the same
+status behind), so it is read every time until it has settled.
+
 The cache is rewritten at the end of a run with the files of that run only (temp file and
 rename), so it never grows past one tree. Anything unreadable in it is ignored.
 """
@@ -20,6 +26,7 @@ import hashlib
 import marshal
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import yaml
@@ -28,8 +35,12 @@ from outfitter import yamlio
 from outfitter.validate import documents
 from outfitter.validate.documents import DocItem, InputProblem
 
-_FORMAT = b"outfitter-parse-cache/1"
+_FORMAT = b"outfitter-parse-cache/2"
 KEEP = 32  # trees whose cache is kept (the most recently validated ones)
+RACY_NS = 2_000_000_000  # a file changed this recently is read again (FAT's clock: 2 s)
+
+# A file's status as the cache compares it: mode, size, mtime and ctime (ns), inode, device.
+Seen = tuple[int, int, int, int, int, int]
 
 
 def cache_dir() -> Path | None:
@@ -68,21 +79,46 @@ class ParseCache:
         name = hashlib.blake2b(os.path.realpath(root).encode(), digest_size=12).hexdigest()
         self.path = folder / f"{name}.bin" if folder is not None else None
         self._key = _loader_digest()
-        self._old: dict[bytes, bytes] = self._read() if self.path is not None else {}
+        self._old: dict[bytes, bytes] = {}
         self._new: dict[bytes, bytes] = {}
+        # path -> (its status, its text's digest, what the scan found in it): last run's,
+        # and this run's.
+        self._seen_old: dict[str, tuple[Seen, bytes, int]] = {}
+        self._seen_new: dict[str, tuple[Seen, bytes, int]] = {}
+        if self.path is not None:
+            self._read()
         self._added = False  # entries added to _old this run (parsed by workers)
-        self.hits = 0
+        self._settled = time.time_ns() - RACY_NS  # files changed after this are read again
 
-    def _read(self) -> dict[bytes, bytes]:
+    def _read(self) -> None:
         assert self.path is not None
         try:
             data = marshal.loads(self.path.read_bytes())
         except (OSError, EOFError, ValueError, TypeError):
-            return {}
-        if not (isinstance(data, tuple) and len(data) == 2 and data[0] == self._key
-                and isinstance(data[1], dict)):
-            return {}
-        return data[1]
+            return
+        if isinstance(data, tuple) and len(data) == 3 and data[0] == self._key \
+                and isinstance(data[1], dict) and isinstance(data[2], dict):
+            self._old, self._seen_old = data[1], data[2]
+
+    def scanned(self, path: str) -> tuple[Seen | None, tuple[bytes, int] | None]:
+        """The file's status (None when it changed too recently to be told apart by it, or
+        cannot be read), and, when it is last run's, last run's (digest, scan flags)."""
+        if self.path is None:  # not kept between runs: nothing to compare with
+            return None, None
+        try:
+            info = os.stat(path)
+        except (OSError, ValueError):
+            return None, None
+        if info.st_mtime_ns > self._settled or info.st_ctime_ns > self._settled:
+            return None, None
+        seen = (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino,
+                info.st_dev)
+        found = self._seen_old.get(path)
+        return seen, (found[1], found[2]) if found is not None and found[0] == seen else None
+
+    def record(self, path: str, seen: Seen, digest: bytes, flags: int) -> None:
+        """What the scan found in a file as it is now, for scanned() next run."""
+        self._seen_new[path] = (seen, digest, flags)
 
     def __len__(self) -> int:
         return len(self._old)
@@ -98,7 +134,6 @@ class ParseCache:
         if not isinstance(docs, list):
             return None
         self._new[digest] = blob
-        self.hits += 1
         return list(enumerate(docs))
 
     def __contains__(self, digest: bytes) -> bool:
@@ -119,14 +154,15 @@ class ParseCache:
 
     def save(self) -> None:
         """This run's entries, written whole (temp file and rename); failures ignored."""
-        if self.path is None or (not self._added and self._new.keys() == self._old.keys()):
+        if self.path is None or (not self._added and self._new.keys() == self._old.keys()
+                                 and self._seen_new == self._seen_old):
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".parsed-", dir=self.path.parent)
             try:
                 with os.fdopen(fd, "wb") as out:
-                    out.write(marshal.dumps((self._key, self._new)))
+                    out.write(marshal.dumps((self._key, self._new, self._seen_new)))
                 os.replace(tmp, self.path)
             except BaseException:
                 os.unlink(tmp)
