@@ -189,6 +189,22 @@ def _own_source(option: str | None) -> Callable[[SourceRefSpec], bool] | None:
     return lambda s: s.name == option
 
 
+class _KustomizationDocs:
+    """Each folder's kustomization file, parsed once (the readers' view of the tree; not a
+    method of the loader, so that the readers the repository keeps hold no cycle)."""
+
+    def __init__(self, fs: FsTree, docs: Docs) -> None:
+        self.fs = fs
+        self.docs = docs
+        self._parsed: dict[str, list[Any]] = {}
+
+    def __call__(self, folder: str) -> list[Any]:
+        if folder not in self._parsed:
+            kfile = self.fs.kustomization_file(folder)
+            self._parsed[folder] = self.docs(kfile) if kfile is not None else []
+        return self._parsed[folder]
+
+
 class _Loader:
     def __init__(self, root: str, options: Options, docs: Docs | None,
                  is_flux: Callable[[str], bool] | None,
@@ -205,17 +221,12 @@ class _Loader:
         self.is_flux = is_flux or _default_is_flux
         self.has_objects = has_objects or _default_has_objects
         self.options = options
-        self._kdocs: dict[str, list[Any]] = {}
+        self._kustomization_docs = _KustomizationDocs(self.fs, self.docs)
         self._base: str | None = None
         self.values_in = values_in or _default_values_in
         self._variables: dict[tuple[ObjKey, str], tuple[dict[str, str], bool]] = {}
         self.reader = Reader(self.fs, self.boundary, self._kustomization_docs, self.docs)
 
-    def _kustomization_docs(self, folder: str) -> list[Any]:
-        if folder not in self._kdocs:
-            kfile = self.fs.kustomization_file(folder)
-            self._kdocs[folder] = self.docs(kfile) if kfile is not None else []
-        return self._kdocs[folder]
 
     def load(self) -> Repository:
         files = [self.root] if os.path.isfile(self.root) else list(yaml_files(self.fs,

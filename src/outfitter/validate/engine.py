@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import gc
 import hashlib
 import marshal
 import os
@@ -1032,10 +1033,28 @@ class _SourceIgnored(Exception):
 
 def validate(root: Path, options: Options) -> Report:
     crds = options.crds.copy()  # before the tree's CRDs are added: for a second reading
+    # The cycle collector is paused for the run. A run makes objects by the hundred
+    # thousand (every document, every reference record) and frees them by reference count:
+    # on the public repositories and the 5,501-manifest bench tree, the only cyclic garbage
+    # left at the end was the run's own result, and peak memory was the same either way.
+    # Left on, the collector traversed every young object again: 7-9% of a warm run.
+    # The validator's state is dropped when the run ends: it is freed by reference count
+    # there and then (the closures and bound methods it hands out make cycles through it),
+    # so that the collector, on again, does not traverse it (or leave it until a full pass).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    validator = Validator(root, options)
     try:
-        return Validator(root, options).run()
-    except _SourceIgnored as found:
-        # What spec.ignore names is not in Flux's source: read the tree again without it
-        # (from the start: the first reading's files, CRDs and builds included it).
-        return Validator(root, dataclasses.replace(options, crds=crds,
-                                                   source_ignore=found.patterns)).run()
+        try:
+            return validator.run()
+        except _SourceIgnored as found:
+            # What spec.ignore names is not in Flux's source: read the tree again without it
+            # (from the start: the first reading's files, CRDs and builds included it).
+            validator.__dict__.clear()
+            validator = Validator(root, dataclasses.replace(options, crds=crds,
+                                                            source_ignore=found.patterns))
+            return validator.run()
+    finally:
+        validator.__dict__.clear()
+        if was_enabled:
+            gc.enable()
