@@ -62,16 +62,16 @@ _WORD = re.compile(
     rf"[\n:?\-\[{{,][ \t]*(?=[yYnNoOtTfF~])(?:(?:{_BOOL_WORDS}){_SCALAR_END}"
     rf"|(?:{_KEY_WORDS})[ \t]*:(?:[ \t]|$))", re.MULTILINE)
 
-# Each with strings one of which any match contains (a text holding none is not searched),
-# or None: always searched.
-_OTHER: list[tuple[tuple[str, ...] | None, re.Pattern[str]]] = [
+# Each with strings one of which any match contains (a text holding none is not searched).
+_OTHER: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
     (("]", "}"), re.compile(r"[\]}][ \t]*:")),  # a flow collection as a key
     (('":', "':"), re.compile(r"[\"']:(?![ \n,\]}])")),  # `"a":b`
     ((":,", ":]", ":}"), re.compile(r":[,\]}]")),  # `a:]`: an empty value libyaml refuses
-    (None, re.compile(r"\n(?:\.\.\.(?:[ \t\n]|\Z)|(?:---[ \t]+)?[|>]| +(?:\n|\Z))")),
-]  # document end; a block scalar at the top level; a line of spaces (block scalars' ends)
-
-_UNPRINTABLE_ASCII = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+    # A document end; a block scalar at the top level; a line of spaces (block scalars'
+    # ends; at the text's end, " \n" is not there: quick() looks for a final space too).
+    (("\n...", "\n|", "\n>", "\n--- ", "\n---\t", " \n"),
+     re.compile(r"\n(?:\.\.\.(?:[ \t\n]|\Z)|(?:---[ \t]+)?[|>]| +(?:\n|\Z))")),
+]
 # Unprintable characters, and line breaks in YAML 1.1 only (NEL, LS, PS), and the BOM.
 _UNPRINTABLE = re.compile(
     r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
@@ -111,13 +111,17 @@ def quick(text: str) -> bool:
     """Whether yaml-rs reads the text as ManifestLoader does (see the module's doc)."""
     if "\t" in text or "<<" in text:  # tabs; merge keys
         return False
-    if (_UNPRINTABLE_ASCII if text.isascii() else _UNPRINTABLE).search(text):
+    # Unprintable: in ASCII text, the control characters but the line break, which are
+    # exactly what str.isprintable() refuses.
+    if not text.replace("\n", "").isprintable() if text.isascii() else \
+            _UNPRINTABLE.search(text):
         return False
     if not text.endswith("\n") and _BLOCK.search(text):
         return False
     lined = "\n" + text  # the first line starts after a line break too
+    spaced = text.endswith(" ")  # searched with every pattern (a last line of spaces)
     return not (_TOKEN.search(text) or _WORD.search(lined)
-                or any((needles is None or any(needle in lined for needle in needles))
+                or any((spaced or any(needle in lined for needle in needles))
                        and rx.search(lined) for needles, rx in _OTHER))
 
 
