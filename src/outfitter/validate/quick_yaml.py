@@ -121,7 +121,7 @@ def quick(text: str) -> bool:
     lined = "\n" + text  # the first line starts after a line break too
     spaced = text.endswith(" ")  # searched with every pattern (a last line of spaces)
     return not (_TOKEN.search(text) or _WORD.search(lined)
-                or any((spaced or any(needle in lined for needle in needles))
+                or any((spaced or any(map(lined.__contains__, needles)))
                        and rx.search(lined) for needles, rx in _OTHER))
 
 
