@@ -194,3 +194,22 @@ def test_files_changed_just_before_the_run_are_read_every_time(
     read = count_reads(monkeypatch)
     run(root, parse_cache=cache)
     assert set(read) == {os.path.basename(p) for p in FILES}  # each one read again
+
+
+def test_a_status_record_of_another_shape_is_not_trusted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parse_cache, "RACY_NS", 0)
+    path = tmp_path / "cm.yaml"
+    path.write_text(FILES["ns.yaml"])
+    time.sleep(0.01)
+    cache = parse_cache.ParseCache(tmp_path / "cache", str(tmp_path))
+    seen, known = cache.scanned(str(path))
+    assert seen is not None and known is None  # not recorded yet
+    cache.record(str(path), seen, parse_cache.text_digest(FILES["ns.yaml"]), 8)
+    cache.put(parse_cache.text_digest(FILES["ns.yaml"]), [(0, {"kind": "Namespace"})])
+    cache.save()
+    again = parse_cache.ParseCache(tmp_path / "cache", str(tmp_path))
+    assert again.scanned(str(path)) == (seen, (parse_cache.text_digest(FILES["ns.yaml"]), 8))
+    for junk in ("junk", (seen, "not a digest", 8), (seen, b"digest")):
+        again._seen_old[str(path)] = junk  # type: ignore[assignment]
+        assert again.scanned(str(path)) == (seen, None)

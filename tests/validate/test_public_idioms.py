@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from validate_trees import run
 
 from outfitter.repo import model
@@ -253,17 +254,24 @@ def test_a_component_patching_the_child_kustomizations_gives_them_substitute_fro
     ]
 
 
-def test_a_substitute_from_source_sourceignore_hides_is_named_and_read(tree: Tree) -> None:
-    """`.sourceignore` keeps `bootstrap/` (applied by hand before Flux) out of the source:
-    the settings ConfigMap there is not Flux's to apply, yet it is named, and its values
-    are the ones substituted."""
+@pytest.mark.parametrize("left_out_by", [".sourceignore", "spec.ignore"])
+def test_a_substitute_from_source_sourceignore_hides_is_named_and_read(
+        tree: Tree, left_out_by: str) -> None:
+    """`.sourceignore` (or the flux-system GitRepository's `spec.ignore`) keeps `bootstrap/`
+    (applied by hand before Flux) out of the source: the settings ConfigMap there is not
+    Flux's to apply, yet it is named, and its values are the ones substituted."""
+    source = "" if left_out_by == ".sourceignore" else (
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n"
+        "metadata: {name: flux-system, namespace: flux-system}\n"
+        "spec: {interval: 1h, url: 'https://git.example.com/home-ops.git', "
+        "ref: {branch: main}, ignore: \"/bootstrap/\\n\"}\n---\n")
     root = tree({
-        ".sourceignore": "/bootstrap/\n",
+        **({".sourceignore": "/bootstrap/\n"} if left_out_by == ".sourceignore" else {}),
         "bootstrap/cluster-settings.yaml": (
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-settings, "
             "namespace: flux-system}\ndata: {DOMAIN: example.com}\n"),
-        "clusters/home/flux-system/gotk-sync.yaml": flux_ks("flux-system", "./clusters/home",
-                                                           "GitRepository"),
+        "clusters/home/flux-system/gotk-sync.yaml": source + flux_ks(
+            "flux-system", "./clusters/home", "GitRepository"),
         "clusters/home/apps.yaml": flux_ks("apps", "./apps", "GitRepository") + (
             "  postBuild:\n        substituteFrom:\n"
             "          - {kind: ConfigMap, name: cluster-settings}\n"),

@@ -85,12 +85,12 @@ class SourceIgnore:
         self.root = os.path.realpath(root)
         self._prefix = self.root.rstrip(os.sep) + os.sep
         self._specs: dict[str, list[tuple[str, Any]]] = {}
-        self.used = False  # a .sourceignore was found
-        self.extra = extra
+        self.used = False  # a .sourceignore was found, or extra given
         self._extra: list[tuple[str, Any]] = []
         if extra is not None:
             import pathspec
 
+            self.used = True
             self._extra = [(self.root, pathspec.GitIgnoreSpec.from_lines(extra.splitlines()))]
 
     def __call__(self, folder: str, names: Collection[str]

@@ -114,7 +114,10 @@ class ParseCache:
         seen = (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino,
                 info.st_dev)
         found = self._seen_old.get(path)
-        return seen, (found[1], found[2]) if found is not None and found[0] == seen else None
+        if not (isinstance(found, tuple) and len(found) == 3 and found[0] == seen
+                and isinstance(found[1], bytes) and isinstance(found[2], int)):
+            return seen, None  # not recorded, changed, or not as this version writes it
+        return seen, (found[1], found[2])
 
     def record(self, path: str, seen: Seen, digest: bytes, flags: int) -> None:
         """What the scan found in a file as it is now, for scanned() next run."""
