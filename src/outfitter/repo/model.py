@@ -227,7 +227,6 @@ class _Loader:
         self._variables: dict[tuple[ObjKey, str], tuple[dict[str, str], bool]] = {}
         self.reader = Reader(self.fs, self.boundary, self._kustomization_docs, self.docs)
 
-
     def load(self) -> Repository:
         files = [self.root] if os.path.isfile(self.root) else list(yaml_files(self.fs,
                                                                                self.folder))
