@@ -755,16 +755,11 @@ def kustomization_reader(root: str | os.PathLike[str], fs: FsTree | None = None)
     loader (size, depth and alias limits; custom tags kept); none outside `root` is read."""
     tree = fs or FsTree()
     boundary = Boundary(os.fspath(root), tree)
-    parsed: dict[str, list[Any]] = {}
 
-    def kdocs(folder: str) -> list[Any]:
-        if folder not in parsed:
-            kfile = tree.kustomization_file(folder)
-            parsed[folder] = _default_docs(kfile) if kfile is not None and \
-                boundary.contains(kfile) else []
-        return parsed[folder]
+    def inside(kfile: str) -> list[Any]:
+        return _default_docs(kfile) if boundary.contains(kfile) else []
 
-    return Reader(tree, boundary, kdocs)
+    return Reader(tree, boundary, _KustomizationDocs(tree, inside))
 
 
 def reader_for(repo: Repository) -> Reader:
