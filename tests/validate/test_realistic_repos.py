@@ -106,7 +106,7 @@ def test_without_the_parent_patch_the_sops_rules_agree(upstream: None, tmp_path:
     # echo's Secret is SOPS-encrypted and echo has no decryption any more: said once, and no
     # decryption Secret is looked for on the children any more.
     assert sops == [("kubernetes/apps/default/echo/app/secret.sops.yaml",
-                     "Secret echo-secret")]
+                     "Secret default/echo-secret")]
     refs = [(f.subject, f.message) for f in report.findings if f.rule == "secret-ref"]
     missing = ("decryption.secretRef: Secret flux-system/age-key is not in the tree (it must "
                "exist on the cluster): no Secret, ExternalSecret or Certificate provides it")

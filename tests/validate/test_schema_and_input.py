@@ -170,10 +170,43 @@ def test_an_unreadable_file_is_an_input_error(tree: Tree) -> None:
     assert report.exit_code == 2
 
 
-def test_a_document_that_is_not_an_object_is_reported(tree: Tree) -> None:
-    root = tree({"list.yaml": "- a\n- b\n", "nokind.yaml": "metadata: {name: x}\n"})
+NOT_OBJECTS = {"list.yaml": "- a\n- b\n", "nokind.yaml": "metadata: {name: x}\n"}
+FLUX_SYNC = """
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 1h
+  path: ./apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+"""
+
+
+def test_a_document_that_is_not_an_object_is_reported_where_flux_applies_it(
+        tree: Tree) -> None:
+    """kustomize-controller refuses a build with YAML that is no object in it."""
+    root = tree({"clusters/home/flux-system/gotk-sync.yaml": FLUX_SYNC,
+                 **{f"apps/{name}": text for name, text in NOT_OBJECTS.items()}})
     report = run(root)
-    assert sorted(f.file for f in hits(report, "schema")) == ["list.yaml", "nokind.yaml"]
+    assert [(f.file, f.rule, f.message) for f in report.sorted()
+            if f.file.startswith("apps/")] == [
+        ("apps/list.yaml", "kustomize-build", "document 1 is not a mapping"),
+        ("apps/nokind.yaml", "schema", "not a Kubernetes object: apiVersion and kind are "
+                                       "required")]
+
+
+def test_with_no_flux_entry_point_yaml_without_objects_is_not_a_manifest(tree: Tree) -> None:
+    """A repository Flux does not read (Argo CD's, plain manifests): Taskfiles, Ansible
+    and Talos configs beside the manifests are passed over, not called broken objects; a
+    file named on the command line is judged all the same."""
+    talos = "apiVersion: v1alpha1\nkind: HostnameConfig\nhostname: cp1\n"
+    root = tree({**NOT_OBJECTS, "talos.yaml": talos,
+                 "cm.yaml": "apiVersion: v1\nkind: ConfigMap\ndata: [x]\n"})
+    report = run(root)
+    assert [(f.file, f.rule) for f in report.sorted()] == [("cm.yaml", "schema")]
+    assert report.objects == 1
+    assert [f.file for f in hits(run(root / "list.yaml"), "schema")] == ["list.yaml"]
 
 
 def test_timestamps_and_equals_signs_stay_strings(tree: Tree) -> None:

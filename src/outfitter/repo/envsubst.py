@@ -848,6 +848,17 @@ def flux_variables(values: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+def substitution_runs(post_build: Mapping[str, object], variables: Mapping[str, str],
+                      all_known: bool) -> bool:
+    """Whether kustomize-controller substitutes a build at all. With the default
+    `substituteStrategy: WithVariables` only when some variable is defined: with none (an
+    empty `substitute: {}`, empty or missing optional sources), `${VAR}` reaches the
+    cluster unchanged, as GrafanaDashboard `envs` expect. `Always` substitutes regardless.
+    Sources whose values are not known here (`all_known` false) may define some."""
+    return post_build.get("substituteStrategy") == "Always" or bool(variables) or \
+        not all_known
+
+
 def substitution_disabled(obj: Mapping[str, object]) -> bool:
     """`kustomize.toolkit.fluxcd.io/substitute: disabled` as a label or an annotation."""
     meta = obj.get("metadata")

@@ -23,23 +23,27 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from outfitter.repo.artifacts import Artifact, parse_generator
-from outfitter.repo.envsubst import EnvsubstError, substitution_disabled
+from outfitter.repo.envsubst import EnvsubstError, substitution_disabled, substitution_runs
 from outfitter.repo.fs import Boundary, SourceIgnore, find_git_root, yaml_files
 from outfitter.repo.objects import (
     FLUX_KS_API,
-    OPERATOR_API,
     FluxKustomization,
+    InstanceSync,
     ObjKey,
     Origin,
     Source,
     SourceRefSpec,
     instance_sync,
     is_flux_kustomization,
+    is_instance_values,
+    may_hold_flux,
+    object_like,
     parse_kustomization,
     parse_source,
     sops_encrypted,
@@ -48,7 +52,7 @@ from outfitter.repo.patches import PatchError, apply_patches
 from outfitter.repo.reach import Problem, Reach, Reader
 from outfitter.repo.replacements import Replacement
 from outfitter.repo.replacements import apply as apply_replacements
-from outfitter.validate.fstree import KUSTOMIZATION_FILES, FsTree, join
+from outfitter.validate.fstree import KUSTOMIZATION_FILES, FsTree, is_yaml, join
 from outfitter.validate.substitute import as_text, has_variables, substitute
 
 Docs = Callable[[str], list[Any]]  # the parsed documents of a file (empty if it cannot be)
@@ -101,6 +105,9 @@ class Repository:
     loose: list[str] = field(default_factory=list)  # files/folders applied as they stand
     unapplied: list[str] = field(default_factory=list)  # files/folders nothing applies
     not_included: list[str] = field(default_factory=list)  # next to a kustomization, unlisted
+    # Next to a kustomization that lists it in a comment (`# - ./grafana.yaml`): left out
+    # on purpose, so a not-applied note, not a not-included warning.
+    commented_out: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     # The clusters of a repository with several entry points (each entry point's sync path,
@@ -243,6 +250,8 @@ class _Loader:
                 sync = instance_sync(doc, origin)
                 if sync is not None:
                     syncs.append(sync)
+                elif is_instance_values(doc):
+                    syncs.extend(self._generated_syncs(doc, origin))
                 source = parse_source(doc, origin)
                 if source is not None:
                     repo.sources[source.key] = source
@@ -270,9 +279,55 @@ class _Loader:
             if syncs_from(root.source):
                 repo.entry_sources.setdefault(cluster, []).append(root.source.key)
             self._traverse(repo, [root], syncs_from, found, cluster)
+        if len(roots) == 1 and repo.mode == "flux":
+            self._beside(repo, roots[0], found)
         self._leftovers(repo, files, found, own)
         repo.problems = list(dict.fromkeys(repo.problems))  # one per problem, clusters alike
         return repo
+
+    def _generated_syncs(self, values: dict[str, Any], origin: Origin) -> list[InstanceSync]:
+        """What a flux-instance HelmRelease syncs when its values come from this file through
+        a configMapGenerator and `valuesFrom` (the cluster-template layout: `app/helm/
+        values.yaml` made into ConfigMap `flux-instance-values`). The nearest kustomization
+        above the file that generates from it is the one; its HelmReleases that take the
+        ConfigMap's key get the values under their own `spec.values`, as Helm merges them."""
+        folder = os.path.dirname(origin.file)
+        while self.boundary.contains(folder):
+            kustomization = self.reader.kustomization(folder)
+            if kustomization:
+                return [sync for name, key in _generated_from(kustomization, folder, origin.file)
+                        for sync in self._syncs_taking(kustomization, folder, name, key, values,
+                                                       origin)]
+            if folder == self.repo_root or os.path.dirname(folder) == folder:
+                break
+            folder = os.path.dirname(folder)
+        return []
+
+    def _syncs_taking(self, kustomization: dict[str, Any], folder: str, name: str, key: str,
+                      values: dict[str, Any], origin: Origin) -> Iterator[InstanceSync]:
+        from outfitter.helm.values import merge as merge_values  # rare: not at start-up
+
+        for resource in kustomization.get("resources") or []:
+            path = os.path.normpath(os.path.join(folder, str(resource)))
+            if not is_yaml(path) or not self.fs.is_file(path) or \
+                    not self.boundary.contains(path):
+                continue
+            for doc in self.docs(path):
+                spec = doc.get("spec") if isinstance(doc, dict) else None
+                if not isinstance(spec, dict) or not any(
+                        isinstance(ref, dict) and ref.get("kind") == "ConfigMap"
+                        and ref.get("name") == name
+                        and (ref.get("valuesKey") or "values.yaml") == key
+                        for ref in spec.get("valuesFrom") or []):
+                    continue
+                meta = _mapping(doc.get("metadata"))
+                namespace = meta.get("namespace") or kustomization.get("namespace")
+                release = {**doc, "metadata": {**meta, "namespace": namespace},
+                           "spec": {**spec, "values": merge_values(
+                               values, _mapping(spec.get("values")))}}
+                sync = instance_sync(release, origin)
+                if sync is not None:
+                    yield sync
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -311,6 +366,21 @@ class _Loader:
         if roots:
             repo.mode = "flux"
         return list(roots.values())
+
+    def _beside(self, repo: Repository, root: FluxKustomization,
+                found: dict[str, list[FluxKustomization]]) -> None:
+        """A bootstrap applied by hand that syncs itself goes on beside the cluster's entry
+        point when nothing that entry point applies defines it (a FluxInstance added later
+        syncs `kubernetes/flux/cluster`; the hand-applied `cluster` Kustomization still
+        applies `kubernetes/flux` with its config, vars and repositories): its builds are
+        the cluster's too."""
+        for ks in self._self_syncs(repo, found):
+            if ks.origin is not None and ks.origin.file not in repo.applications and \
+                    _sync_path(ks.path) != _sync_path(root.path):
+                if ks.source.key not in repo.entry_sources.get("", []):
+                    repo.entry_sources.setdefault("", []).append(ks.source.key)
+                self._traverse(repo, [ks], _synced_from(ks.source.key), found,
+                               seen=set(repo.kustomizations))
 
     def _self_syncs(self, repo: Repository, found: dict[str, list[FluxKustomization]]
                     ) -> list[FluxKustomization]:
@@ -366,9 +436,12 @@ class _Loader:
 
     def _traverse(self, repo: Repository, roots: list[FluxKustomization],
                   own: Callable[[SourceRefSpec], bool],
-                  found: dict[str, list[FluxKustomization]], cluster: str = "") -> None:
+                  found: dict[str, list[FluxKustomization]], cluster: str = "",
+                  seen: set[ObjKey] | None = None) -> None:
+        """Builds `roots` and, through them, every Flux Kustomization they apply; `seen`:
+        those already built in this cluster (one object on the cluster, built once)."""
         queue = list(roots)
-        seen: set[ObjKey] = set()
+        seen = set() if seen is None else seen
         reported = set(repo.problems)
         while queue:
             ks = queue.pop(0)
@@ -409,6 +482,20 @@ class _Loader:
                     queue.append(self._as_applied(repo, ks, child, ns, cluster,
                                                   reach.replacements.get(path, []),
                                                   reach.patches.get(path, [])))
+
+    def _tops(self, candidates: list[FluxKustomization]) -> list[FluxKustomization]:
+        """With no entry point found, the Flux Kustomizations no other one applies: the
+        children are reached through them (with the namespace and patches their parents
+        give them), not built a second time as entry points. In a cycle, all are kept."""
+        reached: set[str] = set()
+        for ks in candidates:
+            folder = os.path.normpath(join(self._base_for(ks.path), ks.path or "."))
+            if ks.origin is not None and self.fs.is_dir(folder) and \
+                    self.boundary.contains(folder):
+                reach = self.reader.build(folder, ks.origin.file, ks.components)
+                reached |= reach.manifests.keys() - {ks.origin.file}
+        tops = [ks for ks in candidates if ks.origin is None or ks.origin.file not in reached]
+        return tops or candidates
 
     def _resolve(self, repo: Repository, ks: FluxKustomization, source_root: str,
                  mapped: str | None = None) -> str | None:
@@ -505,6 +592,8 @@ class _Loader:
         if not has_variables(text):
             return doc
         values, complete = self._parent_variables(repo, parent, cluster)
+        if not substitution_runs(parent.post_build, values, complete):
+            return doc
         try:
             out, undefined = substitute(text, values)
             if undefined and not complete:
@@ -562,13 +651,12 @@ class _Loader:
         if repo.mode == "loose":
             # Flux Kustomizations nothing here applies are entry points, then the rest
             # is applied as it stands.
-            entries = [ks for path, kss in found.items() if path not in read for ks in kss
-                       if own(ks.source) or ks.source.key == OWN_SOURCE
-                       or ks.source.name in self.options.source_dirs]
-            chosen = {id(ks) for ks in entries}
-            externals = [ks for path, kss in found.items() if path not in read for ks in kss
-                         if id(ks) not in chosen]
-            self._traverse(repo, entries, own, found)
+            candidates = [ks for kss in found.values() for ks in kss
+                          if own(ks.source) or ks.source.key == OWN_SOURCE
+                          or ks.source.name in self.options.source_dirs]
+            chosen = {id(ks) for ks in candidates}
+            externals = [ks for kss in found.values() for ks in kss if id(ks) not in chosen]
+            self._traverse(repo, self._tops(candidates), own, found)
             repo.external += [ks for ks in externals if ks.key not in repo.kustomizations]
             for ks in externals:
                 repo.kustomizations.setdefault(ks.key, ks)
@@ -576,21 +664,32 @@ class _Loader:
                 if build.reach is not None:
                     read |= build.reach.reads
             # Dotfiles (.yamllint.yaml, .pre-commit-config.yaml, …) are tool configs: no
-            # kustomization lists them and Flux would not apply them as they stand.
+            # kustomization lists them and Flux would not apply them as they stand. (The
+            # validator passes over the files with no object in them: Taskfiles, Ansible.)
             repo.loose = [f for f in files if f not in read
                           and not os.path.basename(f).startswith(".")]
             return
         left = [f for f in files if f not in read and self.has_objects(f)
-                and any(isinstance(d, dict) and "apiVersion" in d and "kind" in d
-                        for d in self.docs(f))]
+                and any(object_like(d) for d in self.docs(f))]
         built = set().union(*(b.reach.folders for b in repo.builds if b.reach is not None))
         # A file next to a kustomization that is built, and not listed by it: forgotten,
         # most likely (not-included); anything else is left out as a whole (not-applied).
-        repo.not_included = [f for f in left if os.path.dirname(f) in built
-                             and os.path.basename(f) not in KUSTOMIZATION_FILES]
+        unlisted = [f for f in left if os.path.dirname(f) in built
+                    and os.path.basename(f) not in KUSTOMIZATION_FILES]
+        repo.commented_out = [f for f in unlisted if self._commented_out(f)]
+        repo.not_included = [f for f in unlisted if f not in repo.commented_out]
         left = [f for f in left if f not in repo.not_included]
         # A folder stands for its files when nothing in it is read by a build.
         repo.unapplied = _collapse(left, read | set(repo.not_included), self.folder)
+
+
+    def _commented_out(self, path: str) -> bool:
+        """Whether its folder's kustomization lists the file in a comment."""
+        kfile = self.fs.kustomization_file(os.path.dirname(path))
+        text = _default_text(kfile) if kfile is not None else None
+        name = re.escape(os.path.basename(path))
+        return text is not None and re.search(
+            rf"^[ \t]*#[ \t]*-[ \t]*(?:\./)?{name}(?:[ \t].*)?$", text, re.MULTILINE) is not None
 
 
 def _at(ks: FluxKustomization) -> tuple[int | None, tuple[str | int, ...],
@@ -698,10 +797,25 @@ def _default_text(path: str) -> str | None:
         return None
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _generated_from(kustomization: dict[str, Any], folder: str, path: str
+                    ) -> Iterator[tuple[str, str]]:
+    """(ConfigMap name, key) of each configMapGenerator entry of the kustomization that
+    reads `path` (`files: [values.yaml=./helm/values.yaml]`, or the file's own name)."""
+    for gen in kustomization.get("configMapGenerator") or []:
+        if not isinstance(gen, dict) or not gen.get("name"):
+            continue
+        for entry in gen.get("files") or []:
+            key, _, source = str(entry).rpartition("=")
+            if os.path.normpath(os.path.join(folder, source)) == path:
+                yield str(gen["name"]), key or os.path.basename(source)
+
+
 def _default_is_flux(path: str) -> bool:
-    text = _default_text(path) or ""
-    return FLUX_KS_API in text or OPERATOR_API in text or "ArtifactGenerator" in text or (
-        "HelmRelease" in text and "instance:" in text and "sync:" in text)
+    return may_hold_flux(_default_text(path) or "")
 
 
 def _default_values_in(path: str) -> bool:
@@ -769,6 +883,10 @@ def reader_for(repo: Repository) -> Reader:
 
 
 def unapplied_note(repo: Repository, item: str) -> str:
+    if item in repo.commented_out:
+        kfile = repo.fs.kustomization_file(os.path.dirname(item))
+        return (f"commented out in {os.path.basename(kfile or 'kustomization.yaml')}: "
+                f"Flux does not apply it (not validated)")
     kind = "folder" if os.path.isdir(item) else "file"
     return (f"no Flux Kustomization applies this {kind} (not reached from "
             f"{_entry_label(repo)}): not validated")

@@ -92,6 +92,10 @@ class FluxKustomization:
     def label(self) -> str:
         return f"Flux Kustomization {self.key.ref}"
 
+    @property
+    def post_build(self) -> dict[str, Any]:
+        return _dict(self.spec.get("postBuild"))
+
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
@@ -162,6 +166,31 @@ class InstanceSync:
     path: str
     namespace: str
     origin: Origin
+
+
+def object_like(doc: Any) -> bool:
+    """Meant as a Kubernetes object: a kind and a Kubernetes apiVersion (`v1` or
+    group/version), or metadata. Talos machine configs (`apiVersion: v1alpha1`, no
+    metadata), Taskfiles and playbooks are not."""
+    if not isinstance(doc, dict) or "kind" not in doc or "apiVersion" not in doc:
+        return False
+    api = str(doc["apiVersion"])
+    return api == "v1" or "/" in api or isinstance(doc.get("metadata"), dict)
+
+
+def may_hold_flux(text: str) -> bool:
+    """Whether a file's text may define what the repository model reads first: Flux
+    Kustomizations, flux-operator objects, ArtifactGenerators, or a flux-instance chart's
+    `instance.sync` (inline in a HelmRelease, or in a values file a configMapGenerator
+    turns into its valuesFrom ConfigMap)."""
+    return FLUX_KS_API in text or OPERATOR_API in text or "ArtifactGenerator" in text or (
+        "instance:" in text and "sync:" in text)
+
+
+def is_instance_values(doc: Any) -> bool:
+    """A bare values document of the flux-instance chart that sets `instance.sync`."""
+    return isinstance(doc, dict) and "kind" not in doc and \
+        bool(_dict(_dict(doc.get("instance")).get("sync")))
 
 
 def instance_sync(doc: Any, origin: Origin) -> InstanceSync | None:

@@ -36,7 +36,7 @@ import yaml
 
 from outfitter.repo import model as repo_model
 from outfitter.repo.fs import SourceIgnore, find_git_root, yaml_files
-from outfitter.repo.objects import OPERATOR_API
+from outfitter.repo.objects import may_hold_flux, object_like
 from outfitter.validate import fork_map, quick_yaml
 from outfitter.validate import lint as lint_
 from outfitter.validate.bootstrap import helmfile_namespaces
@@ -73,7 +73,13 @@ from outfitter.validate.refs import (
     Where,
     oci_chart_name,
 )
-from outfitter.validate.substitute import EnvsubstError, as_text, disabled, substitute
+from outfitter.validate.substitute import (
+    EnvsubstError,
+    as_text,
+    disabled,
+    substitute,
+    substitution_runs,
+)
 
 if TYPE_CHECKING:
     from outfitter.helm.validation import HelmPass
@@ -175,6 +181,7 @@ class Validator:
         self._flux_files: list[str] = []
         self._listed: list[str] = []  # the YAML files of the tree, as Flux's source holds them
         self._objects_in: set[str] = set()  # files whose text names an apiVersion and kind
+        self._components: dict[str, bool] = {}  # folder -> in a Component (_in_component)
         self.repo: repo_model.Repository | None = None
 
     # -- the pass ------------------------------------------------------------------------
@@ -380,7 +387,8 @@ class Validator:
                                       *(build.ks for build in repo.builds)]
                   for ref in ks.substitute_from}  # each cluster's Kustomizations
         if wanted:
-            self._substitution_sources(self._candidates + self._hidden_candidates(), wanted)
+            self._substitution_sources(repo, self._candidates + self._hidden_candidates(),
+                                       wanted)
         return repo
 
     def _hidden_candidates(self) -> list[str]:
@@ -394,7 +402,8 @@ class Validator:
         return [path for path in yaml_files(FsTree(), self.base)
                 if path not in listed and scan_file(path).candidate]
 
-    def _substitution_sources(self, candidates: list[str], wanted: set[str]) -> None:
+    def _substitution_sources(self, repo: repo_model.Repository, candidates: list[str],
+                              wanted: set[str]) -> None:
         for path in candidates:
             docs, _ = docs_of(parse_file(path))
             for doc in docs:
@@ -403,7 +412,15 @@ class Validator:
                 kind, name = kind_name(doc)
                 if name not in wanted:
                     continue
-                ns = str((doc.get("metadata") or {}).get("namespace") or "")
+                own = str((doc.get("metadata") or {}).get("namespace") or "")
+                # Where the builds applying it put it, else where it says. A kustomization
+                # that moves it (a Component's `cluster-secrets`, in every namespace whose
+                # kustomization uses the Component) may make one copy per namespace, and
+                # the model keeps one namespace per file and build: any namespace ("").
+                namespaces = {app.effective_namespace(own)
+                              for app in repo.applications.get(path, [])} or {own}
+                if namespaces != {own}:
+                    namespaces.add("")
                 values: dict[str, str] | None = {}
                 if kind == "Secret" and is_sops(doc):
                     values = None  # encrypted: its values are unknown here
@@ -413,9 +430,10 @@ class Validator:
                         for k, v in (doc.get(fld) or {}).items():
                             values[str(k)] = _decoded(v) if fld == "data" and kind == "Secret" \
                                 else str(v)
-                self._subst[(kind, ns, name)] = values
-                self._subst_defs.setdefault((kind, ns, name), []).append((path, values))
-                self._subst_files.setdefault((kind, ns, name), path)
+                for ns in sorted(namespaces):
+                    self._subst[(kind, ns, name)] = values
+                    self._subst_defs.setdefault((kind, ns, name), []).append((path, values))
+                    self._subst_files.setdefault((kind, ns, name), path)
 
     def _units(self) -> list[tuple[str, _FluxKs | None]]:
         """The builds of the pass: each Flux Kustomization the model reaches, with its spec
@@ -464,6 +482,18 @@ class Validator:
         docs = self.builder.kustomization_docs(folder)
         return bool(docs) and isinstance(docs[0], dict) and docs[0].get("kind") == "Component"
 
+    def _in_component(self, path: str) -> bool:
+        """Whether the file is in a kustomize Component's folder, or below one."""
+        folder = os.path.dirname(path)
+        found = self._components.get(folder)
+        if found is None:
+            up = os.path.dirname(folder)
+            found = self._is_component(folder) or (
+                folder != self.base and up != folder and folder.startswith(self._prefix)
+                and self._in_component(folder))
+            self._components[folder] = found
+        return found
+
     def _kustomize_owner(self, path: str) -> str | None:
         parent = os.path.dirname(path)
         while True:
@@ -484,7 +514,14 @@ class Validator:
                           if kfile else "no kustomization lists this file", line=1))
 
     def _plain(self, path: str) -> Iterator[Built]:
-        for item in self.builder.documents(path):
+        items = list(self.builder.documents(path))
+        assert self.repo is not None
+        if self.repo.mode == "loose" and path != self.root and not any(
+                isinstance(item, InputProblem) or object_like(item[1]) for item in items):
+            # No Flux entry point: YAML that holds no Kubernetes object (a Taskfile, an
+            # Ansible playbook, an Argo CD app's values) is not a manifest; passed over.
+            return
+        for item in items:
             if isinstance(item, InputProblem):
                 self._add(Finding(item.rule, self._rel(path), item.message, line=item.line))
                 return
@@ -515,7 +552,7 @@ class Validator:
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         ns = str((meta or {}).get("namespace") or "")
         where = Where(rel, built.doc, kind, name, ns, ks.applied_by if ks is not None else "",
-                      _content(obj))
+                      _content(obj), ks is not None and self._in_component(built.file))
         ignored = ignored_rules(obj)
         if ignored:
             self._ignores[(rel, built.doc, kind, name)] = ignored
@@ -591,11 +628,14 @@ class Validator:
             obj = self._substitute(obj, built, ks, post, rel)
         if is_sops(obj) and not spec.get("decryption") and "flux" in self.opts.checks:
             kind, name = kind_name(obj)
+            meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+            ns = str((meta or {}).get("namespace") or "")
             self._add(Finding("sops-no-decryption", rel,
                               f"SOPS-encrypted, but Flux Kustomization "
                               f"{ks.overlay.namespace}/{ks.overlay.name} has no "
                               f"spec.decryption: Flux would apply it still encrypted",
-                              f"{kind} {name}", doc=built.doc, kind_name=(kind, name)))
+                              f"{kind} {ns + '/' if ns else ''}{name}", doc=built.doc,
+                              kind_name=(kind, name)))
         return obj
 
     def _substitute(self, obj: dict[str, Any], built: Built, ks: _FluxKs,
@@ -619,6 +659,8 @@ class Validator:
                 values.update(found)
         for k, v in (post.get("substitute") or {}).items():
             values[str(k)] = str(v)  # inline values take precedence, as in Flux
+        if not substitution_runs(post, values, complete):
+            return obj
         try:
             text, undefined = substitute(as_text(obj), values)
         except EnvsubstError as err:
@@ -968,8 +1010,7 @@ def scan_file(path: str, keep_text: bool = False, cache: ParseCache | None = Non
     if isinstance(text, InputProblem):
         return _Scan(False)
     crd = "CustomResourceDefinition" in text
-    flux = FLUX_KS_API in text or OPERATOR_API in text or "ArtifactGenerator" in text or (
-        "HelmRelease" in text and "instance:" in text and "sync:" in text)
+    flux = may_hold_flux(text)
     candidate = "kind: ConfigMap" in text or "kind: Secret" in text
     objects = "apiVersion" in text and "kind" in text
     parse = crd or flux or os.path.basename(path) in KUSTOMIZATION_FILES

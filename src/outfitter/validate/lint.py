@@ -73,11 +73,20 @@ def lint(obj: dict[str, Any], group: str) -> list[LintHit]:
     return hits
 
 
+# Keys that name settings, not credentials (a generator's `AWS_REGION=garage`, an S3
+# endpoint): a Secret holding only these is no secret in Git.
+_SETTING_KEY = re.compile(r"(?i)(?:^|[_.-])(?:region|endpoint|host(?:name)?|port|bucket|url|"
+                          r"uri|domain|namespace|tz|timezone)$")
+
+
 def _secret(obj: dict[str, Any]) -> list[LintHit]:
     if is_sops(obj):
         return []
     keys = [f for f in ("data", "stringData") if obj.get(f)]
     if not keys:
+        return []
+    names = [str(k) for f in keys if isinstance(obj[f], dict) for k in obj[f]]
+    if names and all(_SETTING_KEY.search(name) for name in names):
         return []
     return [LintHit("plaintext-secret",
                     f"Secret holds {keys[0]} in plain text in Git; encrypt it with SOPS or "

@@ -12,6 +12,7 @@ finding is made, and otherwise the message says it must exist there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +69,7 @@ class Where:
     namespace: str
     applied_by: str = ""  # the Flux Kustomization applying it ("namespace/name")
     content: int = 0  # a digest of the object as applied (0: unknown), to tell copies apart
+    component: bool = False  # its file is in a kustomize Component (made to be shared)
 
     @property
     def label(self) -> str:
@@ -99,6 +101,9 @@ def _duplicate_message(first: Where, other: Where) -> str:
     return f"{other.label} is also defined in {first.file}" + (
         f" (document {first.doc + 1})" if first.doc is not None else "")
 
+_VARIABLE = re.compile(r"\$\{[^}]*\}")
+
+
 @dataclass
 class RefIndex:
     scoped: Callable[[str, str], bool | None] = lambda group, kind: None  # CRD scope
@@ -118,6 +123,8 @@ class RefIndex:
     # ConfigMaps/Secrets defined only in files no Flux Kustomization applies (a bootstrap
     # folder applied by hand): (kind, namespace or "" when the file sets none, name) → file.
     unapplied_sources: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # Secret names with unresolved `${VAR}`s, as patterns by namespace (made once, at the end).
+    _patterns: dict[str, list[str]] | None = field(default=None, repr=False)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -153,16 +160,19 @@ class RefIndex:
                     self.objects.setdefault((SOURCE_GROUP, "ExternalArtifact", ns,
                                              str(art["name"])), []).append(where)
         elif group == "external-secrets.io" and kind == "ExternalSecret":
-            target = spec.get("target") if isinstance(spec.get("target"), dict) else {}
-            self.secrets.add((ns, str((target or {}).get("name") or name)))
-            data = spec.get("data") if isinstance(spec.get("data"), list) else []
-            found = {str(d.get("secretKey")) for d in data or [] if isinstance(d, dict)}
-            template = (target or {}).get("template")
-            if spec.get("dataFrom") or (isinstance(template, dict) and template.get("data")):
-                self.keys[("Secret", ns, str((target or {}).get("name") or name))] = None
-            else:
-                self.keys[("Secret", ns, str((target or {}).get("name") or name))] = \
-                    frozenset(found)
+            self._external_secret(spec, [ns], name)
+        elif group == "external-secrets.io" and kind == "ClusterExternalSecret":
+            # The operator makes an ExternalSecret in each namespace it selects.
+            inner = spec.get("externalSecretSpec")
+            inner = inner if isinstance(inner, dict) else {}
+            listed = [n for n in spec.get("namespaces") or [] if isinstance(n, str) and n]
+            made = str(spec.get("externalSecretName") or name)
+            if listed and not (spec.get("namespaceSelectors") or
+                               spec.get("namespaceSelector")):
+                self._external_secret(inner, listed, made)
+            else:  # selected by labels (an empty selector: every namespace): any
+                target = inner.get("target") if isinstance(inner.get("target"), dict) else {}
+                self.mirrored.add(("Secret", str((target or {}).get("name") or made)))
         elif group == "cert-manager.io" and kind == "Certificate":
             if spec.get("secretName"):
                 self.secrets.add((ns, str(spec["secretName"])))
@@ -202,6 +212,20 @@ class RefIndex:
         pod = pod_spec(obj) if group in ("", "apps", "batch") else None
         if pod is not None:
             self._pod(pod[0], pod[1], where)
+
+    def _external_secret(self, spec: dict[str, Any], namespaces: list[str], name: str
+                         ) -> None:
+        """The Secret an ExternalSecret spec makes in each namespace, and its keys (unknown
+        with dataFrom or a template's own data)."""
+        target = spec.get("target") if isinstance(spec.get("target"), dict) else {}
+        secret = str((target or {}).get("name") or name)
+        data = spec.get("data") if isinstance(spec.get("data"), list) else []
+        found = {str(d.get("secretKey")) for d in data or [] if isinstance(d, dict)}
+        template = (target or {}).get("template")
+        unknown = spec.get("dataFrom") or (isinstance(template, dict) and template.get("data"))
+        for ns in namespaces:
+            self.secrets.add((ns, secret))
+            self.keys[("Secret", ns, secret)] = None if unknown else frozenset(found)
 
     def _cnpg_secrets(self, spec: dict[str, Any], ns: str, name: str) -> None:
         """The Secrets the CloudNativePG operator makes for a Cluster: its certificates,
@@ -407,6 +431,23 @@ class RefIndex:
         return self.unapplied_sources.get((need.kind, need.namespace, need.name)) or \
             self.unapplied_sources.get((need.kind, "", need.name))
 
+    def _secret_made(self, namespace: str, name: str) -> bool:
+        """A Secret the tree makes there: by name, mirrored into every namespace, or by a
+        name with `${VAR}`s whose values are unknown here (Flux fills them in:
+        `envoy-${SECRET_DOMAIN/./-}-tls` makes `envoy-example-com-tls`)."""
+        if (namespace, name) in self.secrets or ("Secret", name) in self.mirrored:
+            return True
+        return any(re.fullmatch(pattern, name) for pattern in self._made_patterns(namespace))
+
+    def _made_patterns(self, namespace: str) -> list[str]:
+        if self._patterns is None:
+            self._patterns = {}
+            for ns, made in sorted(self.secrets):
+                if "${" in made:
+                    self._patterns.setdefault(ns, []).append("[a-z0-9.-]+".join(
+                        re.escape(part) for part in _VARIABLE.split(made)))
+        return self._patterns.get(namespace, [])
+
     def _unmet(self, need: Need, lookup: Lookup | None) -> str | None:
         target = f"{need.kind} {need.namespace + '/' if need.namespace else ''}{need.name}"
         if need.rule == "namespace":
@@ -414,8 +455,7 @@ class RefIndex:
                 return None
             what = f"namespace {need.name!r}"
         elif need.kind == "Secret" and need.rule in ("secret-ref", "tls-secret"):
-            if (need.namespace, need.name) in self.secrets or \
-                    ("Secret", need.name) in self.mirrored or \
+            if self._secret_made(need.namespace, need.name) or \
                     (need.namespace, need.name) in BOOTSTRAP_SECRETS:
                 return None
             what = f"Secret {need.namespace}/{need.name}"
@@ -423,9 +463,8 @@ class RefIndex:
             key = (need.group, need.kind, need.namespace, need.name)
             # A Secret named by valuesFrom/substituteFrom may be made by an ExternalSecret,
             # a Certificate or a mirror, as the Secrets pods name.
-            made = need.kind == "Secret" and need.group == "" and (
-                (need.namespace, need.name) in self.secrets or
-                ("Secret", need.name) in self.mirrored)
+            made = need.kind == "Secret" and need.group == "" and \
+                self._secret_made(need.namespace, need.name)
             if key in self.objects or key in BOOTSTRAP or key in self.synced_sources or made:
                 if need.key is None:
                     return None
@@ -460,18 +499,28 @@ class RefIndex:
                 continue
             first = places[0]
             for other in places[1:]:
-                # Copies alike that two Flux Kustomizations apply: one object they share.
+                # Copies alike that two Flux Kustomizations apply: one object they share;
+                # so is one document of a Component that builds of both use (the same
+                # document reached otherwise is a path applied twice: an error).
                 copy = bool(first.content) and other.content == first.content and \
-                    (other.file, other.doc) != (first.file, first.doc) and \
+                    ((other.file, other.doc) != (first.file, first.doc) or
+                     (first.component and other.component)) and \
                     bool(first.applied_by) and bool(other.applied_by) and \
                     first.applied_by != other.applied_by
                 rule = "shared" if copy else "duplicate"
                 if ignored(other, rule):
                     continue
-                message = f"{other.label} is also defined in {first.file}, alike (labels " \
-                    "and annotations aside): the Flux Kustomizations applying them share " \
-                    "one object, and pruning either deletes it for the other" if copy \
-                    else _duplicate_message(first, other)
+                if not copy:
+                    message = _duplicate_message(first, other)
+                elif (other.file, other.doc) == (first.file, first.doc):
+                    message = f"{other.label} comes from a Component that Flux " \
+                        f"Kustomizations {first.applied_by} and {other.applied_by} both " \
+                        "build, alike (labels and annotations aside): they share one " \
+                        "object, and pruning either deletes it for the other"
+                else:
+                    message = f"{other.label} is also defined in {first.file}, alike " \
+                        "(labels and annotations aside): the Flux Kustomizations applying " \
+                        "them share one object, and pruning either deletes it for the other"
                 yield Finding(rule, other.file, message, other.label, doc=other.doc,
                               kind_name=(other.kind, other.name))
             del key

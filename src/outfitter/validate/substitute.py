@@ -20,10 +20,11 @@ from outfitter.repo.envsubst import (
     expand,
     flux_variables,
     substitution_disabled,
+    substitution_runs,
 )
 
 __all__ = ["DISABLED", "EnvsubstError", "as_text", "disabled", "has_variables",
-           "substitute"]
+           "substitute", "substitution_runs"]
 
 _CDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
