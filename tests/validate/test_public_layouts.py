@@ -203,7 +203,8 @@ def test_with_no_entry_point_a_child_kustomization_is_built_by_its_parent(tree: 
 
 def test_an_argo_cd_repository_validates_its_manifests_only(tree: Tree) -> None:
     """No Flux at all: an Argo CD ApplicationSet reads `apps/*/*/app.yaml` and Helm values;
-    a Taskfile, Ansible and a Talos patch sit beside. Only the manifests are objects."""
+    a Taskfile, Ansible, a Talos patch and a Helm chart's templates sit beside. Only the
+    manifests are objects."""
     root = tree({
         "Taskfile.yaml": "version: '3'\ntasks:\n  default:\n    cmds: [task --list]\n",
         "ansible/inventory/hosts.yml": "all:\n  hosts:\n    nas: {ansible_host: 10.0.0.5}\n",
@@ -215,6 +216,12 @@ def test_an_argo_cd_repository_validates_its_manifests_only(tree: Tree) -> None:
             "apiVersion: v1alpha1\nkind: HostnameConfig\nhostname: cp1\n",
         "apps/media/plex/app.yaml": "name: plex\nnamespace: media\nchart: app-template\n",
         "apps/media/plex/values.yaml": "controllers:\n  plex:\n    replicas: 1\n",
+        # A Helm chart of the repository's own: Go templates helm renders, no manifests.
+        "charts/ntfy/Chart.yaml": "apiVersion: v2\nname: ntfy\nversion: 0.1.0\n",
+        "charts/ntfy/values.yaml": "image: {repository: binwiederhier/ntfy, tag: v2.11.0}\n",
+        "charts/ntfy/templates/deployment.yaml":
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+            "  name: {{ .Release.Name }}\n  {{- include \"ntfy.labels\" . | nindent 2 }}\n",
         "argocd/root.app.yaml": """
 apiVersion: argoproj.io/v1alpha1
 kind: Application
@@ -513,7 +520,8 @@ def test_a_file_its_kustomization_lists_in_a_comment_is_left_out_on_purpose(
         tree: Tree) -> None:
     """`# - ./grafana.yaml` in the kustomization: switched off on purpose, so a note; a file
     listed nowhere is still the not-included warning (forgotten, most likely). Talos
-    machine configs nothing applies are no Kubernetes objects: no note for them."""
+    machine configs and a Helm chart's templates nothing applies are no Kubernetes objects
+    applied as they stand: no note for them."""
     root = tree({
         "kubernetes/flux/cluster/gotk-sync.yaml": ks(
             "flux-system", "./kubernetes/apps", "flux-system"),
@@ -529,6 +537,9 @@ def test_a_file_its_kustomization_lists_in_a_comment_is_left_out_on_purpose(
                                           "metadata: {name: forgotten, namespace: default}\n",
         "talos/controlplane.yaml": "apiVersion: v1alpha1\nkind: HostnameConfig\n"
                                    "hostname: cp1\n",
+        "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+        "charts/app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+                                        "metadata: {name: app, namespace: default}\n",
     })
     note = "commented out in kustomization.yaml: Flux does not apply it (not validated)"
     assert [(f.file, f.rule, f.severity, f.message) for f in run(root).sorted()

@@ -232,6 +232,7 @@ class _Loader:
         self._base: str | None = None
         self.values_in = values_in or _default_values_in
         self._variables: dict[tuple[ObjKey, str], tuple[dict[str, str], bool]] = {}
+        self._charts: dict[str, bool] = {}  # folder -> in a Helm chart (_in_chart)
         self.reader = Reader(self.fs, self.boundary, self._kustomization_docs, self.docs)
 
     def load(self) -> Repository:
@@ -667,10 +668,11 @@ class _Loader:
             # kustomization lists them and Flux would not apply them as they stand. (The
             # validator passes over the files with no object in them: Taskfiles, Ansible.)
             repo.loose = [f for f in files if f not in read
-                          and not os.path.basename(f).startswith(".")]
+                          and not os.path.basename(f).startswith(".")
+                          and (f == self.root or not self._in_chart(f))]
             return
-        left = [f for f in files if f not in read and self.has_objects(f)
-                and any(object_like(d) for d in self.docs(f))]
+        left = [f for f in files if f not in read and not self._in_chart(f)
+                and self.has_objects(f) and any(object_like(d) for d in self.docs(f))]
         built = set().union(*(b.reach.folders for b in repo.builds if b.reach is not None))
         # A file next to a kustomization that is built, and not listed by it: forgotten,
         # most likely (not-included); anything else is left out as a whole (not-applied).
@@ -682,6 +684,20 @@ class _Loader:
         # A folder stands for its files when nothing in it is read by a build.
         repo.unapplied = _collapse(left, read | set(repo.not_included), self.folder)
 
+
+    def _in_chart(self, path: str) -> bool:
+        """Whether the file is part of a Helm chart (a folder above it holds Chart.yaml):
+        its templates are Go templates that helm renders, never manifests applied as they
+        stand, and its values are no objects."""
+        folder = os.path.dirname(path)
+        found = self._charts.get(folder)
+        if found is None:
+            listing = self.fs.listing(folder)
+            up = os.path.dirname(folder)
+            found = (listing is not None and "Chart.yaml" in listing.others) or (
+                folder != self.repo_root and up != folder and self._in_chart(folder))
+            self._charts[folder] = found
+        return found
 
     def _commented_out(self, path: str) -> bool:
         """Whether its folder's kustomization lists the file in a comment."""
