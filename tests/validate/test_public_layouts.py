@@ -203,8 +203,9 @@ def test_with_no_entry_point_a_child_kustomization_is_built_by_its_parent(tree: 
 
 def test_an_argo_cd_repository_validates_its_manifests_only(tree: Tree) -> None:
     """No Flux at all: an Argo CD ApplicationSet reads `apps/*/*/app.yaml` and Helm values;
-    a Taskfile, Ansible, a Talos patch and a Helm chart's templates sit beside. Only the
-    manifests are objects."""
+    a Taskfile, Ansible, Talos machine configs (one of them beside a kustomization that
+    does not list it) and a Helm chart's templates sit beside. Only the manifests are
+    objects."""
     root = tree({
         "Taskfile.yaml": "version: '3'\ntasks:\n  default:\n    cmds: [task --list]\n",
         "ansible/inventory/hosts.yml": "all:\n  hosts:\n    nas: {ansible_host: 10.0.0.5}\n",
@@ -225,12 +226,31 @@ def test_an_argo_cd_repository_validates_its_manifests_only(tree: Tree) -> None:
         "argocd/root.app.yaml": """
 apiVersion: argoproj.io/v1alpha1
 kind: Application
-metadata: {name: root, namespace: argocd}
+metadata: {name: plex, namespace: gitops}  # Argo CD installed in gitops
 spec:
   project: default
-  source: {repoURL: 'https://git.example.com/home-ops', path: argocd, targetRevision: main}
-  destination: {server: 'https://kubernetes.default.svc', namespace: argocd}
+  source: {repoURL: 'https://git.example.com/home-ops', path: apps/media/plex/manifests,
+           targetRevision: main}
+  destination: {server: 'https://kubernetes.default.svc', namespace: media}
+  syncPolicy: {syncOptions: [CreateNamespace=true]}
 """,
+        "argocd/argocd-cm.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+                                 "metadata: {name: argocd-cm, namespace: gitops}\n",
+        # kustomize gives the ClusterIssuer (CRD not in the tree) the namespace too.
+        "apps/cert-manager/kustomization.yaml": kustomization(
+            "./clusterissuer.yaml", extra="namespace: cert-manager"),
+        "apps/cert-manager/clusterissuer.yaml": """
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: letsencrypt}
+spec: {acme: {server: 'https://acme.example.com/directory', privateKeySecretRef: {name: le}}}
+""",
+        "talos/kustomization.yaml": kustomization("./patches/extra.yaml"),
+        "talos/patches/extra.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+                                    "metadata: {name: extra, namespace: kube-system}\n",
+        "talos/templates/worker.yaml": "version: v1alpha1\nmachine:\n  type: worker\n"
+                                       "cluster:\n  apiServer:\n    admissionControl:\n"
+                                       "      - {apiVersion: v1, kind: PodSecurity}\n",
         "apps/media/plex/manifests/pvc.yaml": """
 apiVersion: v1
 kind: PersistentVolumeClaim
@@ -241,11 +261,11 @@ spec:
 """,
     })
     report = run(root)
+    # Argo CD's namespace exists where it runs; the Application creates `media`; a kind
+    # named Cluster* of a CRD not in the tree is cluster-scoped (no namespace needed).
     assert [(f.file, f.rule) for f in report.sorted() if f.rule != "not-validated"] == [
-        ("apps/media/plex/manifests/pvc.yaml", "namespace"),
-        ("apps/media/plex/manifests/pvc.yaml", "schema"),
-        ("argocd/root.app.yaml", "namespace")]
-    assert report.objects == 2
+        ("apps/media/plex/manifests/pvc.yaml", "schema")]
+    assert report.objects == 5
 
 
 def test_a_component_secret_lands_in_each_namespace_that_uses_it(tree: Tree) -> None:

@@ -508,6 +508,8 @@ class Validator:
         text = read_text(path)
         if isinstance(text, InputProblem) or "apiVersion" not in text or "kind" not in text:
             return
+        if not any(object_like(doc) for doc in docs_of(parse_file(path))[0]):
+            return  # no Kubernetes object in it (a Talos machine config): nothing left out
         kfile = self.builder.kustomization_file(owner)
         self._add(Finding("not-included", self._rel(path),
                           f"no kustomization lists this file (nearest: {self._rel(kfile)})"

@@ -133,6 +133,8 @@ class RefIndex:
         self.objects.setdefault((group, kind, ns, name), []).append(where)
         if (group, kind) == ("", "Namespace"):
             self.namespaces.add(name)
+        elif group == "argoproj.io" and ns:
+            self.namespaces.add(ns)  # Argo CD's own: it runs there, so it exists
         elif ns and not self._cluster_scoped(group, kind):
             self.needs.append(Need("namespace", "", "Namespace", "", ns, where,
                                    ("metadata", "namespace"), "namespace"))
@@ -209,6 +211,10 @@ class RefIndex:
                                            ("spec", "tls", i, "secretName"), "tls.secretName"))
         elif (group, kind) == ARGO_APP:
             self._argo(spec, where)
+        elif (group, kind) == ("argoproj.io", "ApplicationSet"):
+            template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+            inner = (template or {}).get("spec")
+            self._created_namespace(inner if isinstance(inner, dict) else {})
         pod = pod_spec(obj) if group in ("", "apps", "batch") else None
         if pod is not None:
             self._pod(pod[0], pod[1], where)
@@ -268,7 +274,9 @@ class RefIndex:
     def _cluster_scoped(self, group: str, kind: str) -> bool:
         if (group, kind) in CLUSTER_SCOPED:
             return True
-        return self.scoped(group, kind) is True
+        scoped = self.scoped(group, kind)
+        # No CRD in the tree: the convention (ClusterIssuer, ClusterSecretStore, …).
+        return scoped is True or (scoped is None and kind.startswith("Cluster"))
 
     def _data_keys(self, obj: dict[str, Any], kind: str, ns: str, name: str) -> None:
         keys: set[str] = set()
@@ -388,7 +396,20 @@ class RefIndex:
                     need(ref.get("name"), (*at, "envFrom", i, "secretRef"), f"{label} envFrom",
                          ref.get("optional"))
 
+    def _created_namespace(self, spec: dict[str, Any]) -> None:
+        """The namespace an Argo CD Application (or an ApplicationSet's template) creates:
+        its destination's, with `syncOptions: [CreateNamespace=true]` (a templated one,
+        `{{.namespace}}`, is not known here)."""
+        dest = spec.get("destination") if isinstance(spec.get("destination"), dict) else {}
+        ns = str((dest or {}).get("namespace") or "")
+        policy = spec.get("syncPolicy") if isinstance(spec.get("syncPolicy"), dict) else {}
+        options = (policy or {}).get("syncOptions")
+        if ns and "{{" not in ns and isinstance(options, list) and \
+                "CreateNamespace=true" in options:
+            self.namespaces.add(ns)
+
     def _argo(self, spec: dict[str, Any], where: Where) -> None:
+        self._created_namespace(spec)
         dest = spec.get("destination") if isinstance(spec.get("destination"), dict) else {}
         ns = str((dest or {}).get("namespace") or "")
         sources = list(spec.get("sources") or [])
