@@ -572,3 +572,98 @@ def test_a_file_its_kustomization_lists_in_a_comment_is_left_out_on_purpose(
          "folder (not reached from Flux Kustomization flux-system/flux-system): not "
          "validated"),
     ]
+
+
+def home_kubernetes(url: str) -> dict[str, str]:
+    """A bootstrap applied by hand (`kubectl apply -k kubernetes/flux/config`): its own
+    GitRepository `home-kubernetes` and the `cluster` Kustomization syncing `kubernetes/flux`;
+    a FluxInstance (applied by hand too) syncs the same path from `url`; the apps build from
+    `home-kubernetes`. One app's ConfigMap is wrong, to show the app is validated."""
+    instance = f"""
+apiVersion: fluxcd.controlplane.io/v1
+kind: FluxInstance
+metadata: {{name: flux, namespace: flux-system}}
+spec:
+  distribution: {{version: 2.8.x, registry: ghcr.io/fluxcd}}
+  sync: {{kind: GitRepository, url: '{url}', ref: refs/heads/main, path: kubernetes/flux}}
+"""
+    app = ks("echo", "./kubernetes/apps/echo", "default").replace("name: flux-system,",
+                                                                  "name: home-kubernetes,")
+    return {
+        "kubernetes/bootstrap/flux-instance.yaml": instance,
+        "kubernetes/flux/config/kustomization.yaml": kustomization("./cluster.yaml"),
+        "kubernetes/flux/config/cluster.yaml": """
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: home-kubernetes, namespace: flux-system}
+spec: {interval: 10m, url: 'https://git.example.com/me/home-ops', ref: {branch: main}}
+---""" + ks("cluster", "./kubernetes/flux", "flux-system").replace(
+            "name: flux-system,", "name: home-kubernetes,"),
+        "kubernetes/flux/cluster/ks.yaml": APPS,
+        "kubernetes/apps/kustomization.yaml": kustomization("./echo.yaml"),
+        "kubernetes/apps/echo.yaml": app,
+        "kubernetes/apps/echo/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+                                               "metadata: {name: echo, namespace: default}\n"
+                                               "data: {replicas: 2}\n",
+    }
+
+
+def test_a_source_of_the_entry_points_repository_is_this_repository(tree: Tree) -> None:
+    """`home-kubernetes` has the FluxInstance's URL (written with `.git`, or as ssh): the
+    apps built from it are built from this tree, and the `cluster` Kustomization on the
+    entry point's own path is the entry point under another name, built once."""
+    for url in ("https://git.example.com/me/home-ops.git",
+                "ssh://git@git.example.com/me/home-ops.git"):
+        report = run(tree(home_kubernetes(url)))
+        assert findings(report) == [
+            ("kubernetes/apps/echo/configmap.yaml", "schema", "ConfigMap default/echo",
+             'data.replicas: 2 is not of types "null", "string"'),
+            ("kubernetes/bootstrap", "not-applied", "", "no Flux Kustomization applies this "
+             "folder (not reached from Flux Kustomization flux-system/flux-system): not "
+             "validated")]
+    other = run(tree(home_kubernetes("https://git.example.com/someone-else/home-ops")))
+    assert [f.rule for f in other.sorted() if f.rule not in ("not-validated", "not-applied")
+            ] == ["external-source"]
+
+
+def test_flux_operator_names_its_source_and_kustomization_after_sync_name(
+        tree: Tree) -> None:
+    """`instance.sync.name: home-ops-kubernetes`: flux-operator makes GitRepository and
+    Kustomization flux-system/home-ops-kubernetes, which the cluster's Kustomizations name;
+    and a sync path inside another's (chart values not deployed yet) is no second cluster."""
+    values = FLUX_INSTANCE_APP["kubernetes/apps/flux-system/flux-instance/app/helm/values.yaml"]
+    own = "name: home-ops-kubernetes,"
+    app = ks("echo", "./kubernetes/apps/echo", "default").replace("name: flux-system,", own)
+    root = tree({
+        **FLUX_INSTANCE_APP,
+        "kubernetes/apps/flux-system/flux-instance/ks.yaml": FLUX_INSTANCE_APP[
+            "kubernetes/apps/flux-system/flux-instance/ks.yaml"].replace(
+            "name: flux-system,", own),
+        "kubernetes/apps/flux-system/flux-instance/app/helm/values.yaml": values.replace(
+            "  sync:\n", "  sync:\n    name: home-ops-kubernetes\n").replace(
+            "path: kubernetes/flux", "path: kubernetes/flux/cluster"),
+        "kubernetes/flux/ks.yaml": APPS.replace("name: flux-system,", own),
+        "kubernetes/apps/kustomization.yaml": kustomization("./flux-system", "./echo.yaml"),
+        "kubernetes/apps/echo.yaml": app,
+        "kubernetes/apps/echo/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+                                               "metadata: {name: echo, namespace: default}\n"
+                                               "data: {replicas: 2}\n",
+        "kubernetes/bootstrap/instance.yaml": """
+apiVersion: fluxcd.controlplane.io/v1
+kind: FluxInstance
+metadata: {name: flux, namespace: flux-system}
+spec:
+  distribution: {version: 2.8.x, registry: ghcr.io/fluxcd}
+  sync: {kind: GitRepository, url: 'https://git.example.com/home-ops', ref: main,
+         path: kubernetes/flux, name: home-ops-kubernetes}
+""",
+    })
+    from outfitter.repo import model
+
+    repo = model.load(root)
+    assert repo.clusters == []
+    assert repo.entry_sources == {"": [model.ObjKey("GitRepository", "flux-system",
+                                                    "home-ops-kubernetes")]}
+    assert [(f.file, f.rule) for f in run(root).sorted() if f.rule != "not-validated"] == [
+        ("kubernetes/apps/echo/configmap.yaml", "schema"),
+        ("kubernetes/bootstrap", "not-applied")]

@@ -261,7 +261,7 @@ class _Loader:
         own = _own_source(self.options.source)
         if own is None and syncs:
             sync = syncs[0]
-            repo.own_source = ObjKey(sync.kind, sync.namespace, sync.namespace)
+            repo.own_source = sync.source
         if own is None:
             wanted = repo.own_source
             def own(s: SourceRefSpec) -> bool:
@@ -269,11 +269,14 @@ class _Loader:
         roots = self._roots(repo, found, syncs, files)
         if len(roots) > 1:
             repo.clusters = [_cluster_name(root) for root in roots]
-        synced = {ObjKey(sync.kind, sync.namespace, sync.namespace) for sync in syncs}
+        synced = {sync.source for sync in syncs}
+        urls = {_sync_path(sync.path): sync.url for sync in syncs}
         for root in roots:
             # Each FluxInstance's cluster syncs from its own source: one may sync an
-            # OCIRepository, another a GitRepository, of the same repository.
-            syncs_from = _synced_from(root.source.key) if self.options.source is None \
+            # OCIRepository, another a GitRepository, of the same repository; and so is
+            # a source of the tree with the entry point's URL (a bootstrap's own
+            # GitRepository under another name, beside flux-operator's).
+            syncs_from = self._sources_of(repo, root, urls) if self.options.source is None \
                 and repo.mode == "flux" and (root.source.key in synced or
                                              root.source.key in repo.sources) else own
             cluster = _cluster_name(root) if repo.clusters else ""
@@ -350,8 +353,7 @@ class _Loader:
                     roots.setdefault(_sync_path(ks.path), ks)
         for sync in syncs:
             roots.setdefault(_sync_path(sync.path), _synthetic(
-                sync.namespace, sync.namespace, sync.path,
-                ObjKey(sync.kind, sync.namespace, sync.namespace), sync.origin))
+                sync.source.name, sync.namespace, sync.path, sync.source, sync.origin))
         for path in files:
             folder = os.path.dirname(path)
             if os.path.basename(path) == "gotk-sync.yaml" and \
@@ -361,12 +363,29 @@ class _Loader:
                 roots.setdefault(_sync_path(rel), _synthetic(
                     "flux-system", "flux-system", "./" + rel.replace(os.sep, "/"),
                     repo.own_source, Origin(path, 0)))
+        # A sync path inside another's is applied by that one's build (the values of a
+        # flux-instance chart not yet deployed, beside the FluxInstance applied by hand):
+        # one cluster, not two.
+        for path in sorted(roots):
+            if any(other != path and (not other or path.startswith(other + "/"))
+                   for other in roots):
+                del roots[path]
         if not roots:
             for ks in self._self_syncs(repo, found):
                 roots.setdefault(_sync_path(ks.path), ks)
         if roots:
             repo.mode = "flux"
         return list(roots.values())
+
+    def _sources_of(self, repo: Repository, root: FluxKustomization, urls: dict[str, str]
+                    ) -> Callable[[SourceRefSpec], bool]:
+        """The sources an entry point's builds take from this repository: its own, and
+        the tree's sources of the same repository URL."""
+        own = repo.sources.get(root.source.key)
+        url = _repository(urls.get(_sync_path(root.path)) or (own.url if own else ""))
+        keys = {root.source.key} | {source.key for source in repo.sources.values()
+                                    if url and _repository(source.url) == url}
+        return lambda s: s.key in keys
 
     def _beside(self, repo: Repository, root: FluxKustomization,
                 found: dict[str, list[FluxKustomization]]) -> None:
@@ -383,6 +402,12 @@ class _Loader:
                 self._traverse(repo, [ks], _synced_from(ks.source.key), found,
                                seen=set(repo.kustomizations))
 
+    def _syncs_itself(self, ks: FluxKustomization) -> bool:
+        """Its own file is under its path: it applies itself."""
+        folder = _sync_path(ks.path)
+        return ks.origin is not None and bool(folder) and os.path.dirname(
+            ks.origin.file).startswith(os.path.join(self.repo_root, folder) + os.sep)
+
     def _self_syncs(self, repo: Repository, found: dict[str, list[FluxKustomization]]
                     ) -> list[FluxKustomization]:
         """Bootstraps that apply a GitRepository and a Kustomization by hand (`kubectl apply
@@ -390,12 +415,10 @@ class _Loader:
         GitRepository the tree defines and whose path holds its own file syncs this
         repository, as gotk-sync's does under another name."""
         syncs = []
-        for path, kss in sorted(found.items()):
+        for _, kss in sorted(found.items()):
             for ks in kss:
-                folder = _sync_path(ks.path)
                 if ks.source.kind == "GitRepository" and ks.source.key in repo.sources and \
-                        folder and os.path.dirname(path).startswith(
-                            os.path.join(self.repo_root, folder) + os.sep):
+                        self._syncs_itself(ks):
                     syncs.append(ks)
         return syncs
 
@@ -444,12 +467,18 @@ class _Loader:
         queue = list(roots)
         seen = set() if seen is None else seen
         reported = set(repo.problems)
+        entries = {_sync_path(root.path) for root in roots}
         while queue:
             ks = queue.pop(0)
             if ks.key in seen:
                 continue
             seen.add(ks.key)
             repo.kustomizations.setdefault(ks.key, ks)
+            if ks.parent is not None and _sync_path(ks.path) in entries and \
+                    ks.origin is not None and self._syncs_itself(ks):
+                # The entry point under another name (a bootstrap's own `cluster`
+                # Kustomization beside flux-operator's, on the same path): built once.
+                continue
             source_root = self._source_root(repo, ks, own, cluster)
             if source_root is None:
                 if not any(e.key == ks.key and e.origin == ks.origin for e in repo.external):
@@ -732,6 +761,22 @@ def _load_yaml(text: str) -> Any:
     from outfitter import yamlio
 
     return yamlio.load_checked(text, where="postBuild substitution")
+
+
+def _repository(url: str) -> str:
+    """A Git or OCI URL as one repository: no scheme, user, `.git` or final slash, and
+    `git@host:owner/name` as `host/owner/name`."""
+    out = url.strip().lower()
+    for scheme in ("https://", "http://", "ssh://", "oci://"):
+        out = out.removeprefix(scheme)
+    if "@" in out.split("/", 1)[0]:
+        out = out.split("@", 1)[1]
+    host, sep, rest = out.partition("/")
+    if ":" in host and not host.split(":", 1)[1].isdigit():  # scp-like git@host:owner/name
+        host, _, first = host.partition(":")
+        rest = f"{first}/{rest}" if sep else first
+        sep = "/"
+    return f"{host}{sep}{rest}".removesuffix("/").removesuffix(".git")
 
 
 def _synthetic(name: str, namespace: str, path: str, source: ObjKey, origin: Origin | None

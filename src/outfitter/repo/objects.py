@@ -158,14 +158,19 @@ def parse_source(doc: Any, origin: Origin) -> Source | None:
 @dataclass(frozen=True, slots=True)
 class InstanceSync:
     """What flux-operator syncs: a FluxInstance's `spec.sync` (or the flux-instance chart's
-    `instance.sync` values). The operator names the source and the Kustomization after
-    the instance's namespace."""
+    `instance.sync` values). The operator names the source and the Kustomization
+    `sync.name`, by default after the instance's namespace."""
 
     kind: str
     url: str
     path: str
     namespace: str
     origin: Origin
+    name: str = ""  # of the source and Kustomization it makes (`sync.name`; else namespace)
+
+    @property
+    def source(self) -> ObjKey:
+        return ObjKey(self.kind, self.namespace, self.name or self.namespace)
 
 
 def object_like(doc: Any) -> bool:
@@ -209,7 +214,8 @@ def instance_sync(doc: Any, origin: Origin) -> InstanceSync | None:
     if not sync.get("path") and not sync.get("url"):
         return None
     return InstanceSync(str(sync.get("kind") or "GitRepository"), str(sync.get("url") or ""),
-                        str(sync.get("path") or ""), namespace, origin)
+                        str(sync.get("path") or ""), namespace, origin,
+                        str(sync.get("name") or namespace))
 
 
 @dataclass(frozen=True, slots=True)
