@@ -667,3 +667,73 @@ spec:
     assert [(f.file, f.rule) for f in run(root).sorted() if f.rule != "not-validated"] == [
         ("kubernetes/apps/echo/configmap.yaml", "schema"),
         ("kubernetes/bootstrap", "not-applied")]
+
+
+def test_a_sops_operators_secret_keeps_its_sops_block_and_makes_its_secrets(
+        tree: Tree) -> None:
+    """Capsule's sops-operator decrypts a SopsSecret in the cluster: its CRD requires the
+    `sops` block (not dropped before the schema check, as for a Secret Flux decrypts), and
+    the Secrets it lists exist for the pods that mount them."""
+    crd = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: sopssecrets.addons.projectcapsule.dev}
+spec:
+  group: addons.projectcapsule.dev
+  scope: Namespaced
+  names: {kind: SopsSecret, plural: sopssecrets, singular: sopssecret}
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          required: [sops, spec]
+          properties:
+            apiVersion: {type: string}
+            kind: {type: string}
+            metadata: {type: object}
+            sops: {type: object, x-kubernetes-preserve-unknown-fields: true}
+            spec:
+              type: object
+              properties:
+                secrets:
+                  type: array
+                  items:
+                    type: object
+                    x-kubernetes-preserve-unknown-fields: true
+"""
+    root = tree({
+        "manifests/crds/sopssecret.yaml": crd,
+        "manifests/external-dns/sopssecret.yaml": """
+apiVersion: addons.projectcapsule.dev/v1alpha1
+kind: SopsSecret
+metadata: {name: mikrotik, namespace: default}
+spec:
+  secrets:
+    - name: mikrotik-credentials
+      stringData:
+        MIKROTIK_PASSWORD: ENC[AES256_GCM,data:abc,type:str]
+sops:
+  age: [{recipient: age1xyz, enc: x}]
+  lastmodified: '2026-01-01T00:00:00Z'
+  mac: ENC[AES256_GCM,data:abc,type:str]
+  version: 3.9.0
+""",
+        "manifests/external-dns/pod.yaml": """
+apiVersion: v1
+kind: Pod
+metadata: {name: external-dns, namespace: default}
+spec:
+  containers:
+    - name: external-dns
+      image: registry.k8s.io/external-dns/external-dns:v0.16.1
+      env:
+        - name: MIKROTIK_PASSWORD
+          valueFrom: {secretKeyRef: {name: mikrotik-credentials, key: MIKROTIK_PASSWORD}}
+""",
+    })
+    report = run(root)
+    assert findings(report) == []
+    assert report.validated == 3  # the CRD, the SopsSecret (with its sops block), the pod

@@ -104,6 +104,11 @@ class CrdIndex:
     def has(self, key: Key) -> bool:
         return key in self._raw
 
+    def defines(self, key: Key, field: str) -> bool:
+        """Whether the kind's schema has a top-level property `field`."""
+        properties = (self._raw.get(key) or {}).get("properties")
+        return isinstance(properties, dict) and field in properties
+
     def known(self) -> list[Key]:
         return sorted(self._raw)
 

@@ -580,7 +580,7 @@ class Validator:
                 # with --charts, and only the spec, is kept.
                 self._releases.append((obj.get("spec"), where, ignored))
         if self.opts.server and self.opts.cluster is not None:
-            failure = self.opts.cluster.dry_run(_without_sops(obj))
+            failure = self.opts.cluster.dry_run(self._checked(obj, (group, version, kind)))
             if failure is not None and "server-dry-run" not in ignored:
                 self._server_deferred.append((where, failure[0], failure[1], (group, kind)))
 
@@ -591,7 +591,7 @@ class Validator:
             self._add(_finding("schema", where, "not a Kubernetes object: apiVersion and kind "
                                "are required", ()))
             return
-        checked = _without_sops(obj)
+        checked = self._checked(obj, key)
         builtin = self.opts.builtin
         problems = None
         if builtin is not None and builtin.knows(key):
@@ -611,6 +611,12 @@ class Validator:
                 continue  # `${VAR}` from a source not readable here: Flux fills it in
             at = f"{problem.path}: " if problem.path else ""
             self._add(_finding(rule, where, f"{at}{problem.message}", problem.at))
+
+    def _checked(self, obj: dict[str, Any], key: Key) -> dict[str, Any]:
+        """The object as the API server takes it: kustomize-controller decrypts a SOPS
+        file and drops its `sops` block, unless the kind's own schema has one (a SOPS
+        operator's SopsSecret, decrypted in the cluster)."""
+        return obj if self.opts.crds.defines(key, "sops") else _without_sops(obj)
 
     def _overlay(self, obj: dict[str, Any], built: Built, ks: _FluxKs, rel: str
                  ) -> dict[str, Any]:

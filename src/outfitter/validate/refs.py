@@ -25,6 +25,8 @@ FLUX_KS = ("kustomize.toolkit.fluxcd.io", "Kustomization")
 HELM_RELEASE = ("helm.toolkit.fluxcd.io", "HelmRelease")
 SOURCE_GROUP = "source.toolkit.fluxcd.io"
 ARGO_APP = ("argoproj.io", "Application")
+# SopsSecret kinds by group, and the spec list naming the Secrets each makes.
+SOPS_OPERATORS = {"addons.projectcapsule.dev": "secrets", "isindir.github.com": "secretTemplates"}
 ARTIFACT_GENERATOR = ("source.extensions.fluxcd.io", "ArtifactGenerator")
 TRAEFIK_GROUPS = ("traefik.io", "traefik.containo.us")
 
@@ -209,6 +211,16 @@ class RefIndex:
                     self.needs.append(Need("tls-secret", "", "Secret", ns,
                                            str(tls["secretName"]), where,
                                            ("spec", "tls", i, "secretName"), "tls.secretName"))
+        elif kind == "SopsSecret" and group in SOPS_OPERATORS:
+            # A SOPS operator decrypts it in the cluster into the Secrets it lists.
+            items = spec.get(SOPS_OPERATORS[group])
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict) and item.get("name"):
+                    made = str(item["name"])
+                    keys = {str(k) for f in ("data", "stringData")
+                            if isinstance(item.get(f), dict) for k in item[f]}
+                    self.secrets.add((ns, made))
+                    self.keys[("Secret", ns, made)] = frozenset(keys) or None
         elif (group, kind) == ARGO_APP:
             self._argo(spec, where)
         elif (group, kind) == ("argoproj.io", "ApplicationSet"):
