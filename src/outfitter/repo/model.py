@@ -713,7 +713,6 @@ class _Loader:
         # A folder stands for its files when nothing in it is read by a build.
         repo.unapplied = _collapse(left, read | set(repo.not_included), self.folder)
 
-
     def _in_chart(self, path: str) -> bool:
         """Whether the file is part of a Helm chart (a folder above it holds Chart.yaml):
         its templates are Go templates that helm renders, never manifests applied as they
