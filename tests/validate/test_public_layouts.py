@@ -737,3 +737,58 @@ spec:
     report = run(root)
     assert findings(report) == []
     assert report.validated == 3  # the CRD, the SopsSecret (with its sops block), the pod
+
+
+def test_secrets_a_workload_or_doppler_makes_are_not_missing(tree: Tree) -> None:
+    """Argo CD's redis init container makes Secret argocd-redis, which its Role lets it
+    create and names; the Doppler operator writes a DopplerSecret's managedSecret. A Role
+    that only reads a named Secret makes nothing: that one is still missing."""
+    def pod(name: str, secret: str) -> str:
+        return f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, namespace: argocd}}
+spec:
+  containers:
+    - name: {name}
+      image: 'quay.io/argoproj/argocd:v3.1.0'
+      env:
+        - name: PASSWORD
+          valueFrom: {{secretKeyRef: {{name: {secret}, key: auth}}}}
+"""
+    root = tree({
+        "manifests/argocd/role.yaml": """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: argocd-redis, namespace: argocd}
+rules:
+  - apiGroups: ['']
+    resources: [secrets]
+    resourceNames: [argocd-redis]
+    verbs: [get]
+  - apiGroups: ['']
+    resources: [secrets]
+    verbs: [create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: reader, namespace: argocd}
+rules:
+  - {apiGroups: [''], resources: [secrets], resourceNames: [made-by-hand], verbs: [get]}
+""",
+        "manifests/argocd/doppler.yaml": """
+apiVersion: secrets.doppler.com/v1alpha1
+kind: DopplerSecret
+metadata: {name: tailscale, namespace: doppler-operator-system}
+spec:
+  tokenSecret: {name: doppler-token}
+  managedSecret: {name: operator-oauth, namespace: argocd}
+""",
+        "manifests/namespaces.yaml": NAMESPACE % "argocd" + "---\n" +
+        NAMESPACE % "doppler-operator-system",
+        "manifests/argocd/redis.yaml": pod("redis", "argocd-redis"),
+        "manifests/argocd/tailscale.yaml": pod("tailscale", "operator-oauth"),
+        "manifests/argocd/reader.yaml": pod("reader", "made-by-hand"),
+    })
+    assert [(f.file, f.rule) for f in run(root).sorted() if f.rule != "not-validated"] == [
+        ("manifests/argocd/reader.yaml", "secret-ref")]

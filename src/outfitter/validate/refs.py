@@ -221,6 +221,14 @@ class RefIndex:
                             if isinstance(item.get(f), dict) for k in item[f]}
                     self.secrets.add((ns, made))
                     self.keys[("Secret", ns, made)] = frozenset(keys) or None
+        elif (group, kind) == ("secrets.doppler.com", "DopplerSecret"):
+            managed = spec.get("managedSecret")
+            if isinstance(managed, dict) and managed.get("name"):
+                made_in = str(managed.get("namespace") or ns)
+                self.secrets.add((made_in, str(managed["name"])))
+                self.keys.setdefault(("Secret", made_in, str(managed["name"])), None)
+        elif (group, kind) == ("rbac.authorization.k8s.io", "Role"):
+            self._self_made_secrets(obj, ns)
         elif (group, kind) == ARGO_APP:
             self._argo(spec, where)
         elif (group, kind) == ("argoproj.io", "ApplicationSet"):
@@ -244,6 +252,19 @@ class RefIndex:
         for ns in namespaces:
             self.secrets.add((ns, secret))
             self.keys[("Secret", ns, secret)] = None if unknown else frozenset(found)
+
+    def _self_made_secrets(self, role: dict[str, Any], ns: str) -> None:
+        """A Role that lets its workload create Secrets and names some: the workload makes
+        those itself (Argo CD's `argocd-redis`, MetalLB's `memberlist`)."""
+        rules = [r for r in role.get("rules") or [] if isinstance(r, dict)
+                 and "secrets" in (r.get("resources") or [])]
+        if not any("create" in (r.get("verbs") or []) for r in rules):
+            return
+        for rule in rules:
+            for name in rule.get("resourceNames") or []:
+                if isinstance(name, str) and name:
+                    self.secrets.add((ns, name))
+                    self.keys.setdefault(("Secret", ns, name), None)
 
     def _cnpg_secrets(self, spec: dict[str, Any], ns: str, name: str) -> None:
         """The Secrets the CloudNativePG operator makes for a Cluster: its certificates,
