@@ -132,3 +132,18 @@ def test_too_large_refused_before_reading(tmp_path: Path) -> None:
 def test_a_redefined_anchor_replaces_the_earlier_one() -> None:
     text = "a: &x 1\nb: *x\nc: &x 2\nd: *x\n"
     assert yamlio.load_checked(text) == {"a": 1, "b": 1, "c": 2, "d": 2}
+
+
+def test_an_anchor_in_a_comment_is_no_anchor() -> None:
+    """An alternative value kept in a comment (`# HOST: &dbHost "10.0.0.5"`) is no second
+    definition: the alias after it is the first anchor's (kustomize reads it so). A `#`
+    inside quotes, or glued to a word, starts no comment."""
+    text = ('host: &dbHost "db.svc"\n# host: &dbHost "10.0.0.5"\ninit: *dbHost\n'
+            "tag: 'a #&x'\nref: x#&y\n")
+    assert not yamlio.has_duplicate_anchors(text)
+    assert yamlio.load_checked(text) == {"host": "db.svc", "init": "db.svc",
+                                         "tag": "a #&x", "ref": "x#&y"}
+    again = 'a: &x 1 # was &x 0\nb: *x\nc: &x 2\nd: *x  # *x\n'
+    assert yamlio.unique_anchors(again) == \
+        'a: &x 1 # was &x 0\nb: *x\nc: &x__2 2\nd: *x__2  # *x\n'
+    assert yamlio.load_checked(again) == {"a": 1, "b": 1, "c": 2, "d": 2}

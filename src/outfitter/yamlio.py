@@ -309,12 +309,40 @@ def unique_anchors(text: str) -> str:
             return "&" + current[name]
         return "*" + current.get(name, name)
 
-    return _ANCHOR_OR_ALIAS.sub(rename, text)
+    out = []
+    for line in text.splitlines(keepends=True):
+        cut = _comment_start(line)
+        out.append(_ANCHOR_OR_ALIAS.sub(rename, line[:cut]) + line[cut:])
+    return "".join(out)
 
 
 def has_duplicate_anchors(text: str) -> bool:
-    names = [m.group(2) for m in _ANCHOR_OR_ALIAS.finditer(text) if m.group(1) == "&"]
+    names = [m.group(2) for line in text.splitlines()
+             for m in _ANCHOR_OR_ALIAS.finditer(line[:_comment_start(line)])
+             if m.group(1) == "&"]
     return len(names) != len(set(names))
+
+
+def _comment_start(line: str) -> int:
+    """Where a line's comment begins (its length if none): a `#` at the start or after a
+    space, outside quotes. A commented-out `&name` is no anchor (`# HOST: &dbHost "x"`)."""
+    if "#" not in line:
+        return len(line)
+    quote = ""
+    i = 0
+    while i < len(line):
+        char = line[i]
+        if quote:
+            if char == "\\" and quote == '"':
+                i += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'" and (i == 0 or line[i - 1] in " \t[{,:-"):
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1] in " \t"):
+            return i
+        i += 1
+    return len(line)
 
 
 def may_alias(text: str) -> bool:

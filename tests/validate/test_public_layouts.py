@@ -741,8 +741,10 @@ spec:
 
 def test_secrets_a_workload_or_doppler_makes_are_not_missing(tree: Tree) -> None:
     """Argo CD's redis init container makes Secret argocd-redis, which its Role lets it
-    create and names; the Doppler operator writes a DopplerSecret's managedSecret. A Role
-    that only reads a named Secret makes nothing: that one is still missing."""
+    create and names; the Doppler operator writes a DopplerSecret's managedSecret; Rook
+    writes rook-ceph-mon for its toolbox. A Role that only reads a named Secret makes
+    nothing: that one is still missing. A Secret whose values are all `${VAR}`s holds
+    none in Git."""
     def pod(name: str, secret: str) -> str:
         return f"""
 apiVersion: v1
@@ -789,6 +791,27 @@ spec:
         "manifests/argocd/redis.yaml": pod("redis", "argocd-redis"),
         "manifests/argocd/tailscale.yaml": pod("tailscale", "operator-oauth"),
         "manifests/argocd/reader.yaml": pod("reader", "made-by-hand"),
+        "manifests/argocd/cephcluster.yaml": """
+apiVersion: ceph.rook.io/v1
+kind: CephCluster
+metadata: {name: rook-ceph, namespace: argocd}
+spec: {dataDirHostPath: /var/lib/rook}
+""",
+        "manifests/argocd/toolbox.yaml": pod("toolbox", "rook-ceph-mon"),
+        # Filled by Flux from an encrypted source: no secret in Git; a literal one is.
+        "manifests/argocd/oauth.yaml": """
+apiVersion: v1
+kind: Secret
+metadata: {name: oauth, namespace: argocd}
+stringData: {clientSecret: "${OAUTH_CLIENT_SECRET}"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: cifs, namespace: argocd}
+stringData: {password: hunter2}
+""",
     })
-    assert [(f.file, f.rule) for f in run(root).sorted() if f.rule != "not-validated"] == [
-        ("manifests/argocd/reader.yaml", "secret-ref")]
+    assert [(f.file, f.rule, f.subject) for f in run(root).sorted()
+            if f.rule != "not-validated"] == [
+        ("manifests/argocd/oauth.yaml", "plaintext-secret", "Secret argocd/cifs"),
+        ("manifests/argocd/reader.yaml", "secret-ref", "Pod argocd/reader")]

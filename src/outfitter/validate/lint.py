@@ -79,6 +79,9 @@ _SETTING_KEY = re.compile(r"(?i)(?:^|[_.-])(?:region|endpoint|host(?:name)?|port
                           r"uri|domain|namespace|tz|timezone)$")
 
 
+_ONLY_VARIABLES = re.compile(r"(?:\$\{[^}]*\})+")
+
+
 def _secret(obj: dict[str, Any]) -> list[LintHit]:
     if is_sops(obj):
         return []
@@ -88,6 +91,9 @@ def _secret(obj: dict[str, Any]) -> list[LintHit]:
     names = [str(k) for f in keys if isinstance(obj[f], dict) for k in obj[f]]
     if names and all(_SETTING_KEY.search(name) for name in names):
         return []
+    values = [v for f in keys if isinstance(obj[f], dict) for v in obj[f].values()]
+    if values and all(isinstance(v, str) and _ONLY_VARIABLES.fullmatch(v) for v in values):
+        return []  # `${CLIENT_SECRET}` left for Flux to fill from an encrypted source
     return [LintHit("plaintext-secret",
                     f"Secret holds {keys[0]} in plain text in Git; encrypt it with SOPS or "
                     "produce it with an ExternalSecret", (keys[0],))]

@@ -157,6 +157,11 @@ class RefIndex:
                 self.oci_charts[(kind, ns, name)] = str(spec["chart"])
         elif (group, kind) == ("postgresql.cnpg.io", "Cluster"):
             self._cnpg_secrets(spec, ns, name)
+        elif (group, kind) == ("ceph.rook.io", "CephCluster"):
+            # The Rook operator's Secrets for its clients (the toolbox mounts them).
+            for secret in ("rook-ceph-mon", "rook-ceph-admin-keyring"):
+                self.secrets.add((ns, secret))
+                self.keys.setdefault(("Secret", ns, secret), None)
         elif (group, kind) == ARTIFACT_GENERATOR:
             # Each artifact it lists is an ExternalArtifact the generator makes.
             for art in spec.get("artifacts") or []:
