@@ -168,14 +168,22 @@ def test_files_with_problems_are_reported_alike_when_workers_scan_them(
 
 
 def test_a_worker_hands_over_documents_the_parent_reads_back(tmp_path: Path) -> None:
-    path = write_tree(tmp_path, {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\n"
-                                            "metadata: {name: c}\n"}) / "cm.yaml"
+    """What the repository model needs before the pass (here a Flux Kustomization) is
+    parsed in the worker and handed over; a file only the pass reads goes back as text,
+    parsed ahead of the pass (test_parse_ahead)."""
+    tree = write_tree(tmp_path, {
+        "ks.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+                   "metadata: {name: apps}\n",
+        "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"})
     cache = ParseCache(None, str(tmp_path))
-    scan = engine.scan_file(str(path), keep_text=True, cache=cache, worker=True)
-    assert scan.objects and scan.text is not None and scan.items is None
+    scan = engine.scan_file(str(tree / "ks.yaml"), keep_text=True, cache=cache, worker=True)
+    assert scan.flux and scan.text is None and scan.items is None
     assert scan.digest is not None and scan.blob is not None
     cache.add(scan.digest, scan.blob)
-    assert cache.get(scan.digest) == [(0, {"apiVersion": "v1", "kind": "ConfigMap",
-                                           "metadata": {"name": "c"}})]
-    again = engine.scan_file(str(path), cache=cache, worker=True)
+    assert cache.get(scan.digest) == [(0, {"apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+                                           "kind": "Kustomization",
+                                           "metadata": {"name": "apps"}})]
+    again = engine.scan_file(str(tree / "ks.yaml"), cache=cache, worker=True)
     assert again.digest == scan.digest and again.blob is None  # known: not parsed again
+    plain = engine.scan_file(str(tree / "cm.yaml"), keep_text=True, cache=cache, worker=True)
+    assert plain.objects and plain.blob is None and plain.text is not None

@@ -9,12 +9,14 @@ come later in the tree) and line numbers (a node-level parse of files with findi
 are resolved at the end.
 
 The pass is planned before it runs (which files each build reads), so that the kustomize
-builds it needs run ahead of it on a thread pool. Before it, the scan reads every file once:
-in forked workers when the tree is large and the parse cache does not hold it
-(validate.fork_map), and not at all for a file the cache knows unchanged by its status
-(validate.parse_cache). The pass itself stays in one process: run in two forked halves on
-the 5,501-manifest bench tree, each half took two thirds of the whole (pages copied on
-write) and sending the reference records back cost the rest.
+builds it needs run ahead of it on a thread pool, and the files it parses are parsed ahead
+of it by a forked copy when there are many (validate.parse_ahead). Before it, the scan reads
+every file once and parses those the repository model needs: in forked workers when the
+tree is large and the last run did not see it (validate.fork_map), and not at all for a
+file the cache knows unchanged by its status (validate.parse_cache). The pass itself stays
+in one process: run in two forked halves on the 5,501-manifest bench tree, each half took
+two thirds of the whole (pages copied on write) and sending the reference records back
+cost the rest.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from outfitter.validate.kustomize import (
     Overlay,
     has_vars,
 )
+from outfitter.validate.parse_ahead import ParseAhead
 from outfitter.validate.parse_cache import ParseCache, Seen, encode, parsed, text_digest
 from outfitter.validate.refs import (
     HELM_RELEASE,
@@ -191,6 +194,7 @@ class Validator:
         self.report.files = len(files)
         cache = self.builder.cache = ParseCache(self.opts.parse_cache, self.root) \
             if self.opts.parse_cache is not None else None
+        ahead: ParseAhead | None = None
         try:
             self._prescan(files)
             # Namespaces the bootstrap's helmfile creates exist before Flux applies.
@@ -201,10 +205,15 @@ class Validator:
             self.refs.synced_sources = frozenset().union(
                 *(self._synced_sources(cluster) for cluster in self.repo.entry_sources))
             units = self._units()
-            if self.builder.can_kustomize:
-                self.builder.pool = ThreadPoolExecutor(
-                    max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="kustomize")
+            # kubectl builds are planned with the pass and run ahead of it on a pool; its
+            # threads start once the copy parsing ahead is forked (a copy forked with
+            # threads running would inherit their locks held).
+            self.builder.hold = True
             steps = self._steps(files, units)
+            ahead = self._parse_ahead(steps)
+            self.builder.start(ThreadPoolExecutor(
+                max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="kustomize")
+                if self.builder.can_kustomize else None)
             for number, step in enumerate(steps):
                 if self.opts.progress is not None and number % 50 == 0:
                     self.opts.progress(f"validating: {number}/{len(steps)} steps, "
@@ -227,6 +236,10 @@ class Validator:
                 self.builder.pool.shutdown(wait=True, cancel_futures=True)
                 self.builder.pool = None
             self.builder.close()
+            if ahead is not None:
+                ahead.close()
+                assert self.builder.cache is not None
+                self.builder.cache.ahead = None
         self._cluster = ""
         if cache is not None:
             cache.save()
@@ -331,15 +344,17 @@ class Validator:
         self._candidates = candidates
 
     def _scans(self, files: list[str]) -> Iterator[_Scan]:
-        """Every file scanned: in forked workers when the tree is large enough and most of
-        it is to be parsed (their documents handed over through the parse cache), else
-        here, one at a time (a warm cache leaves too little work to share)."""
+        """Every file scanned: in forked workers when the tree is large enough and the
+        last run did not see it (the documents they parse handed over through the parse
+        cache), else here, one at a time (a warm cache leaves too little work to share)."""
         workers = fork_map.workers_for(len(files), self.opts.workers)
-        warm = self.builder.cache is not None and 2 * len(self.builder.cache) >= len(files)
-        if workers < 2 or warm:
-            yield from map(_Scanner(self.builder.cache, TEXT_KEPT, worker=False), files)
-            return
         cache = self.builder.cache
+        if cache is not None:
+            cache.files = len(files)
+        warm = cache is not None and 2 * cache.last_files >= len(files)
+        if workers < 2 or warm:
+            yield from map(_Scanner(cache, TEXT_KEPT, worker=False), files)
+            return
         if cache is None:  # not kept between runs: in memory for this one
             cache = self.builder.cache = ParseCache(None, self.root)
         scans = fork_map.fork_map(_Scanner(cache, TEXT_KEPT // workers, worker=True), files,
@@ -348,6 +363,28 @@ class Validator:
             if scan.blob is not None and scan.digest is not None:
                 cache.add(scan.digest, scan.blob)
         yield from scans
+
+    def _parse_ahead(self, steps: list[_Step]) -> ParseAhead | None:
+        """The files the pass will parse (those of native builds and plain files, not in
+        the parse cache), parsed meanwhile by a forked copy of this process, in the pass's
+        order (validate.parse_ahead): when there are enough of them to be worth a core."""
+        cache = self.builder.cache
+        if cache is None:
+            return None
+        files = []
+        wanted: set[str] = set()
+        for step in steps:
+            if step.kind not in ("build", "plain") or step.path in wanted:
+                continue
+            wanted.add(step.path)
+            text, digest = self.builder.texts.get(step.path, (None, None))
+            if digest is None or digest not in cache:
+                files.append((step.path, text, digest))
+        if fork_map.workers_for(len(files), self.opts.workers) < 2:
+            return None
+        ahead = ParseAhead(files)
+        cache.ahead = ahead.take
+        return ahead
 
     def _model(self) -> repo_model.Repository:
         """The repository as Flux applies it, from the documents parsed in the scan."""
@@ -1025,9 +1062,10 @@ def scan_file(path: str, keep_text: bool = False, cache: ParseCache | None = Non
     kept = text if keep_text and not parse and objects else None
     digest = text_digest(text) if cache is not None else None
     if worker:
-        # In a forked worker: the documents go back as the cache keeps them, parsed only
-        # if the parent's cache does not know the text (the parent's copy is the one used).
-        if not (parse or objects):
+        # In a forked worker: the documents the scan needs go back as the cache keeps them,
+        # parsed only if the parent's cache does not know the text (the parent's copy is the
+        # one used). The other files are parsed ahead of the pass (validate.parse_ahead).
+        if not parse:
             return _Scan(True, crd, flux, candidate, None, objects, kept, parse, digest,
                          seen=seen)
         digest = digest or text_digest(text)

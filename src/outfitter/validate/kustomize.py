@@ -110,18 +110,27 @@ class Builder:
     reader: Reader | None = None
     # Threads that run kubectl builds ahead of the pass (None: each build when reached).
     pool: ThreadPoolExecutor | None = None
+    # Builds planned while held (True) wait for start(): the pool's threads are started
+    # after the plan, when no more processes are forked (validate.parse_ahead).
+    hold: bool = False
     # kustomize-batch (None: a kubectl process per build); started at the first build.
     batch: str | None = field(default_factory=find_binary)
     _server: KustomizeServer | None = None
     _server_lock: threading.Lock = field(default_factory=threading.Lock)
     # Builds planned and not yet read, by what they build (_build_key), with how many
     # readers are still to come: clusters of one repository often build one path alike.
-    _builds: dict[str, tuple[Future[_KubectlOutput] | _KubectlOutput, int]] = field(
-        default_factory=dict)
+    _builds: dict[str, tuple[_Pending, int]] = field(default_factory=dict)
 
     @property
     def can_kustomize(self) -> bool:
         return self.batch is not None or self.kubectl is not None
+
+    def start(self, pool: ThreadPoolExecutor | None) -> None:
+        """The builds planned while held, run ahead on the pool from now on."""
+        self.pool, self.hold = pool, False
+        for key, (pending, readers) in self._builds.items():
+            if isinstance(pending, functools.partial) and pool is not None:
+                self._builds[key] = (pool.submit(pending), readers)
 
     def close(self) -> None:
         """End the kustomize server, if one was started (call after the pool is shut)."""
@@ -319,7 +328,7 @@ class Builder:
         planned = self._builds.get(key)
         if planned is None:
             job = functools.partial(self._kubectl_job, folder, resources, overlay)
-            pending: Future[_KubectlOutput] | _KubectlOutput = \
+            pending: _Pending = job if self.hold else \
                 self.pool.submit(job) if self.pool is not None else job()
             self._builds[key] = (pending, 1)
         else:
@@ -332,7 +341,8 @@ class Builder:
             self._builds[key] = (pending, readers - 1)
         else:
             del self._builds[key]  # its last reader: the output is not kept longer
-        done = pending.result() if isinstance(pending, Future) else pending
+        done = pending.result() if isinstance(pending, Future) else \
+            pending() if isinstance(pending, functools.partial) else pending
         if done.error is not None:
             self.problems.append(BuildProblem("kustomize-build", where, done.error))
             return
@@ -434,6 +444,9 @@ class _KubectlOutput:
     mirror_root: str
     error: str | None
 
+
+# A planned build: running on the pool, done, or held until Builder.start().
+_Pending = Future[_KubectlOutput] | _KubectlOutput | functools.partial[_KubectlOutput]
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _TIMEOUT = 120  # seconds for one build

@@ -27,6 +27,7 @@ import marshal
 import os
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import yaml
@@ -35,7 +36,7 @@ from outfitter import yamlio
 from outfitter.validate import documents
 from outfitter.validate.documents import DocItem, InputProblem
 
-_FORMAT = b"outfitter-parse-cache/2"
+_FORMAT = b"outfitter-parse-cache/3"
 KEEP = 32  # trees whose cache is kept (the most recently validated ones)
 RACY_NS = 2_000_000_000  # a file changed this recently is read again (FAT's clock: 2 s)
 
@@ -85,9 +86,16 @@ class ParseCache:
         # and this run's.
         self._seen_old: dict[str, tuple[Seen, bytes, int]] = {}
         self._seen_new: dict[str, tuple[Seen, bytes, int]] = {}
+        # The files the last run scanned, and this one (the engine counts them): a tree
+        # the last run saw is read from the cache, the work too small to share out.
+        self.last_files = 0
+        self.files = 0
         if self.path is not None:
             self._read()
         self._added = False  # entries added to _old this run (parsed by workers)
+        # Documents parsed ahead of the pass (validate.parse_ahead): asked for new ones
+        # when a digest is not here yet.
+        self.ahead: Callable[[], Iterable[tuple[bytes, bytes]]] | None = None
         self._settled = time.time_ns() - RACY_NS  # files changed after this are read again
 
     def _read(self) -> None:
@@ -96,9 +104,10 @@ class ParseCache:
             data = marshal.loads(self.path.read_bytes())
         except (OSError, EOFError, ValueError, TypeError):
             return
-        if isinstance(data, tuple) and len(data) == 3 and data[0] == self._key \
-                and isinstance(data[1], dict) and isinstance(data[2], dict):
-            self._old, self._seen_old = data[1], data[2]
+        if isinstance(data, tuple) and len(data) == 4 and data[0] == self._key \
+                and isinstance(data[1], dict) and isinstance(data[2], dict) \
+                and isinstance(data[3], int):
+            self._old, self._seen_old, self.last_files = data[1], data[2], data[3]
 
     def scanned(self, path: str) -> tuple[Seen | None, tuple[bytes, int] | None]:
         """The file's status (None when it changed too recently to be told apart by it, or
@@ -128,6 +137,10 @@ class ParseCache:
 
     def get(self, digest: bytes) -> list[DocItem] | None:
         blob = self._old.get(digest)
+        if blob is None and self.ahead is not None:
+            for found, parsed_ahead in self.ahead():
+                self.add(found, parsed_ahead)
+            blob = self._old.get(digest)
         if blob is None:
             return None
         try:
@@ -158,14 +171,15 @@ class ParseCache:
     def save(self) -> None:
         """This run's entries, written whole (temp file and rename); failures ignored."""
         if self.path is None or (not self._added and self._new.keys() == self._old.keys()
-                                 and self._seen_new == self._seen_old):
+                                 and self._seen_new == self._seen_old
+                                 and self.files == self.last_files):
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".parsed-", dir=self.path.parent)
             try:
                 with os.fdopen(fd, "wb") as out:
-                    out.write(marshal.dumps((self._key, self._new, self._seen_new)))
+                    out.write(marshal.dumps((self._key, self._new, self._seen_new, self.files)))
                 os.replace(tmp, self.path)
             except BaseException:
                 os.unlink(tmp)
