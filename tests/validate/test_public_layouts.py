@@ -742,9 +742,11 @@ spec:
 def test_secrets_a_workload_or_doppler_makes_are_not_missing(tree: Tree) -> None:
     """Argo CD's redis init container makes Secret argocd-redis, which its Role lets it
     create and names; the Doppler operator writes a DopplerSecret's managedSecret; Rook
-    writes rook-ceph-mon for its toolbox. A Role that only reads a named Secret makes
-    nothing: that one is still missing. A Secret whose values are all `${VAR}`s holds
-    none in Git."""
+    writes rook-ceph-mon for its toolbox; the Keycloak operator writes a KeycloakClient's
+    clientSecretRef when told to create it (mirceanton/home-ops). A Role that only reads
+    a named Secret makes nothing, nor does a KeycloakClient that only refers to its
+    Secret: those are still missing. A Secret whose values are all `${VAR}`s holds none
+    in Git."""
     def pod(name: str, secret: str) -> str:
         return f"""
 apiVersion: v1
@@ -798,6 +800,23 @@ metadata: {name: rook-ceph, namespace: argocd}
 spec: {dataDirHostPath: /var/lib/rook}
 """,
         "manifests/argocd/toolbox.yaml": pod("toolbox", "rook-ceph-mon"),
+        "manifests/argocd/keycloak.yaml": """
+apiVersion: keycloak.hostzero.com/v1beta1
+kind: KeycloakClient
+metadata: {name: renovate, namespace: argocd}
+spec:
+  clusterRealmRef: {name: homelab}
+  clientSecretRef: {create: true, name: renovate-oidc-secret, clientSecretKey: auth}
+---
+apiVersion: keycloak.hostzero.com/v1beta1
+kind: KeycloakClient
+metadata: {name: grafana, namespace: argocd}
+spec:
+  clusterRealmRef: {name: homelab}
+  clientSecretRef: {name: grafana-oidc-secret}
+""",
+        "manifests/argocd/renovate.yaml": pod("renovate", "renovate-oidc-secret"),
+        "manifests/argocd/grafana.yaml": pod("grafana", "grafana-oidc-secret"),
         # Filled by Flux from an encrypted source: no secret in Git; a literal one is.
         "manifests/argocd/oauth.yaml": """
 apiVersion: v1
@@ -813,5 +832,6 @@ stringData: {password: hunter2}
     })
     assert [(f.file, f.rule, f.subject) for f in run(root).sorted()
             if f.rule != "not-validated"] == [
+        ("manifests/argocd/grafana.yaml", "secret-ref", "Pod argocd/grafana"),
         ("manifests/argocd/oauth.yaml", "plaintext-secret", "Secret argocd/cifs"),
         ("manifests/argocd/reader.yaml", "secret-ref", "Pod argocd/reader")]

@@ -232,6 +232,12 @@ class RefIndex:
                 made_in = str(managed.get("namespace") or ns)
                 self.secrets.add((made_in, str(managed["name"])))
                 self.keys.setdefault(("Secret", made_in, str(managed["name"])), None)
+        elif (group, kind) == ("keycloak.hostzero.com", "KeycloakClient"):
+            # The Keycloak operator writes the client's credentials when asked to create.
+            ref = spec.get("clientSecretRef")
+            if isinstance(ref, dict) and ref.get("create") is True and ref.get("name"):
+                self.secrets.add((ns, str(ref["name"])))
+                self.keys.setdefault(("Secret", ns, str(ref["name"])), None)
         elif (group, kind) == ("rbac.authorization.k8s.io", "Role"):
             self._self_made_secrets(obj, ns)
         elif (group, kind) == ARGO_APP:
