@@ -182,6 +182,26 @@ def test_an_object_in_a_namespace_nothing_creates(tree: Tree) -> None:
     assert hits(run(root, known_namespaces=frozenset({"nowhere"})), "namespace") == []
 
 
+def test_openshift_platform_namespaces_exist(tree: Tree) -> None:
+    """OKD creates and reserves its openshift-* namespaces: a tree configuring them
+    (angelnu/k8s-gitops) does not create them; a namespace merely like one still must."""
+    root = tree({"oauth.yaml": """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: htpass, namespace: openshift-config}
+        stringData: {htpasswd: '${HTPASSWD}'}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: cluster-monitoring-config, namespace: openshift-monitoring}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: a, namespace: openshiftish}
+        """})
+    assert [f.subject for f in hits(run(root), "namespace")] == ["ConfigMap openshiftish/a"]
+
+
 def test_create_namespace_on_a_helmrelease_creates_it(tree: Tree) -> None:
     root = tree({"ns.yaml": NS, "repo.yaml": REPO, "hr.yaml": helmrelease("""
       targetNamespace: web

@@ -33,6 +33,9 @@ TRAEFIK_GROUPS = ("traefik.io", "traefik.containo.us")
 # Namespaces every cluster has, and Flux's own (outfitter targets clusters that run Flux).
 BASE_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease",
                              "flux-system"})
+# OpenShift (OKD) reserves this prefix for the namespaces its platform creates and runs
+# (openshift-config, openshift-operators, …): a tree that names one targets OpenShift.
+PLATFORM_PREFIXES = ("openshift-",)
 # What `flux bootstrap` creates in flux-system: this repository's own source and root
 # Kustomization.
 BOOTSTRAP = frozenset({(SOURCE_GROUP, "GitRepository", "flux-system", "flux-system"),
@@ -516,7 +519,8 @@ class RefIndex:
     def _unmet(self, need: Need, lookup: Lookup | None) -> str | None:
         target = f"{need.kind} {need.namespace + '/' if need.namespace else ''}{need.name}"
         if need.rule == "namespace":
-            if need.name in self.namespaces or need.name in self.known_namespaces:
+            if need.name in self.namespaces or need.name in self.known_namespaces or \
+                    need.name.startswith(PLATFORM_PREFIXES):
                 return None
             what = f"namespace {need.name!r}"
         elif need.kind == "Secret" and need.rule in ("secret-ref", "tls-secret"):
