@@ -7,6 +7,9 @@
 //
 //	or {"id": 7, "error": "..."} — the error as kubectl prints it on stderr.
 //
+// It also renders flux-operator ResourceSets (resourceset.go), which no CLI does alone:
+// {"id": 8, "resourceset": {...the object...}} is answered with the objects it makes.
+//
 // Builds run one at a time, in the order asked: kustomize keeps its OpenAPI schema in
 // process-wide state (a kustomization's `openapi` field replaces it), so builds are not
 // safe to overlap. The process ends when stdin closes.
@@ -28,8 +31,9 @@ import (
 )
 
 type request struct {
-	ID  int64  `json:"id"`
-	Dir string `json:"dir"`
+	ID          int64           `json:"id"`
+	Dir         string          `json:"dir"`
+	ResourceSet json.RawMessage `json:"resourceset"`
 }
 
 type answer struct {
@@ -120,8 +124,16 @@ func main() {
 		if len(strings.TrimSpace(string(line))) > 0 {
 			var req request
 			var ans answer
-			if err := json.Unmarshal(line, &req); err != nil || req.Dir == "" {
+			if err := json.Unmarshal(line, &req); err != nil ||
+				(req.Dir == "" && len(req.ResourceSet) == 0) {
 				ans = answer{ID: req.ID, Error: fmt.Sprintf("error: bad request: %q", line)}
+			} else if len(req.ResourceSet) > 0 {
+				ans = answer{ID: req.ID}
+				yml, err := renderResourceSet(req.ResourceSet)
+				if err != nil {
+					ans.Error = err.Error()
+				}
+				ans.YAML = yml // none: no objects
 			} else {
 				ans = build(fs, req.Dir)
 				ans.ID = req.ID

@@ -66,6 +66,7 @@ from outfitter.validate.kustomize import (
     Built,
     Overlay,
     has_vars,
+    read_output,
 )
 from outfitter.validate.parse_ahead import ParseAhead
 from outfitter.validate.parse_cache import ParseCache, Seen, encode, parsed, text_digest
@@ -92,6 +93,10 @@ if TYPE_CHECKING:
 NOT_FOR_CHART_OUTPUT = frozenset({"plaintext-secret"})
 
 ALL_CHECKS = frozenset({"schema", "flux", "refs", "values", "lint"})
+# flux-operator's ResourceSet: the objects it makes are checked as applied. A ResourceSet may
+# make ResourceSets; this deep at most (one that makes itself ends there).
+RESOURCE_SET = ("fluxcd.controlplane.io", "ResourceSet")
+MAX_MADE = 3
 
 
 class Cluster(Protocol):
@@ -578,12 +583,14 @@ class Validator:
 
     # -- one object -----------------------------------------------------------------------
 
-    def _object(self, built: Built, ks: _FluxKs | None) -> None:
+    def _object(self, built: Built, ks: _FluxKs | None, made: int = 0) -> None:
+        """One object as applied; `made`: how deep in ResourceSets that made it it is (an
+        object a ResourceSet makes is applied by flux-operator as rendered, not overlaid)."""
         obj = built.obj
         rel = self._rel(built.file)
         self._unresolved = False
         self._cluster = ks.cluster if ks is not None else ""
-        if ks is not None:
+        if ks is not None and not made:
             obj = self._overlay(obj, built, ks, rel)
         kind, name = kind_name(obj)
         if self.opts.on_object is not None:
@@ -620,6 +627,43 @@ class Validator:
             failure = self.opts.cluster.dry_run(self._checked(obj, (group, version, kind)))
             if failure is not None and "server-dry-run" not in ignored:
                 self._server_deferred.append((where, failure[0], failure[1], (group, kind)))
+        if (group, kind) == RESOURCE_SET and made < MAX_MADE:
+            self._resource_set(obj, built, ks, where, made)
+
+    def _resource_set(self, obj: dict[str, Any], built: Built, ks: _FluxKs | None,
+                      where: Where, made: int) -> None:
+        """The objects a flux-operator ResourceSet makes, checked as applied (in its
+        namespace when they name none), from its inline inputs; rendered by kustomize-batch
+        (its templates are Go's, with sprig's functions)."""
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        assert isinstance(spec, dict)
+        strategy = spec.get("inputStrategy")
+        why = "its inputs come from the cluster (inputsFrom)" if spec.get("inputsFrom") else \
+            "its steps are not rendered here" if spec.get("steps") else \
+            "its inputStrategy Permute is not rendered here" if isinstance(strategy, dict) \
+            and strategy.get("name") == "Permute" else None
+        rendered = self.builder.render_resource_set(obj) if why is None else None
+        if why is None and rendered is None:
+            why = "rendering it needs kustomize-batch (tools/build.sh builds it)"
+        if why is not None or rendered is None:
+            self._add(_finding("resourceset-not-rendered", where,
+                               f"its objects are not checked: {why}", ()))
+            return
+        text, error = rendered
+        if error is not None:
+            self._add(_finding("resourceset", where, f"does not render: {error}", ()))
+            return
+        refs = self._refs_of(ks)
+        for doc in read_output(text):
+            if not isinstance(doc, dict):
+                continue
+            meta = doc.get("metadata")
+            group = str(doc.get("apiVersion", "")).rpartition("/")[0]
+            if isinstance(meta, dict) and not meta.get("namespace") and where.namespace \
+                    and not refs.cluster_scoped(group, str(doc.get("kind", ""))):
+                meta["namespace"] = where.namespace
+            # No document of its own in the file: findings name it, with no line.
+            self._object(Built(doc, built.file, None), ks, made + 1)
 
     def _schema(self, obj: dict[str, Any], key: Key, where: Where,
                 ignored: frozenset[str]) -> None:

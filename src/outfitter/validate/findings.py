@@ -46,6 +46,11 @@ RULES: dict[str, Rule] = {r.id: r for r in (
          "this repository: not validated here"),
     Rule("substitute-undefined", "warning", "a ${VAR} that postBuild does not define: Flux "
          "replaces it with an empty string"),
+    Rule("resourceset", "error", "a flux-operator ResourceSet whose templates do not render: "
+         "the operator makes none of its objects"),
+    Rule("resourceset-not-rendered", "info", "a ResourceSet whose inputs come from the "
+         "cluster (inputsFrom), or with no kustomize-batch to render it: its objects are not "
+         "checked"),
     Rule("sops-no-decryption", "error", "a SOPS-encrypted Secret applied by a Flux "
          "Kustomization without spec.decryption"),
     # References.

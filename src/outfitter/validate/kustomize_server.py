@@ -5,6 +5,9 @@
 builds from one process: a JSON request per line on its stdin (an id, the folder), a JSON
 answer per line on its stdout (the id, the YAML kubectl would print, or the error line
 kubectl would print). It runs in the sandbox's offline environment, as kubectl does.
+
+It also renders flux-operator ResourceSets (render_resource_set): their templates are Go
+text/templates with sprig's functions, which only Go runs as the operator does.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import subprocess
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import IO
+from typing import IO, Any
 
 from outfitter.repo import sandbox
 from outfitter.tools_dir import tools_bin_dir
@@ -59,6 +62,16 @@ class KustomizeServer:
 
     def build(self, folder: str, timeout: float) -> tuple[str, str | None]:
         """(the YAML, None) or ("", kubectl's error line). Raises ServerGone."""
+        return self._ask({"dir": folder}, f"kustomize build of {folder}", timeout)
+
+    def render_resource_set(self, obj: dict[str, Any], timeout: float
+                            ) -> tuple[str, str | None]:
+        """(the objects a ResourceSet makes from its inline inputs as YAML, None) or ("",
+        why not). Raises ServerGone."""
+        return self._ask({"resourceset": obj}, "ResourceSet rendering", timeout)
+
+    def _ask(self, request: dict[str, Any], what: str, timeout: float
+             ) -> tuple[str, str | None]:
         with self._lock:
             if self._gone or self._proc is None or self._proc.stdin is None:
                 raise ServerGone("the kustomize server has ended")
@@ -66,7 +79,7 @@ class KustomizeServer:
             ident = self._next
             answer: Future[tuple[str, str | None]] = Future()
             self._waiting[ident] = answer
-            line = json.dumps({"id": ident, "dir": folder}) + "\n"
+            line = json.dumps({"id": ident, **request}, default=str) + "\n"
             try:
                 self._proc.stdin.write(line.encode("utf-8"))
                 self._proc.stdin.flush()
@@ -79,7 +92,7 @@ class KustomizeServer:
             # A build that hangs: the process goes (as kubectl's would) and the builds
             # queued behind it are built another way.
             self.close(wait=0)
-            return "", f"kustomize build of {folder} timed out after {timeout:g} seconds"
+            return "", f"{what} timed out after {timeout:g} seconds"
 
     def _read(self, stdout: IO[bytes]) -> None:
         for raw in stdout:

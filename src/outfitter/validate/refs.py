@@ -140,7 +140,7 @@ class RefIndex:
             self.namespaces.add(name)
         elif group == "argoproj.io" and ns:
             self.namespaces.add(ns)  # Argo CD's own: it runs there, so it exists
-        elif ns and not self._cluster_scoped(group, kind):
+        elif ns and not self.cluster_scoped(group, kind):
             self.needs.append(Need("namespace", "", "Namespace", "", ns, where,
                                    ("metadata", "namespace"), "namespace"))
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
@@ -318,7 +318,7 @@ class RefIndex:
                 self.secrets.add((target, name))
             self.keys.setdefault((kind, target, name), None)
 
-    def _cluster_scoped(self, group: str, kind: str) -> bool:
+    def cluster_scoped(self, group: str, kind: str) -> bool:
         if (group, kind) in CLUSTER_SCOPED:
             return True
         scoped = self.scoped(group, kind)
