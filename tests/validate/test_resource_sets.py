@@ -132,6 +132,63 @@ spec:
                     valueFrom: {secretKeyRef: {name: gitea-db-app, key: uri}}
 """
 
+# A volume per app from Static input providers chosen by label, in name order (as
+# billimek/k8s-gitops feeds its backup ResourceSets); one provider is not chosen.
+BACKUPS = """
+apiVersion: fluxcd.controlplane.io/v1
+kind: ResourceSet
+metadata: {name: backups, namespace: databases}
+spec:
+  inputsFrom:
+    - kind: ResourceSetInputProvider
+      selector: {matchLabels: {backup.example.org/set: nightly}}
+  resourcesTemplate: |
+    <<- range $app := inputs.apps >>
+    ---
+    apiVersion: v1
+    kind: PersistentVolumeClaim
+    metadata:
+      name: << $app >>-backup
+      labels: {backup.example.org/from: << inputs.provider.name >>}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: << inputs.defaults.capacity >>}}
+    <<- end >>
+---
+apiVersion: fluxcd.controlplane.io/v1
+kind: ResourceSetInputProvider
+metadata:
+  name: small-apps
+  namespace: databases
+  labels: {backup.example.org/set: nightly}
+spec:
+  type: Static
+  defaultValues:
+    defaults: {capacity: 1Gi}
+    apps: [gitea]
+---
+apiVersion: fluxcd.controlplane.io/v1
+kind: ResourceSetInputProvider
+metadata:
+  name: large-apps
+  namespace: databases
+  labels: {backup.example.org/set: nightly}
+spec:
+  type: Static
+  defaultValues:
+    defaults: {capacity: 20Gi}
+    apps: [paperless, immich, gitea]
+---
+apiVersion: fluxcd.controlplane.io/v1
+kind: ResourceSetInputProvider
+metadata: {name: weekly, namespace: databases}
+spec:
+  type: Static
+  defaultValues:
+    defaults: {capacity: 1Gi}
+    apps: [grafana]
+"""
+
 APPS = {
     "kubernetes/apps/kustomization.yaml": """
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -141,8 +198,9 @@ resources: [namespaces.yaml, databases, web]
     "kubernetes/apps/databases/kustomization.yaml": """
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
-resources: [postgres.yaml, app.yaml]
+resources: [postgres.yaml, backups.yaml, app.yaml]
 """,
+    "kubernetes/apps/databases/backups.yaml": BACKUPS,
     "kubernetes/apps/databases/postgres.yaml": DATABASES,
     # Reads the Secret CloudNativePG makes for the gitea-db Cluster: present.
     "kubernetes/apps/databases/app.yaml": """
@@ -179,6 +237,14 @@ spec:
     - apiVersion: v1
       kind: Namespace
       metadata: {name: preview-<< inputs.id >>}
+---
+apiVersion: fluxcd.controlplane.io/v1
+kind: ResourceSetInputProvider
+metadata: {name: pull-requests, namespace: web}
+spec:
+  type: GitHubPullRequest
+  url: https://github.com/example/web
+  secretRef: {name: github-token}
 """,
     # An input it does not have: the operator's template fails (missingkey=error).
     "kubernetes/apps/web/broken.yaml": """
@@ -242,10 +308,19 @@ def test_what_a_resource_set_makes_matches_flate(tree: Tree, batch: Path,
         ("Cluster", "databases", "gitea-db"), ("Cluster", "databases", "paperless-ngx-db"),
         ("ConfigMap", "databases", "gitea-settings"),
         ("ConfigMap", "databases", "paperless-ngx-settings"), ("Deployment", "web", "blog"),
-        ("Deployment", "web", "wiki")]
+        ("Deployment", "web", "wiki"),
+        ("PersistentVolumeClaim", "databases", "gitea-backup"),
+        ("PersistentVolumeClaim", "databases", "immich-backup"),
+        ("PersistentVolumeClaim", "databases", "paperless-backup")]
     # flate (v0.6.5) leaves the ConfigMaps and Secrets a ResourceSet makes out of its output;
     # the operator applies them: compared with what they must be.
     assert [o for o in mine if o["kind"] != "ConfigMap"] == theirs
+    assert {o["metadata"]["name"]: (o["metadata"]["labels"]["backup.example.org/from"],
+                                    o["spec"]["resources"]["requests"]["storage"])
+            for o in mine if o["kind"] == "PersistentVolumeClaim"} == {
+        # Made alike from both providers: the first in the operator's order (by name) wins.
+        "gitea-backup": ("large-apps", "20Gi"), "immich-backup": ("large-apps", "20Gi"),
+        "paperless-backup": ("large-apps", "20Gi")}
     blog = next(o for o in mine if o["metadata"]["name"] == "blog")
     assert blog["spec"]["template"]["spec"]["containers"][0]["env"][:2] == [
         {"name": "HOST", "value": "blog.example.org"},
@@ -269,7 +344,8 @@ def test_findings_on_what_resource_sets_make(tree: Tree, batch: Path) -> None:
          "\"resourceset\" at <inputs>: map has no entry for key \"nmae\""),
         ("resourceset-not-rendered", "kubernetes/apps/web/previews.yaml", 1,
          "ResourceSet web/previews",
-         "its objects are not checked: its inputs come from the cluster (inputsFrom)"),
+         "its objects are not checked: its inputs come from the cluster "
+         "(ResourceSetInputProvider web/pull-requests is GitHubPullRequest)"),
         ("schema", "kubernetes/apps/web/sites.yaml", None, "Deployment web/blog",
          'spec.replicas: "two" is not of types "null", "integer"'),
         # The wiki's Secret is in databases, not in web: missing, as on the cluster.
@@ -281,7 +357,7 @@ def test_findings_on_what_resource_sets_make(tree: Tree, batch: Path) -> None:
          "container 'app' env 'DATABASE_URL': Secret web/gitea-db-app is not in the tree "
          "(it must exist on the cluster): no Secret, ExternalSecret or Certificate "
          "provides it")]
-    assert report.objects == 9 + 4 + 2  # the tree's, and what two ResourceSets make
+    assert report.objects == 14 + 4 + 3 + 2  # the tree's, and what three ResourceSets make
 
 
 def test_without_kustomize_batch_resource_sets_are_said_unrendered(
@@ -292,10 +368,13 @@ def test_without_kustomize_batch_resource_sets_are_said_unrendered(
                   if f.rule.startswith("resourceset")) == [
         (f"kubernetes/apps/{name}", "its objects are not checked: " + why)
         for name, why in [
+            ("databases/backups.yaml", "rendering it needs kustomize-batch "
+                                       "(tools/build.sh builds it)"),
             ("databases/postgres.yaml", "rendering it needs kustomize-batch "
                                         "(tools/build.sh builds it)"),
             ("web/broken.yaml", "rendering it needs kustomize-batch (tools/build.sh builds it)"),
-            ("web/previews.yaml", "its inputs come from the cluster (inputsFrom)"),
+            ("web/previews.yaml", "its inputs come from the cluster (ResourceSetInputProvider "
+                                  "web/pull-requests is GitHubPullRequest)"),
             ("web/sites.yaml", "rendering it needs kustomize-batch (tools/build.sh builds it)")]]
     # The Secret the unrendered Cluster would make is not known: the Deployment's is missing.
     assert [f.subject for f in report.sorted() if f.rule == "secret-ref"] == [

@@ -8,7 +8,8 @@
 //	or {"id": 7, "error": "..."} — the error as kubectl prints it on stderr.
 //
 // It also renders flux-operator ResourceSets (resourceset.go), which no CLI does alone:
-// {"id": 8, "resourceset": {...the object...}} is answered with the objects it makes.
+// {"id": 8, "resourceset": {...the object...}, "providers": [...]} is answered with the
+// objects it makes.
 //
 // Builds run one at a time, in the order asked: kustomize keeps its OpenAPI schema in
 // process-wide state (a kustomization's `openapi` field replaces it), so builds are not
@@ -34,6 +35,7 @@ type request struct {
 	ID          int64           `json:"id"`
 	Dir         string          `json:"dir"`
 	ResourceSet json.RawMessage `json:"resourceset"`
+	Providers   []inputProvider `json:"providers"`
 }
 
 type answer struct {
@@ -129,7 +131,7 @@ func main() {
 				ans = answer{ID: req.ID, Error: fmt.Sprintf("error: bad request: %q", line)}
 			} else if len(req.ResourceSet) > 0 {
 				ans = answer{ID: req.ID}
-				yml, err := renderResourceSet(req.ResourceSet)
+				yml, err := renderResourceSet(req.ResourceSet, req.Providers)
 				if err != nil {
 					ans.Error = err.Error()
 				}

@@ -7,8 +7,10 @@ package main
 // Objects alike by group, kind, namespace and name are kept once (the resources' first),
 // and objects annotated `fluxcd.controlplane.io/reconcile: disabled` are left out.
 //
-// Only inline inputs (spec.inputs, the Flatten strategy) are rendered here: the client does
-// not ask for a ResourceSet whose inputs come from providers in the cluster.
+// Inputs are the inline ones (spec.inputs), then those of the input providers the client
+// resolved (Static ones, in the operator's order), flattened: the client does not ask for a
+// ResourceSet whose inputs come from outside (GitHub, OCI tags), nor for the Permute
+// strategy.
 
 import (
 	"bytes"
@@ -23,6 +25,13 @@ import (
 )
 
 const resourceSetAPI = "fluxcd.controlplane.io/v1"
+
+// inputProvider is a ResourceSetInputProvider's exported input sets.
+type inputProvider struct {
+	Name      string           `json:"name"`
+	Namespace string           `json:"namespace"`
+	Inputs    []map[string]any `json:"inputs"`
+}
 
 type resourceSet struct {
 	Metadata struct {
@@ -47,19 +56,25 @@ func init() {
 }
 
 // renderResourceSet gives the objects as multi-document YAML, or an error.
-func renderResourceSet(raw json.RawMessage) (string, error) {
+func renderResourceSet(raw json.RawMessage, providers []inputProvider) (string, error) {
 	var rs resourceSet
 	if err := json.Unmarshal(raw, &rs); err != nil {
 		return "", fmt.Errorf("not a ResourceSet: %w", err)
 	}
-	inputs := make([]map[string]any, 0, len(rs.Spec.Inputs))
-	for _, set := range rs.Spec.Inputs {
-		if set == nil {
-			set = map[string]any{}
+	var inputs []map[string]any
+	add := func(sets []map[string]any, kind, name, namespace string) {
+		for _, set := range sets {
+			if set == nil {
+				set = map[string]any{}
+			}
+			set["provider"] = map[string]any{"apiVersion": resourceSetAPI, "kind": kind,
+				"name": name, "namespace": namespace}
+			inputs = append(inputs, set)
 		}
-		set["provider"] = map[string]any{"apiVersion": resourceSetAPI, "kind": "ResourceSet",
-			"name": rs.Metadata.Name, "namespace": rs.Metadata.Namespace}
-		inputs = append(inputs, set)
+	}
+	add(rs.Spec.Inputs, "ResourceSet", rs.Metadata.Name, rs.Metadata.Namespace)
+	for _, p := range providers {
+		add(p.Inputs, "ResourceSetInputProvider", p.Name, p.Namespace)
 	}
 	if len(inputs) == 0 {
 		inputs = []map[string]any{nil} // no matrix: rendered once

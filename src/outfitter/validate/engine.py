@@ -28,6 +28,7 @@ import gc
 import hashlib
 import marshal
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -96,6 +97,7 @@ ALL_CHECKS = frozenset({"schema", "flux", "refs", "values", "lint"})
 # flux-operator's ResourceSet: the objects it makes are checked as applied. A ResourceSet may
 # make ResourceSets; this deep at most (one that makes itself ends there).
 RESOURCE_SET = ("fluxcd.controlplane.io", "ResourceSet")
+INPUT_PROVIDER = ("fluxcd.controlplane.io", "ResourceSetInputProvider")
 MAX_MADE = 3
 
 
@@ -175,6 +177,10 @@ class Validator:
         self._found_in: dict[int, str] = {}  # id(finding) -> its cluster, when it has one
         self._not_validated: dict[tuple[str, str], list[str]] = {}
         self._releases: list[tuple[Any, Where, frozenset[str]]] = []
+        # flux-operator: ResourceSets, rendered once the pass has seen every input provider
+        # (the ResourceSetInputProviders, by cluster and namespace).
+        self._resource_sets: list[tuple[dict[str, Any], Built, _FluxKs | None, Where, int]] = []
+        self._input_providers: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._chart_sources: dict[tuple[str, str, str], ChartSpec] = {}
         self._server_deferred: list[tuple[Where, str, str, tuple[str, str]]] = []
         self._subst: dict[tuple[str, str, str], dict[str, str] | None] = {}
@@ -236,6 +242,7 @@ class Validator:
                         self._object(built, None)
                 else:
                     self._not_included(step.path, step.owner)
+            self._render_resource_sets()
         finally:
             if self.builder.pool is not None:
                 self.builder.pool.shutdown(wait=True, cancel_futures=True)
@@ -628,21 +635,33 @@ class Validator:
             if failure is not None and "server-dry-run" not in ignored:
                 self._server_deferred.append((where, failure[0], failure[1], (group, kind)))
         if (group, kind) == RESOURCE_SET and made < MAX_MADE:
-            self._resource_set(obj, built, ks, where, made)
+            self._resource_sets.append((obj, built, ks, where, made))
+        elif (group, kind) == INPUT_PROVIDER:
+            self._input_providers.setdefault((self._cluster, ns), []).append(obj)
+
+    def _render_resource_sets(self) -> None:
+        """Every ResourceSet the pass met, and those they make in turn."""
+        while self._resource_sets:
+            found, self._resource_sets = self._resource_sets, []
+            for obj, built, ks, where, made in found:
+                self._cluster = ks.cluster if ks is not None else ""
+                self._resource_set(obj, built, ks, where, made)
 
     def _resource_set(self, obj: dict[str, Any], built: Built, ks: _FluxKs | None,
                       where: Where, made: int) -> None:
         """The objects a flux-operator ResourceSet makes, checked as applied (in its
-        namespace when they name none), from its inline inputs; rendered by kustomize-batch
-        (its templates are Go's, with sprig's functions)."""
+        namespace when they name none), from its inline inputs and the Static input
+        providers of the tree it names; rendered by kustomize-batch (its templates are
+        Go's, with sprig's functions)."""
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
         assert isinstance(spec, dict)
         strategy = spec.get("inputStrategy")
-        why = "its inputs come from the cluster (inputsFrom)" if spec.get("inputsFrom") else \
-            "its steps are not rendered here" if spec.get("steps") else \
-            "its inputStrategy Permute is not rendered here" if isinstance(strategy, dict) \
-            and strategy.get("name") == "Permute" else None
-        rendered = self.builder.render_resource_set(obj) if why is None else None
+        providers, why = self._static_inputs(spec.get("inputsFrom"), where.namespace)
+        why = why or ("its steps are not rendered here" if spec.get("steps") else
+                      "its inputStrategy Permute is not rendered here"
+                      if isinstance(strategy, dict) and strategy.get("name") == "Permute"
+                      else None)
+        rendered = self.builder.render_resource_set(obj, providers) if why is None else None
         if why is None and rendered is None:
             why = "rendering it needs kustomize-batch (tools/build.sh builds it)"
         if why is not None or rendered is None:
@@ -664,6 +683,44 @@ class Validator:
                 meta["namespace"] = where.namespace
             # No document of its own in the file: findings name it, with no line.
             self._object(Built(doc, built.file, None), ks, made + 1)
+
+    def _static_inputs(self, refs: Any, namespace: str
+                       ) -> tuple[list[dict[str, Any]], str | None]:
+        """The input providers a ResourceSet's inputsFrom names, by name or labels, in its
+        namespace, in the operator's order, with the input set each exports (its
+        defaultValues and an `id`, from its name as `flux-operator build` takes it), or why
+        they cannot be known here (not in the tree, or filled from outside: GitHub, OCI)."""
+        known = self._input_providers.get((self._cluster, namespace), [])
+        chosen: dict[str, dict[str, Any]] = {}
+        for ref in refs if isinstance(refs, list) else []:
+            if not isinstance(ref, dict):
+                continue
+            selector = ref.get("selector") if isinstance(ref.get("selector"), dict) else {}
+            wanted = (selector or {}).get("matchLabels") or {}
+            if ref.get("name"):
+                matches = [p for p in known if kind_name(p)[1] == str(ref["name"])]
+                if not matches:
+                    return [], (f"its inputs come from ResourceSetInputProvider {namespace}/"
+                                f"{ref['name']}, not in the tree")
+            elif isinstance(wanted, dict) and not (selector or {}).get("matchExpressions"):
+                matches = [p for p in known if wanted.items() <= (
+                    (p.get("metadata") or {}).get("labels") or {}).items()]
+            else:
+                return [], "its inputs come from input providers chosen by an expression"
+            for provider in matches:
+                chosen[kind_name(provider)[1]] = provider
+        exported = []
+        for name in sorted(chosen):
+            spec = chosen[name].get("spec") if isinstance(chosen[name].get("spec"), dict) else {}
+            kind = str((spec or {}).get("type") or "")
+            if kind != "Static":
+                return [], (f"its inputs come from the cluster (ResourceSetInputProvider "
+                            f"{namespace}/{name} is {kind or 'of no type'})")
+            values = (spec or {}).get("defaultValues")
+            exported.append({"name": name, "namespace": namespace, "inputs": [
+                {**(values if isinstance(values, dict) else {}),
+                 "id": str(zlib.adler32(name.encode()))}]})
+        return exported, None
 
     def _schema(self, obj: dict[str, Any], key: Key, where: Where,
                 ignored: frozenset[str]) -> None:

@@ -48,8 +48,8 @@ RULES: dict[str, Rule] = {r.id: r for r in (
          "replaces it with an empty string"),
     Rule("resourceset", "error", "a flux-operator ResourceSet whose templates do not render: "
          "the operator makes none of its objects"),
-    Rule("resourceset-not-rendered", "info", "a ResourceSet whose inputs come from the "
-         "cluster (inputsFrom), or with no kustomize-batch to render it: its objects are not "
+    Rule("resourceset-not-rendered", "info", "a ResourceSet whose inputs come from outside "
+         "the tree (inputsFrom), or with no kustomize-batch to render it: its objects are not "
          "checked"),
     Rule("sops-no-decryption", "error", "a SOPS-encrypted Secret applied by a Flux "
          "Kustomization without spec.decryption"),

@@ -424,15 +424,16 @@ class Builder:
             return "", str(err)
         return (run.stdout, None) if run.returncode == 0 else ("", run.stderr)
 
-    def render_resource_set(self, obj: dict[str, Any]) -> tuple[str, str | None] | None:
-        """The objects a flux-operator ResourceSet makes from its inline inputs, as YAML, or
-        ("", why it does not render); None when no kustomize-batch can render it (none
-        built, or one built before it rendered them)."""
+    def render_resource_set(self, obj: dict[str, Any], providers: list[dict[str, Any]]
+                            ) -> tuple[str, str | None] | None:
+        """The objects a flux-operator ResourceSet makes from its inline inputs and those
+        of its input providers, as YAML, or ("", why it does not render); None when no
+        kustomize-batch can render it (none built, or one built before it rendered them)."""
         server = self._running_server()
         if server is None:
             return None
         try:
-            text, error = server.render_resource_set(obj, _TIMEOUT)
+            text, error = server.render_resource_set(obj, providers, _TIMEOUT)
         except ServerGone:
             with self._server_lock:
                 self.batch = None

@@ -64,11 +64,13 @@ class KustomizeServer:
         """(the YAML, None) or ("", kubectl's error line). Raises ServerGone."""
         return self._ask({"dir": folder}, f"kustomize build of {folder}", timeout)
 
-    def render_resource_set(self, obj: dict[str, Any], timeout: float
-                            ) -> tuple[str, str | None]:
-        """(the objects a ResourceSet makes from its inline inputs as YAML, None) or ("",
-        why not). Raises ServerGone."""
-        return self._ask({"resourceset": obj}, "ResourceSet rendering", timeout)
+    def render_resource_set(self, obj: dict[str, Any], providers: list[dict[str, Any]],
+                            timeout: float) -> tuple[str, str | None]:
+        """(the objects a ResourceSet makes as YAML, None) or ("", why not), from its
+        inline inputs and its providers' ([{name, namespace, inputs}], in order). Raises
+        ServerGone."""
+        return self._ask({"resourceset": obj, "providers": providers},
+                         "ResourceSet rendering", timeout)
 
     def _ask(self, request: dict[str, Any], what: str, timeout: float
              ) -> tuple[str, str | None]:
