@@ -28,7 +28,6 @@ import gc
 import hashlib
 import marshal
 import os
-import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ import yaml
 from outfitter.repo import model as repo_model
 from outfitter.repo.fs import SourceIgnore, find_git_root, yaml_files
 from outfitter.repo.objects import may_hold_flux, object_like
-from outfitter.validate import fork_map, quick_yaml
+from outfitter.validate import fork_map, quick_yaml, resource_sets
 from outfitter.validate import lint as lint_
 from outfitter.validate.bootstrap import helmfile_namespaces
 from outfitter.validate.crd_schema import CrdIndex, Key
@@ -94,11 +93,6 @@ if TYPE_CHECKING:
 NOT_FOR_CHART_OUTPUT = frozenset({"plaintext-secret"})
 
 ALL_CHECKS = frozenset({"schema", "flux", "refs", "values", "lint"})
-# flux-operator's ResourceSet: the objects it makes are checked as applied. A ResourceSet may
-# make ResourceSets; this deep at most (one that makes itself ends there).
-RESOURCE_SET = ("fluxcd.controlplane.io", "ResourceSet")
-INPUT_PROVIDER = ("fluxcd.controlplane.io", "ResourceSetInputProvider")
-MAX_MADE = 3
 
 
 class Cluster(Protocol):
@@ -634,9 +628,9 @@ class Validator:
             failure = self.opts.cluster.dry_run(self._checked(obj, (group, version, kind)))
             if failure is not None and "server-dry-run" not in ignored:
                 self._server_deferred.append((where, failure[0], failure[1], (group, kind)))
-        if (group, kind) == RESOURCE_SET and made < MAX_MADE:
+        if (group, kind) == resource_sets.RESOURCE_SET and made < resource_sets.MAX_DEPTH:
             self._resource_sets.append((obj, built, ks, where, made))
-        elif (group, kind) == INPUT_PROVIDER:
+        elif (group, kind) == resource_sets.INPUT_PROVIDER:
             self._input_providers.setdefault((self._cluster, ns), []).append(obj)
 
     def _render_resource_sets(self) -> None:
@@ -655,12 +649,10 @@ class Validator:
         Go's, with sprig's functions)."""
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
         assert isinstance(spec, dict)
-        strategy = spec.get("inputStrategy")
-        providers, why = self._static_inputs(spec.get("inputsFrom"), where.namespace)
-        why = why or ("its steps are not rendered here" if spec.get("steps") else
-                      "its inputStrategy Permute is not rendered here"
-                      if isinstance(strategy, dict) and strategy.get("name") == "Permute"
-                      else None)
+        providers, why = resource_sets.static_inputs(
+            spec.get("inputsFrom"), where.namespace,
+            self._input_providers.get((self._cluster, where.namespace), []))
+        why = why or resource_sets.not_rendered(spec)
         rendered = self.builder.render_resource_set(obj, providers) if why is None else None
         if why is None and rendered is None:
             why = "rendering it needs kustomize-batch (tools/build.sh builds it)"
@@ -683,44 +675,6 @@ class Validator:
                 meta["namespace"] = where.namespace
             # No document of its own in the file: findings name it, with no line.
             self._object(Built(doc, built.file, None), ks, made + 1)
-
-    def _static_inputs(self, refs: Any, namespace: str
-                       ) -> tuple[list[dict[str, Any]], str | None]:
-        """The input providers a ResourceSet's inputsFrom names, by name or labels, in its
-        namespace, in the operator's order, with the input set each exports (its
-        defaultValues and an `id`, from its name as `flux-operator build` takes it), or why
-        they cannot be known here (not in the tree, or filled from outside: GitHub, OCI)."""
-        known = self._input_providers.get((self._cluster, namespace), [])
-        chosen: dict[str, dict[str, Any]] = {}
-        for ref in refs if isinstance(refs, list) else []:
-            if not isinstance(ref, dict):
-                continue
-            selector = ref.get("selector") if isinstance(ref.get("selector"), dict) else {}
-            wanted = (selector or {}).get("matchLabels") or {}
-            if ref.get("name"):
-                matches = [p for p in known if kind_name(p)[1] == str(ref["name"])]
-                if not matches:
-                    return [], (f"its inputs come from ResourceSetInputProvider {namespace}/"
-                                f"{ref['name']}, not in the tree")
-            elif isinstance(wanted, dict) and not (selector or {}).get("matchExpressions"):
-                matches = [p for p in known if wanted.items() <= (
-                    (p.get("metadata") or {}).get("labels") or {}).items()]
-            else:
-                return [], "its inputs come from input providers chosen by an expression"
-            for provider in matches:
-                chosen[kind_name(provider)[1]] = provider
-        exported = []
-        for name in sorted(chosen):
-            spec = chosen[name].get("spec") if isinstance(chosen[name].get("spec"), dict) else {}
-            kind = str((spec or {}).get("type") or "")
-            if kind != "Static":
-                return [], (f"its inputs come from the cluster (ResourceSetInputProvider "
-                            f"{namespace}/{name} is {kind or 'of no type'})")
-            values = (spec or {}).get("defaultValues")
-            exported.append({"name": name, "namespace": namespace, "inputs": [
-                {**(values if isinstance(values, dict) else {}),
-                 "id": str(zlib.adler32(name.encode()))}]})
-        return exported, None
 
     def _schema(self, obj: dict[str, Any], key: Key, where: Where,
                 ignored: frozenset[str]) -> None:
