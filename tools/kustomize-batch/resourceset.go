@@ -43,10 +43,19 @@ type resourceSet struct {
 			Labels      map[string]string `json:"labels"`
 			Annotations map[string]string `json:"annotations"`
 		} `json:"commonMetadata"`
-		Inputs            []map[string]any  `json:"inputs"`
-		Resources         []json.RawMessage `json:"resources"`
-		ResourcesTemplate string            `json:"resourcesTemplate"`
+		Inputs []map[string]any `json:"inputs"`
+		templates
+		Steps []struct {
+			Name string `json:"name"`
+			templates
+		} `json:"steps"`
 	} `json:"spec"`
+}
+
+// templates are what a ResourceSet, or one of its steps, makes objects from.
+type templates struct {
+	Resources         []json.RawMessage `json:"resources"`
+	ResourcesTemplate string            `json:"resourcesTemplate"`
 }
 
 func init() {
@@ -80,38 +89,31 @@ func renderResourceSet(raw json.RawMessage, providers []inputProvider) (string, 
 		inputs = []map[string]any{nil} // no matrix: rendered once
 	}
 	var objects []map[string]any
-	seen := map[string]bool{}
-	keep := func(docs []map[string]any) {
-		for _, doc := range docs {
-			key := objectKey(doc)
-			if seen[key] || disabled(doc) {
-				continue
-			}
-			seen[key] = true
-			objects = append(objects, doc)
-		}
-	}
-	for i, entry := range rs.Spec.Resources {
-		text, err := yaml.JSONToYAML(entry)
+	if len(rs.Spec.Steps) == 0 {
+		made, err := rs.Spec.templates.build(inputs)
 		if err != nil {
-			return "", fmt.Errorf("spec.resources[%d]: %w", i, err)
+			return "", err
 		}
-		for _, set := range inputs {
-			docs, err := execute(string(text), set)
-			if err != nil {
-				return "", fmt.Errorf("spec.resources[%d]: %w", i, err)
-			}
-			keep(docs)
-		}
+		objects = made
+	} else if len(rs.Spec.Resources) > 0 || rs.Spec.ResourcesTemplate != "" {
+		return "", fmt.Errorf("spec.steps is mutually exclusive with spec.resources and " +
+			"spec.resourcesTemplate")
 	}
-	if rs.Spec.ResourcesTemplate != "" {
-		for _, set := range inputs {
-			docs, err := execute(rs.Spec.ResourcesTemplate, set)
-			if err != nil {
-				return "", fmt.Errorf("spec.resourcesTemplate: %w", err)
-			}
-			keep(docs)
+	stepOf := map[string]string{}
+	for _, step := range rs.Spec.Steps { // applied in order; an object belongs to one step
+		made, err := step.build(inputs)
+		if err != nil {
+			return "", fmt.Errorf("step %q: %w", step.Name, err)
 		}
+		for _, obj := range made {
+			key := objectKey(obj)
+			if first, found := stepOf[key]; found {
+				return "", fmt.Errorf("step %q: %s is already made by step %q", step.Name,
+					key, first)
+			}
+			stepOf[key] = step.Name
+		}
+		objects = append(objects, made...)
 	}
 	var out strings.Builder
 	for _, obj := range objects {
@@ -129,6 +131,46 @@ func renderResourceSet(raw json.RawMessage, providers []inputProvider) (string, 
 		out.Write(text)
 	}
 	return out.String(), nil
+}
+
+// build renders the templates for every input set: each object once (the first made,
+// the resources' before the template's), none the operator is told to leave alone.
+func (t templates) build(inputs []map[string]any) ([]map[string]any, error) {
+	var objects []map[string]any
+	seen := map[string]bool{}
+	keep := func(docs []map[string]any) {
+		for _, doc := range docs {
+			key := objectKey(doc)
+			if seen[key] || disabled(doc) {
+				continue
+			}
+			seen[key] = true
+			objects = append(objects, doc)
+		}
+	}
+	for i, entry := range t.Resources {
+		text, err := yaml.JSONToYAML(entry)
+		if err != nil {
+			return nil, fmt.Errorf("spec.resources[%d]: %w", i, err)
+		}
+		for _, set := range inputs {
+			docs, err := execute(string(text), set)
+			if err != nil {
+				return nil, fmt.Errorf("spec.resources[%d]: %w", i, err)
+			}
+			keep(docs)
+		}
+	}
+	if t.ResourcesTemplate != "" {
+		for _, set := range inputs {
+			docs, err := execute(t.ResourcesTemplate, set)
+			if err != nil {
+				return nil, fmt.Errorf("spec.resourcesTemplate: %w", err)
+			}
+			keep(docs)
+		}
+	}
+	return objects, nil
 }
 
 // execute renders one template for one input set into the objects it holds.

@@ -16,10 +16,8 @@ MAX_DEPTH = 3
 
 
 def not_rendered(spec: dict[str, Any]) -> str | None:
-    """Why a ResourceSet's shape is not rendered here (steps, the Permute strategy)."""
+    """Why a ResourceSet's shape is not rendered here (the Permute strategy)."""
     strategy = spec.get("inputStrategy")
-    if spec.get("steps"):
-        return "its steps are not rendered here"
     if isinstance(strategy, dict) and strategy.get("name") == "Permute":
         return "its inputStrategy Permute is not rendered here"
     return None
