@@ -39,8 +39,8 @@ def static_inputs(refs: Any, namespace: str, known: list[dict[str, Any]]
         if ref.get("name"):
             matches = [p for p in known if _name(p) == str(ref["name"])]
             if not matches:
-                return [], (f"its inputs come from ResourceSetInputProvider {namespace}/"
-                            f"{ref['name']}, not in the tree")
+                return [], (f"its inputs come from ResourceSetInputProvider "
+                            f"{_named(namespace, str(ref['name']))}, not in the tree")
         elif isinstance(wanted, dict) and not (selector or {}).get("matchExpressions"):
             matches = [p for p in known if wanted.items() <= _labels(p).items()]
         else:
@@ -54,12 +54,16 @@ def static_inputs(refs: Any, namespace: str, known: list[dict[str, Any]]
         kind = str(spec.get("type") or "")
         if kind != "Static":
             return [], (f"its inputs come from the cluster (ResourceSetInputProvider "
-                        f"{namespace}/{name} is {kind or 'of no type'})")
+                        f"{_named(namespace, name)} is {kind or 'of no type'})")
         values = spec.get("defaultValues")
         exported.append({"name": name, "namespace": namespace, "inputs": [
             {**(values if isinstance(values, dict) else {}),
              "id": str(zlib.adler32(name.encode()))}]})
     return exported, None
+
+
+def _named(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}" if namespace else name
 
 
 def _name(obj: dict[str, Any]) -> str:
