@@ -343,6 +343,59 @@ def test_namespaces_a_bootstrap_helmfile_creates(tree: Tree) -> None:
         "namespace 'no-create' is not created by the tree (it must exist on the cluster)"]
 
 
+def test_namespaces_a_templated_bootstrap_helmfile_creates(tree: Tree) -> None:
+    """helmfile renders `*.yaml.gotmpl` with Go templates first (monosense-io/k8s-gitops):
+    the namespaces its releases name literally are created, in any branch of a condition;
+    one named by a template is not known, nor one helmDefaults of an earlier document of
+    its file say not to create."""
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: {ns}\n"
+    root = tree({
+        "kubernetes/cm.yaml": "---\n".join(cm.format(ns=ns) for ns in (
+            "cert-manager", "external-secrets", "flux-system", "cilium-test", "from-values")),
+        "bootstrap/helmfile.d/00-crds.yaml": "releases: []\n",
+        "bootstrap/helmfile.d/01-core.yaml.gotmpl": """
+            helmDefaults:
+              createNamespace: true
+            ---
+            releases:
+              - name: cilium
+                namespace: kube-system
+                chart: cilium/cilium
+                set:
+                  - name: k8sServiceHost
+                    value: {{ .Values.k8sServiceHost }}
+              {{- if eq .Environment.Name "infra" }}
+              - name: cert-manager
+                namespace: cert-manager
+                chart: oci://quay.io/jetstack/charts/cert-manager
+                values:
+                  {{ toYaml .Values.certManager | nindent 10 }}
+              {{- else }}
+              - name: external-secrets
+                namespace: external-secrets
+                chart: oci://ghcr.io/external-secrets/charts/external-secrets
+              {{- end }}
+              - name: extra
+                namespace: {{ .Values.extraNamespace }}
+                chart: oci://example.invalid/charts/extra
+            """,
+        "cilium/helmfile.yaml.gotmpl": """
+            helmDefaults: {createNamespace: false}
+            ---
+            releases:
+              - name: not-created
+                namespace: from-values
+                chart: oci://example.invalid/charts/extra
+              - name: connectivity
+                namespace: cilium-test
+                chart: cilium/cilium
+                version: {{ env "CILIUM_VERSION" | default "1.18.3" }}
+                createNamespace: true
+            """})
+    assert [f.message for f in hits(run(root), "namespace")] == [
+        "namespace 'from-values' is not created by the tree (it must exist on the cluster)"]
+
+
 def test_the_secrets_a_cloudnative_pg_cluster_makes(tree: Tree) -> None:
     files = {"ns.yaml": NS, "pod.yaml": pod("""
       volumes:

@@ -41,7 +41,7 @@ from outfitter.repo.fs import SourceIgnore, find_git_root, yaml_files
 from outfitter.repo.objects import may_hold_flux, object_like
 from outfitter.validate import fork_map, quick_yaml, resource_sets
 from outfitter.validate import lint as lint_
-from outfitter.validate.bootstrap import helmfile_namespaces
+from outfitter.validate.bootstrap import helmfile_namespaces, templated_helmfiles
 from outfitter.validate.crd_schema import CrdIndex, Key
 from outfitter.validate.documents import (
     DocItem,
@@ -203,7 +203,8 @@ class Validator:
         try:
             self._prescan(files)
             # Namespaces the bootstrap's helmfile creates exist before Flux applies.
-            self.refs.known_namespaces |= helmfile_namespaces(files)
+            self.refs.known_namespaces |= helmfile_namespaces(
+                [*files, *templated_helmfiles(self.builder.fs)])
             self.repo = self._model()
             if self.repo.source_ignore is not None and self.opts.source_ignore is None:
                 raise _SourceIgnored(self.repo.source_ignore)

@@ -9,7 +9,7 @@ listed (but may still be entered) is asked of the disk directly.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -64,6 +64,12 @@ class FsTree:
         """Leave out what `hide` says, from the first listing on."""
         assert not self._listings, "set before anything is listed"
         self.hide = hide
+
+    def listed(self) -> Iterator[tuple[str, Listing]]:
+        """The folders listed so far (by the walk), with their entries."""
+        for folder, found in self._listings.items():
+            if found is not None:
+                yield folder, found
 
     def listing(self, folder: str) -> Listing | None:
         """The folder's entries; empty if it does not exist, None if it cannot be listed."""
