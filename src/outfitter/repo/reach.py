@@ -96,6 +96,7 @@ class Reader:
         self.boundary = boundary
         self.kdocs = kdocs
         self.docs = docs  # any file's documents (a replacements `path:`), if readable
+        self._built: dict[tuple[str, str, tuple[str, ...]], Reach] = {}
 
     def kustomization(self, folder: str) -> dict[str, Any] | None:
         """A folder's kustomization (a Kustomization or a Component), or None."""
@@ -106,7 +107,16 @@ class Reader:
 
     def build(self, folder: str, where: str, components: tuple[str, ...] = ()) -> Reach:
         """The reading list of a Flux path: `folder` (with its kustomization or Flux's
-        generated one) and the Flux Kustomization's own `components` (relative to it)."""
+        generated one) and the Flux Kustomization's own `components` (relative to it).
+        Read once per (folder, where, components): with no entry point, the model reads
+        each Flux path to find the top ones, then again to apply them (not changed after)."""
+        key = (folder, where, tuple(components))
+        found = self._built.get(key)
+        if found is None:
+            found = self._built[key] = self._build(folder, where, components)
+        return found
+
+    def _build(self, folder: str, where: str, components: tuple[str, ...]) -> Reach:
         reach = Reach()
         if self.fs.kustomization_file(folder) is not None:
             self._folder(folder, reach, [], "")
