@@ -250,7 +250,7 @@ def test_a_component_patching_the_child_kustomizations_gives_them_substitute_fro
     assert findings(run(root)) == [
         ("web/cm.yaml", 1, "substitute-undefined",
          "${TOKEN} is not defined by Flux Kustomization flux-system/web postBuild: it "
-         "becomes an empty string"),
+         "becomes an empty string (write $${TOKEN} to keep it for the app)"),
     ]
 
 
@@ -281,7 +281,7 @@ def test_a_substitute_from_source_sourceignore_hides_is_named_and_read(
     assert findings(run(root)) == [
         ("apps/cm.yaml", 1, "substitute-undefined",
          "${TOKEN} is not defined by Flux Kustomization flux-system/apps postBuild: it "
-         "becomes an empty string"),
+         "becomes an empty string (write $${TOKEN} to keep it for the app)"),
         ("clusters/home/apps.yaml", 11, "unapplied-source",
          "substituteFrom: ConfigMap flux-system/cluster-settings is defined only in "
          "bootstrap/cluster-settings.yaml, which no Flux Kustomization applies: it must be "

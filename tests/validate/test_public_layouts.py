@@ -78,7 +78,7 @@ spec:
         "kubernetes/always/dashboard.yaml": dashboard.replace("NAME", "always"),
     })
     undefined = ("${DS_PROMETHEUS} is not defined by Flux Kustomization KS postBuild: it "
-                 "becomes an empty string")
+                 "becomes an empty string (write $${DS_PROMETHEUS} to keep it for the app)")
     assert findings(run(root)) == [
         ("kubernetes/always/dashboard.yaml", "substitute-undefined",
          "GrafanaDashboard always", undefined.replace("KS", "maker/always")),
@@ -316,7 +316,8 @@ data: {TZ: "${TIMEZONE}", DOMAIN: "${SECRET_DOMAIN}"}
     assert findings(run(root)) == [
         ("kubernetes/apps/downloads/qbittorrent/app/configmap.yaml", "substitute-undefined",
          "ConfigMap qbittorrent", "${SECRET_DOMAIN} is not defined by Flux Kustomization "
-         "downloads/qbittorrent postBuild: it becomes an empty string")]
+         "downloads/qbittorrent postBuild: it becomes an empty string (write "
+         "$${SECRET_DOMAIN} to keep it for the app)")]
 
 
 def test_a_bootstrap_applied_by_hand_goes_on_beside_the_flux_instance(tree: Tree) -> None:

@@ -778,7 +778,8 @@ class Validator:
                     self._add(Finding("substitute-undefined", rel,
                                       f"${{{var}}} is not defined by Flux Kustomization "
                                       f"{ks.overlay.namespace}/{ks.overlay.name} postBuild: it "
-                                      f"becomes an empty string", f"{kind} {name}",
+                                      f"becomes an empty string (write $${{{var}}} to keep "
+                                      f"it for the app)", f"{kind} {name}",
                                       doc=built.doc, kind_name=(kind, name)))
         if undefined and not complete:
             self._unresolved = True
