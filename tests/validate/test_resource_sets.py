@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,32 @@ spec:
     apps: [grafana]
 """
 
+# Every environment in every region (the Permute strategy): each input set under its
+# provider's name, with the operator's id for the combination.
+MATRIX = """
+apiVersion: fluxcd.controlplane.io/v1
+kind: ResourceSet
+metadata: {name: cluster-apps, namespace: databases}
+spec:
+  inputStrategy: {name: Permute}
+  inputs: [{env: staging}, {env: production}]
+  inputsFrom:
+    - {kind: ResourceSetInputProvider, name: regions}
+  resources:
+    - apiVersion: v1
+      kind: ServiceAccount
+      metadata:
+        name: << inputs.cluster_apps.env >>-<< inputs.regions.region >>
+        annotations:
+          example.org/id: << inputs.id | quote >>
+          example.org/from: << inputs.regions.provider.name >>
+---
+apiVersion: fluxcd.controlplane.io/v1
+kind: ResourceSetInputProvider
+metadata: {name: regions, namespace: databases}
+spec: {type: Static, defaultValues: {region: eu}}
+"""
+
 APPS = {
     "kubernetes/apps/kustomization.yaml": """
 apiVersion: kustomize.config.k8s.io/v1beta1
@@ -198,9 +225,10 @@ resources: [namespaces.yaml, databases, web]
     "kubernetes/apps/databases/kustomization.yaml": """
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
-resources: [postgres.yaml, backups.yaml, app.yaml]
+resources: [postgres.yaml, backups.yaml, matrix.yaml, app.yaml]
 """,
     "kubernetes/apps/databases/backups.yaml": BACKUPS,
+    "kubernetes/apps/databases/matrix.yaml": MATRIX,
     "kubernetes/apps/databases/postgres.yaml": DATABASES,
     # Reads the Secret CloudNativePG makes for the gitea-db Cluster: present.
     "kubernetes/apps/databases/app.yaml": """
@@ -341,7 +369,9 @@ def test_what_a_resource_set_makes_matches_flate(tree: Tree, batch: Path,
         ("Deployment", "web", "wiki"),
         ("PersistentVolumeClaim", "databases", "gitea-backup"),
         ("PersistentVolumeClaim", "databases", "immich-backup"),
-        ("PersistentVolumeClaim", "databases", "paperless-backup")]
+        ("PersistentVolumeClaim", "databases", "paperless-backup"),
+        ("ServiceAccount", "databases", "production-eu"),
+        ("ServiceAccount", "databases", "staging-eu")]
     # flate (v0.6.5) leaves the ConfigMaps and Secrets a ResourceSet makes out of its output;
     # the operator applies them: compared with what they must be.
     assert [o for o in mine if o["kind"] != "ConfigMap"] == theirs
@@ -351,6 +381,12 @@ def test_what_a_resource_set_makes_matches_flate(tree: Tree, batch: Path,
         # Made alike from both providers: the first in the operator's order (by name) wins.
         "gitea-backup": ("large-apps", "20Gi"), "immich-backup": ("large-apps", "20Gi"),
         "paperless-backup": ("large-apps", "20Gi")}
+    assert {o["metadata"]["name"]: o["metadata"]["annotations"] for o in mine
+            if o["kind"] == "ServiceAccount"} == {
+        name: {"example.org/id": str(zlib.adler32(combination.encode())),
+               "example.org/from": "regions"}
+        for name, combination in [("staging-eu", "cluster_apps=0/regions=0"),
+                                  ("production-eu", "cluster_apps=1/regions=0")]}
     blog = next(o for o in mine if o["metadata"]["name"] == "blog")
     assert blog["spec"]["template"]["spec"]["containers"][0]["env"][:2] == [
         {"name": "HOST", "value": "blog.example.org"},
@@ -389,7 +425,7 @@ def test_findings_on_what_resource_sets_make(tree: Tree, batch: Path) -> None:
          "container 'app' env 'DATABASE_URL': Secret web/gitea-db-app is not in the tree "
          "(it must exist on the cluster): no Secret, ExternalSecret or Certificate "
          "provides it")]
-    assert report.objects == 16 + 4 + 3 + 2 + 2  # the tree's, and what four ResourceSets make
+    assert report.objects == 18 + 4 + 3 + 2 + 2 + 2  # the tree's, and what five ResourceSets make
     # The steps' objects, in order; the ServiceAccount's namespace is the first step's.
     assert [_key(o) for o in made_objects(root) if o["metadata"]["labels"][
         "resourceset.fluxcd.controlplane.io/name"] == "rollout"] == [
@@ -406,6 +442,8 @@ def test_without_kustomize_batch_resource_sets_are_said_unrendered(
         for name, why in [
             ("databases/backups.yaml", "rendering it needs kustomize-batch "
                                        "(tools/build.sh builds it)"),
+            ("databases/matrix.yaml", "rendering it needs kustomize-batch "
+                                      "(tools/build.sh builds it)"),
             ("databases/postgres.yaml", "rendering it needs kustomize-batch "
                                         "(tools/build.sh builds it)"),
             ("web/broken.yaml", "rendering it needs kustomize-batch (tools/build.sh builds it)"),

@@ -8,16 +8,18 @@ package main
 // and objects annotated `fluxcd.controlplane.io/reconcile: disabled` are left out.
 //
 // Inputs are the inline ones (spec.inputs), then those of the input providers the client
-// resolved (Static ones, in the operator's order), flattened: the client does not ask for a
-// ResourceSet whose inputs come from outside (GitHub, OCI tags), nor for the Permute
-// strategy.
+// resolved (Static ones, in the operator's order), flattened or permuted as
+// spec.inputStrategy says: the client does not ask for a ResourceSet whose inputs come
+// from outside (GitHub, OCI tags).
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/adler32"
 	"strings"
 	"text/template"
+	"unicode"
 
 	sprig "github.com/go-task/slim-sprig/v3"
 	"github.com/gosimple/slug"
@@ -43,7 +45,11 @@ type resourceSet struct {
 			Labels      map[string]string `json:"labels"`
 			Annotations map[string]string `json:"annotations"`
 		} `json:"commonMetadata"`
-		Inputs []map[string]any `json:"inputs"`
+		Inputs        []map[string]any `json:"inputs"`
+		InputStrategy struct {
+			Name                  string `json:"name"`
+			IncludeEmptyProviders bool   `json:"includeEmptyProviders"`
+		} `json:"inputStrategy"`
 		templates
 		Steps []struct {
 			Name string `json:"name"`
@@ -70,20 +76,40 @@ func renderResourceSet(raw json.RawMessage, providers []inputProvider) (string, 
 	if err := json.Unmarshal(raw, &rs); err != nil {
 		return "", fmt.Errorf("not a ResourceSet: %w", err)
 	}
-	var inputs []map[string]any
+	// The ResourceSet's own inputs are the first provider's, then the providers' in order;
+	// each set names where it came from.
+	groups := [][]map[string]any{}
+	names := []string{}
 	add := func(sets []map[string]any, kind, name, namespace string) {
+		group := []map[string]any{}
 		for _, set := range sets {
 			if set == nil {
 				set = map[string]any{}
 			}
 			set["provider"] = map[string]any{"apiVersion": resourceSetAPI, "kind": kind,
 				"name": name, "namespace": namespace}
-			inputs = append(inputs, set)
+			group = append(group, set)
 		}
+		groups = append(groups, group)
+		names = append(names, name)
 	}
 	add(rs.Spec.Inputs, "ResourceSet", rs.Metadata.Name, rs.Metadata.Namespace)
 	for _, p := range providers {
 		add(p.Inputs, "ResourceSetInputProvider", p.Name, p.Namespace)
+	}
+	var inputs []map[string]any
+	if rs.Spec.InputStrategy.Name == "Permute" {
+		var err error
+		if inputs, err = permute(groups, names, rs.Spec.InputStrategy.IncludeEmptyProviders); err != nil {
+			return "", err
+		}
+		if len(inputs) == 0 {
+			return "", nil // a product with an empty factor: nothing made
+		}
+	} else {
+		for _, group := range groups {
+			inputs = append(inputs, group...)
+		}
 	}
 	if len(inputs) == 0 {
 		inputs = []map[string]any{nil} // no matrix: rendered once
@@ -131,6 +157,86 @@ func renderResourceSet(raw json.RawMessage, providers []inputProvider) (string, 
 		out.Write(text)
 	}
 	return out.String(), nil
+}
+
+// maxPermutations is the operator's bound on a Permute product.
+const maxPermutations = 10000
+
+// permute is the Permute strategy: every combination of one input set per provider (the
+// first provider's outermost), each set under its provider's name as a template key, with
+// an id from the combination (adler32 of "name=index/…", as the operator computes it).
+// Providers with no input set are left out unless includeEmpty, which empties the product.
+func permute(groups [][]map[string]any, names []string, includeEmpty bool,
+) ([]map[string]any, error) {
+	type factor struct {
+		key  string
+		sets []map[string]any
+	}
+	var factors []factor
+	total := 1
+	for i, sets := range groups {
+		if len(sets) == 0 && !includeEmpty {
+			continue
+		}
+		key := templateKey(names[i])
+		if key == "" {
+			return nil, fmt.Errorf("input provider name %q has no letter or digit", names[i])
+		}
+		total *= len(sets)
+		if total > maxPermutations {
+			return nil, fmt.Errorf("input provider %q makes more than %d permutations",
+				names[i], maxPermutations)
+		}
+		factors = append(factors, factor{key, sets})
+	}
+	if len(factors) == 0 || total == 0 {
+		return nil, nil
+	}
+	var out []map[string]any
+	picked := make([]int, len(factors))
+	for {
+		perm := map[string]any{}
+		parts := make([]string, len(factors))
+		for i, f := range factors {
+			perm[f.key] = f.sets[picked[i]]
+			parts[i] = fmt.Sprintf("%s=%d", f.key, picked[i])
+		}
+		perm["id"] = fmt.Sprintf("%v", adler32.Checksum([]byte(strings.Join(parts, "/"))))
+		out = append(out, perm)
+		i := len(factors) - 1 // the next combination: the last provider's set first
+		for ; i >= 0; i-- {
+			picked[i]++
+			if picked[i] < len(factors[i].sets) {
+				break
+			}
+			picked[i] = 0
+		}
+		if i < 0 {
+			return out, nil
+		}
+	}
+}
+
+// templateKey is a provider name as a template key: lower case, spaces and punctuation as
+// '_', other characters dropped, runs of '_' as one, none at either end.
+func templateKey(name string) string {
+	mapped := strings.Map(func(r rune) rune {
+		r = unicode.ToLower(r)
+		if unicode.IsSpace(r) || unicode.IsPunct(r) {
+			return '_'
+		}
+		if ('a' <= r && r <= 'z') || ('0' <= r && r <= '9') {
+			return r
+		}
+		return -1
+	}, name)
+	var words []string
+	for _, word := range strings.Split(mapped, "_") {
+		if word != "" {
+			words = append(words, word)
+		}
+	}
+	return strings.Join(words, "_")
 }
 
 // build renders the templates for every input set: each object once (the first made,

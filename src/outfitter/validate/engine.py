@@ -653,7 +653,6 @@ class Validator:
         providers, why = resource_sets.static_inputs(
             spec.get("inputsFrom"), where.namespace,
             self._input_providers.get((self._cluster, where.namespace), []))
-        why = why or resource_sets.not_rendered(spec)
         rendered = self.builder.render_resource_set(obj, providers) if why is None else None
         if why is None and rendered is None:
             why = "rendering it needs kustomize-batch (tools/build.sh builds it)"

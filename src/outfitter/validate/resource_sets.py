@@ -15,14 +15,6 @@ INPUT_PROVIDER = ("fluxcd.controlplane.io", "ResourceSetInputProvider")
 MAX_DEPTH = 3
 
 
-def not_rendered(spec: dict[str, Any]) -> str | None:
-    """Why a ResourceSet's shape is not rendered here (the Permute strategy)."""
-    strategy = spec.get("inputStrategy")
-    if isinstance(strategy, dict) and strategy.get("name") == "Permute":
-        return "its inputStrategy Permute is not rendered here"
-    return None
-
-
 def static_inputs(refs: Any, namespace: str, known: list[dict[str, Any]]
                   ) -> tuple[list[dict[str, Any]], str | None]:
     """The input providers a ResourceSet's inputsFrom names (by name or matchLabels, among
@@ -77,4 +69,4 @@ def _labels(obj: dict[str, Any]) -> dict[str, Any]:
     return labels if isinstance(labels, dict) else {}
 
 
-__all__ = ["INPUT_PROVIDER", "MAX_DEPTH", "RESOURCE_SET", "not_rendered", "static_inputs"]
+__all__ = ["INPUT_PROVIDER", "MAX_DEPTH", "RESOURCE_SET", "static_inputs"]
