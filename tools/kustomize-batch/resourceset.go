@@ -3,7 +3,8 @@ package main
 // Rendering a flux-operator ResourceSet offline, as its controller builds one: each entry of
 // spec.resources and spec.resourcesTemplate is a Go text/template with `<< >>` delimiters and
 // slim-sprig's hermetic functions (plus slugify, toYaml, mustToYaml), executed once per
-// input set; `inputs` is the current set, with a `provider` block naming the ResourceSet.
+// input set; `inputs` is the current set, with a `provider` block naming where it came from
+// (the ResourceSet, or one of its input providers).
 // Objects alike by group, kind, namespace and name are kept once (the resources' first),
 // and objects annotated `fluxcd.controlplane.io/reconcile: disabled` are left out.
 //
