@@ -22,8 +22,8 @@ CRD → JSON schema conversion). Both then validate the same tree, strict, in th
   best of three runs, alternating with outfitter's;
 - outfitter's schema pass: walk, Flux builds, parse and schema of every object, timed in the
   validating process (Python start-up and imports excluded, and reported apart); the files
-  are read and parsed by one forked process per core, as the command does (manifests are
-  parsed by yaml-rs where it reads them as PyYAML does);
+  are read by one forked process per core and parsed ahead of the pass by a forked copy,
+  as the command does (manifests are parsed by yaml-rs where it reads them as PyYAML does);
 - outfitter's full validate (schemas, references, lint) for scale.
 
 Memory: peak RSS of a fresh process validating the tree and a quarter of it; streaming keeps
