@@ -5,6 +5,7 @@ died at once."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from pathlib import Path
@@ -144,6 +145,24 @@ def test_a_cold_run_takes_what_the_copy_parsed_and_reports_alike(
     assert len(counted) == 1  # everything the pass parses is in the cache: no copy
     assert report_bytes(run(root, workers=2)) == serial  # no cache kept between runs
     assert len(counted) == 2
+
+
+def test_no_process_to_spare_leaves_the_pass_to_parse(
+        tmp_path: Path, counted: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_tree(tmp_path / "tree", many_apps(150))
+    serial = report_bytes(run(root, workers=1))
+    real_fork = os.fork
+    forks: list[str] = []
+
+    def fork() -> int:
+        if any("parse_ahead" in frame.filename for frame in inspect.stack()[1:2]):
+            forks.append("refused")
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", fork)
+    assert report_bytes(run(root, workers=2, parse_cache=tmp_path / "cache")) == serial
+    assert forks == ["refused"] and counted == []
 
 
 def test_a_copy_that_dies_leaves_the_pass_to_parse(

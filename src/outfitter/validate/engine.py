@@ -389,7 +389,10 @@ class Validator:
                 files.append((step.path, text, digest))
         if fork_map.workers_for(len(files), self.opts.workers) < 2:
             return None
-        ahead = ParseAhead(files)
+        try:
+            ahead = ParseAhead(files)
+        except OSError:  # no process or memory to spare: the pass parses them all
+            return None
         cache.ahead = ahead.take
         return ahead
 

@@ -42,7 +42,11 @@ class ParseAhead:
         # Anonymous shared memory is given pages as they are written: reserving is free.
         self._memory = mmap.mmap(-1, (1 << 20) + _SPACE_PER_CHAR * chars)
         self._offset = 0
-        self._pid = os.fork()
+        try:
+            self._pid = os.fork()
+        except OSError:
+            self._memory.close()
+            raise
         if self._pid == 0:  # the copy: parse, write, and leave without the parent's exits
             status = 1
             try:
