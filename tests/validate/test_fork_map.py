@@ -62,6 +62,16 @@ def test_a_copy_that_fails_has_its_share_done_by_the_parent() -> None:
                              min_items=10) == list(range(300))
 
 
+def test_a_copy_the_system_cannot_make_has_its_share_done_by_the_parent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    results = fork_map.fork_map(tagged, range(300), workers=3, min_items=10)
+    assert results == [(i * i, PARENT) for i in range(300)]
+
+
 def test_small_maps_and_threaded_processes_stay_in_one_process() -> None:
     assert {pid for _, pid in fork_map.fork_map(tagged, range(50), workers=2)} == {PARENT}
     stop = threading.Event()

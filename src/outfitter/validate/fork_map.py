@@ -7,11 +7,11 @@ work stands alone, so it is the part worth spreading over cores. fork() is used 
 process pool) because the copy starts at once with everything already imported and read
 (the parse cache, the schemas): no start-up to pay, nothing to send but the items' indices.
 
-Anything short of a clean result from a copy (it died, was killed, sent a short or broken
-reply) makes the parent compute that share itself, so the answer never depends on whether
-the copies worked. The map runs in one process where fork is missing or unsafe: another
-thread is running (a forked copy would inherit its locks held), or there are too few items
-to be worth a process.
+Anything short of a clean result from a copy (it could not be made, died, was killed, sent
+a short or broken reply) makes the parent compute that share itself, so the answer never
+depends on whether the copies worked. The map runs in one process where fork is missing or
+unsafe: another thread is running (a forked copy would inherit its locks held), or there are
+too few items to be worth a process.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def fork_map(func: Callable[[T], R], items: Sequence[T], workers: int | None = N
         return [func(item) for item in items]
     # Dealt round-robin, so that large files clustered in one folder are shared out too.
     shares = [range(k, len(items), count) for k in range(count)]
-    children: list[tuple[int, int]] = []
+    children: list[tuple[int, int] | None] = []  # None: no copy could be made for it
     results: list[R | None] = [None] * len(items)
     try:
         for share in shares[1:]:
@@ -64,23 +64,35 @@ def fork_map(func: Callable[[T], R], items: Sequence[T], workers: int | None = N
         for index in shares[0]:
             results[index] = func(items[index])
     except BaseException:
-        for pid, pipe in children:  # interrupted: no copy outlives this call
-            os.kill(pid, signal.SIGKILL)
-            os.close(pipe)
-            os.waitpid(pid, 0)
+        for child in children:  # interrupted: no copy outlives this call
+            if child is not None:
+                os.kill(child[0], signal.SIGKILL)
+                os.close(child[1])
+                os.waitpid(child[0], 0)
         raise
-    for share, (pid, pipe) in zip(shares[1:], children, strict=True):
-        part: list[R] | None = _collect(pid, pipe, len(share))
-        if part is None:  # the copy failed: its share is done here
+    for share, child in zip(shares[1:], children, strict=True):
+        part: list[R] | None = _collect(*child, len(share)) if child is not None else None
+        if part is None:  # the copy failed, or was never made: its share is done here
             part = [func(items[index]) for index in share]
         for index, result in zip(share, part, strict=True):
             results[index] = result
     return results  # type: ignore[return-value]  # every index was filled above
 
 
-def _start(func: Callable[[T], R], items: Sequence[T], share: range) -> tuple[int, int]:
-    read_end, write_end = os.pipe()
-    pid = os.fork()
+def _start(func: Callable[[T], R], items: Sequence[T], share: range
+           ) -> tuple[int, int] | None:
+    """The copy computing `share` (its pid, the pipe to read), or None when the system has
+    no process (or pipe) to spare."""
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
     if pid == 0:  # the copy: compute, send, and leave without running the parent's exits
         status = 1
         try:
