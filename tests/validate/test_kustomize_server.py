@@ -137,6 +137,25 @@ def test_errors_and_a_schema_of_its_own_read_as_kubectls(tree: Tree, tools: tupl
     assert_same(seen)
 
 
+def test_the_server_is_found_where_the_build_put_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tools/build.sh builds into $OUTFITTER_TOOLS_DIR, else $XDG_CACHE_HOME (or ~/.cache):
+    a run with another XDG_CACHE_HOME than the build's still finds the default build; an
+    explicit OUTFITTER_TOOLS_DIR is the only place looked at (besides PATH)."""
+    home = tmp_path / "home"
+    built = home / ".cache" / "outfitter" / "tools" / "bin" / "kustomize-batch"
+    built.parent.mkdir(parents=True)
+    built.write_text("#!/bin/sh\n")
+    built.chmod(0o755)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("OUTFITTER_TOOLS_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere"))
+    assert kustomize_server.find_binary() == str(built)
+    monkeypatch.setenv("OUTFITTER_TOOLS_DIR", str(tmp_path / "no-tools"))
+    assert kustomize_server.find_binary() is None
+
+
 def test_validate_json_is_the_same_bytes_without_the_server(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tools: tuple[str, str]) -> None:
     outputs = []

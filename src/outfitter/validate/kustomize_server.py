@@ -19,6 +19,7 @@ import subprocess
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 from typing import IO, Any
 
 from outfitter.repo import sandbox
@@ -32,10 +33,16 @@ class ServerGone(Exception):
 
 
 def find_binary() -> str | None:
-    """The built tool: tools/build.sh's bin folder, else PATH."""
-    built = tools_bin_dir() / BINARY
-    if built.is_file() and os.access(built, os.X_OK):
-        return str(built)
+    """The built tool: tools/build.sh's bin folder (with no $OUTFITTER_TOOLS_DIR, also the
+    default one under ~/.cache: a run with another $XDG_CACHE_HOME than the build's still
+    finds it), else PATH."""
+    folders = [tools_bin_dir()]
+    if not os.environ.get("OUTFITTER_TOOLS_DIR"):
+        folders.append(Path.home() / ".cache" / "outfitter" / "tools" / "bin")
+    for folder in folders:
+        built = folder / BINARY
+        if built.is_file() and os.access(built, os.X_OK):
+            return str(built)
     return shutil.which(BINARY)
 
 
