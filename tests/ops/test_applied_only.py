@@ -64,3 +64,21 @@ def test_the_variables_in_force_for_a_kustomization(tmp_path: Path) -> None:
         "TIMEZONE": "Europe/Paris", "CLUSTER_ISSUER": "letsencrypt-production",
         "SECRET_DOMAIN": None,  # SOPS-encrypted: unknown, never guessed
         "APP": "echo", "VOLSYNC_CAPACITY": "5Gi"}
+
+
+def test_reloader_plan_reads_what_argo_cd_applications_apply(tmp_path: Path) -> None:
+    """Flux applies Argo CD's Applications (tests/argocd_trees.py): the workloads of their
+    paths are planned, in the namespace Argo CD puts them in; what neither applies is left."""
+    from argocd_trees import MIXED
+
+    root = tmp_path / "repo"
+    for rel, text in MIXED.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text.lstrip("\n"))
+    plan = reloader.plan_repository(root)
+    assert [(f.kind, f.namespace, f.name) for f in plan.findings] == [
+        ("Deployment", "echo", "echo"), ("Deployment", "lab", "whoami")]
+    [note] = [n for n in plan.notes if "not-applied" in n]
+    assert note == ("2 file(s) no Flux Kustomization or Argo CD Application applies were left "
+                    "alone (not-applied: neither Flux nor Argo CD reads them): "
+                    "argocd/echo/old/deployment.yaml, argocd/tools/b/tool-values.yaml")

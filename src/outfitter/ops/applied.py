@@ -1,5 +1,6 @@
-"""The files of a repository Flux applies, for the commands that edit a repository: they
-act only on those, and say which they left alone (repo.model decides what Flux applies)."""
+"""The files of a repository Flux (or an Argo CD Application it applies) applies, for the
+commands that edit a repository: they act only on those, and say which they left alone
+(repo.model decides what is applied)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,10 @@ def applied_files(root: Path, paths: list[Path]
     names = sorted(p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p)
                    for p in left)
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    return keep, (f"{len(left)} file(s) no Flux Kustomization applies were left alone "
-                  f"(not-applied: Flux never reads them): {shown}"), repo
+    never = "Flux never reads them" if repo.appliers == "Flux Kustomization" else \
+        "neither Flux nor Argo CD reads them"
+    return keep, (f"{len(left)} file(s) no {repo.appliers} applies were left alone "
+                  f"(not-applied: {never}): {shown}"), repo
 
 
 def read_only(repo: repo_model.Repository, path: Path) -> bool:

@@ -151,3 +151,26 @@ def find_git_root(start: str) -> str | None:
         if up == here:
             return None
         here = up
+
+
+def git_remotes(root: str) -> list[str]:
+    """The URLs of the remotes of the Git checkout at `root` (its `.git/config`): the
+    repository an Argo CD Application names by URL may be this one. Read only from a
+    plain `.git` folder, bounded; nothing when there is none."""
+    config = os.path.join(root, ".git", "config")
+    try:
+        with open(config, "rb") as handle:
+            text = handle.read(65536).decode("utf-8", "replace")
+    except OSError:
+        return []
+    urls: list[str] = []
+    in_remote = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_remote = stripped.startswith("[remote ")
+        elif in_remote and "=" in stripped:
+            key, _, value = stripped.partition("=")
+            if key.strip().lower() == "url" and value.strip():
+                urls.append(value.strip().strip('"'))
+    return urls

@@ -11,6 +11,10 @@ A Kustomization whose `sourceRef` is another source (an upstream chart's GitRepo
 OCIRepository) is external: listed, not built from this tree, unless `source_dirs` maps
 that source to a local checkout.
 
+Argo CD Applications that a build applies, with a source in this repository (its URL is
+an entry point's, a source of the tree with that URL, or a Git remote of the checkout),
+are followed the same way (repo.argo): Argo CD builds their `path`.
+
 A tree with no entry point (a folder of a repository, a plain set of manifests) is read
 "loose": Flux Kustomizations that nothing else applies are entry points, and every other
 file is applied as it stands (kustomize folders built on their own).
@@ -28,9 +32,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from outfitter.repo.argo import (
+    ArgoSource,
+    application_sources,
+    expand_application_set,
+    is_application,
+    is_application_set,
+)
 from outfitter.repo.artifacts import Artifact, parse_generator
 from outfitter.repo.envsubst import EnvsubstError, substitution_disabled, substitution_runs
-from outfitter.repo.fs import Boundary, SourceIgnore, find_git_root, yaml_files
+from outfitter.repo.fs import Boundary, SourceIgnore, find_git_root, git_remotes, yaml_files
 from outfitter.repo.objects import (
     FLUX_KS_API,
     FluxKustomization,
@@ -49,7 +60,7 @@ from outfitter.repo.objects import (
     sops_encrypted,
 )
 from outfitter.repo.patches import PatchError, apply_patches
-from outfitter.repo.reach import Problem, Reach, Reader
+from outfitter.repo.reach import FLUX_DIRECTORY, Problem, Reach, Reader
 from outfitter.repo.replacements import Replacement
 from outfitter.repo.replacements import apply as apply_replacements
 from outfitter.validate.fstree import KUSTOMIZATION_FILES, FsTree, is_yaml, join
@@ -69,8 +80,12 @@ class Application:
     cluster: str = ""  # the cluster it is applied to ("" when the repository has one)
 
     def effective_namespace(self, own: str) -> str:
-        """The namespace an object of this file lands in, given its own."""
-        return self.ks.target_namespace or self.namespace or own
+        """The namespace a namespaced object of this file lands in, given its own (Argo
+        CD's destination namespace when nothing names one)."""
+        found = self.ks.target_namespace or self.namespace or own
+        if not found and isinstance(self.ks, ArgoSource):
+            return self.ks.destination_namespace
+        return found
 
     @property
     def variables(self) -> dict[str, str]:
@@ -171,6 +186,12 @@ class Repository:
                  if (source := self.sources.get(key)) is not None}
         return found.pop() if len(found) == 1 else None
 
+    @property
+    def appliers(self) -> str:
+        """What applies files here, as notes name it."""
+        return "Flux Kustomization or Argo CD Application" if any(
+            isinstance(b.ks, ArgoSource) for b in self.builds) else "Flux Kustomization"
+
     def applying(self, path: str) -> list[FluxKustomization]:
         return [a.ks for a in self.applications.get(path, [])]
 
@@ -234,6 +255,9 @@ class _Loader:
         self._variables: dict[tuple[ObjKey, str], tuple[dict[str, str], bool]] = {}
         self._charts: dict[str, bool] = {}  # folder -> in a Helm chart (_in_chart)
         self.reader = Reader(self.fs, self.boundary, self._kustomization_docs, self.docs)
+        # Argo CD Applications by file, and the URLs this repository is known by.
+        self._applications: dict[str, list[tuple[Origin, dict[str, Any]]]] = {}
+        self._urls: set[str] = {_repository(url) for url in git_remotes(self.repo_root)}
 
     def load(self) -> Repository:
         files = [self.root] if os.path.isfile(self.root) else list(yaml_files(self.fs,
@@ -258,6 +282,8 @@ class _Loader:
                     repo.sources[source.key] = source
                 for artifact in parse_generator(doc, origin):
                     repo.artifacts.setdefault(artifact.key, []).append(artifact)
+                if is_application(doc) or is_application_set(doc):
+                    self._applications.setdefault(path, []).append((origin, doc))
         own = _own_source(self.options.source)
         if own is None and syncs:
             sync = syncs[0]
@@ -280,6 +306,11 @@ class _Loader:
                 and repo.mode == "flux" and (root.source.key in synced or
                                              root.source.key in repo.sources) else own
             cluster = _cluster_name(root) if repo.clusters else ""
+            self._urls |= {_repository(source.url) for source in repo.sources.values()
+                           if source.url and syncs_from(SourceRefSpec(
+                               source.key.kind, source.key.name, source.key.namespace))}
+            if urls.get(_sync_path(root.path)):
+                self._urls.add(_repository(urls[_sync_path(root.path)]))
             if syncs_from(root.source):
                 repo.entry_sources.setdefault(cluster, []).append(root.source.key)
             self._traverse(repo, [root], syncs_from, found, cluster)
@@ -468,6 +499,9 @@ class _Loader:
         seen = set() if seen is None else seen
         reported = set(repo.problems)
         entries = {_sync_path(root.path) for root in roots}
+        # An Argo CD Application's source of this repository builds from the cluster's own.
+        own_ref = roots[0].source if roots else SourceRefSpec(
+            OWN_SOURCE.kind, OWN_SOURCE.name, OWN_SOURCE.namespace)
         while queue:
             ks = queue.pop(0)
             if ks.key in seen:
@@ -489,6 +523,9 @@ class _Loader:
                 continue
             folder = self._resolve(repo, ks, source_root,
                                    self._artifact_path(repo, ks, own, cluster))
+            if folder is not None and isinstance(ks, ArgoSource) and \
+                    self._rendered_by_argo(repo, ks, folder):
+                folder = None
             if folder is None:
                 repo.builds.append(Build(ks, None, None, cluster))
                 continue
@@ -500,7 +537,8 @@ class _Loader:
             reader = self.reader if boundary is self.boundary else \
                 Reader(self.fs, boundary, self._kustomization_docs, self.docs)
             reach = reader.build(folder, ks.origin.file if ks.origin else folder,
-                                 ks.components)
+                                 ks.components, ks.directory if isinstance(ks, ArgoSource)
+                                 else FLUX_DIRECTORY)
             repo.builds.append(Build(ks, folder, reach, cluster))
             for problem in reach.problems:
                 if problem not in reported:
@@ -512,6 +550,50 @@ class _Loader:
                     queue.append(self._as_applied(repo, ks, child, ns, cluster,
                                                   reach.replacements.get(path, []),
                                                   reach.patches.get(path, [])))
+                for origin, app in self._applications.get(path, []):
+                    doc = self._applied_doc(repo, ks, app, ns, cluster,
+                                            reach.replacements.get(path, []), [])
+                    for made in self._argo_applications(repo, doc, origin):
+                        queue += application_sources(made, origin, ks.key, own_ref,
+                                                     self._own_url)
+
+    def _own_url(self, url: str) -> bool:
+        return _repository(url) in self._urls
+
+    def _argo_applications(self, repo: Repository, doc: dict[str, Any], origin: Origin
+                           ) -> list[dict[str, Any]]:
+        """An Application, or those an ApplicationSet makes from this repository's folders
+        (a note when it cannot be expanded here)."""
+        if is_application(doc):
+            return [doc]
+
+        def folders(rel: str) -> list[str] | None:
+            folder = os.path.join(self.repo_root, rel) if rel else self.repo_root
+            listing = self.fs.listing(folder) if self.boundary.contains(folder) else None
+            return list(listing.subdirs) if listing is not None else None
+
+        made, why = expand_application_set(doc, folders, self._own_url)
+        if why is not None:
+            meta = _mapping(doc.get("metadata"))
+            repo.problems.append(Problem(
+                "argocd-not-rendered", origin.file, f"{why}: the Applications it makes are "
+                f"not checked", origin.doc, (), ("ApplicationSet", str(meta.get("name")))))
+        return made
+
+    def _rendered_by_argo(self, repo: Repository, app: ArgoSource, folder: str) -> bool:
+        """A source Argo CD renders with helm (its folder holds a Chart.yaml) or with a
+        config management plugin: not built here, and a note says so."""
+        listing = self.fs.listing(folder)
+        chart = listing is not None and "Chart.yaml" in listing.others
+        if not (chart or app.plugin):
+            return False
+        tool = "helm (a Chart.yaml is in its path)" if chart else \
+            "a config management plugin"
+        assert app.origin is not None
+        repo.problems.append(Problem(
+            "argocd-not-rendered", app.origin.file, f"Argo CD renders {app.path!r} with "
+            f"{tool}; its objects are not checked", *_at(app)))
+        return True
 
     def _tops(self, candidates: list[FluxKustomization]) -> list[FluxKustomization]:
         """With no entry point found, the Flux Kustomizations no other one applies: the
@@ -549,16 +631,17 @@ class _Loader:
         inside = folder == source_root or folder.startswith(source_root.rstrip(os.sep) + os.sep)
         if not inside or (source_root == self.repo_root and not self.boundary.contains(folder)):
             repo.problems.append(Problem(
-                "flux-path", where, f"spec.path {ks.path!r} leaves the repository; Flux "
-                f"refuses it", *_at(ks)))
+                _path_rule(ks), where, f"{_path_name(ks)} {ks.path!r} leaves the "
+                f"repository; {_applier(ks)} refuses it", *_at(ks)))
             return None
         if not self.fs.is_dir(folder):
             # On disk, but not in the source: Flux's artifact does not hold it.
             hidden = os.path.isdir(folder) and self.boundary.contains(folder)
             repo.problems.append(Problem(
-                "flux-path", where, f"spec.path {ks.path!r} is left out of the source "
-                f"(.sourceignore, or the GitRepository's spec.ignore): not in Flux's "
-                f"artifact" if hidden else f"spec.path {ks.path!r} is not a directory of "
+                _path_rule(ks), where, f"{_path_name(ks)} {ks.path!r} is left out of the "
+                f"source (.sourceignore, or the GitRepository's spec.ignore): not in Flux's "
+                f"artifact" if hidden else f"{_path_name(ks)} {ks.path!r} is not a "
+                f"directory of "
                 f"{'this repository' if source_root == self.repo_root else source_root}",
                 *_at(ks)))
             return None
@@ -584,15 +667,28 @@ class _Loader:
                     child: FluxKustomization, namespace: str, cluster: str = "",
                     replaced: list[Replacement] | None = None,
                     patched: list[dict[str, Any]] | None = None) -> FluxKustomization:
-        """The child as the parent's build produces it: the kustomizations' namespace,
-        the replacements known without building (repo.replacements) and their patches
-        selecting it, the parent's patches, its targetNamespace, then the parent's postBuild
-        variables (Flux substitutes them in every object of the build, the child
-        Kustomizations too: a child's spec.path may name `${CLUSTER}`)."""
-        doc = child.raw
+        """The child as the parent's build produces it (_applied_doc)."""
+        doc = self._applied_doc(repo, parent, child.raw, namespace, cluster, replaced,
+                                patched)
+        return parse_kustomization(doc, child.origin, parent.key)
+
+    def _applied_doc(self, repo: Repository, parent: FluxKustomization,
+                     doc: dict[str, Any], namespace: str, cluster: str = "",
+                     replaced: list[Replacement] | None = None,
+                     patched: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """An object that steers builds (a Flux Kustomization, an Argo CD Application) as
+        the parent's build produces it: the kustomizations' namespace (or, applied by Argo
+        CD, its destination namespace when it names none), the replacements known without
+        building (repo.replacements) and their patches selecting it, the parent's patches,
+        its targetNamespace, then the parent's postBuild variables (Flux substitutes them
+        in every object of the build, the child Kustomizations too: a child's spec.path
+        may name `${CLUSTER}`)."""
         meta = dict(doc.get("metadata") or {}) if isinstance(doc.get("metadata"), dict) else {}
         if namespace:
             meta["namespace"] = namespace
+        elif isinstance(parent, ArgoSource) and not meta.get("namespace") and \
+                parent.destination_namespace:
+            meta["namespace"] = parent.destination_namespace
         doc = {**doc, "metadata": meta}
         if replaced:
             doc = apply_replacements(doc, replaced)
@@ -614,7 +710,7 @@ class _Loader:
         if (parent.substitute or parent.substitute_from) and \
                 not substitution_disabled(doc):
             doc = self._substituted(repo, parent, doc, cluster)
-        return parse_kustomization(doc, child.origin, parent.key)
+        return doc
 
     def _substituted(self, repo: Repository, parent: FluxKustomization,
                      doc: dict[str, Any], cluster: str) -> dict[str, Any]:
@@ -738,8 +834,21 @@ class _Loader:
 
 def _at(ks: FluxKustomization) -> tuple[int | None, tuple[str | int, ...],
                                          tuple[str, str] | None]:
-    return (ks.origin.doc if ks.origin else None, ("spec", "path"),
-            ("Kustomization", ks.key.name))
+    return (ks.origin.doc if ks.origin else None, ks.path_field, ks.kind_name)
+
+
+def _path_rule(ks: FluxKustomization) -> str:
+    return "argocd-path" if isinstance(ks, ArgoSource) else "flux-path"
+
+
+def _path_name(ks: FluxKustomization) -> str:
+    """`spec.path`, `spec.source.path`, `spec.sources[1].path`."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}"
+                   for part in ks.path_field).lstrip(".")
+
+
+def _applier(ks: FluxKustomization) -> str:
+    return "Argo CD" if isinstance(ks, ArgoSource) else "Flux"
 
 
 def _synced_from(key: ObjKey) -> Callable[[SourceRefSpec], bool]:
@@ -948,7 +1057,7 @@ def unapplied_note(repo: Repository, item: str) -> str:
         return (f"commented out in {os.path.basename(kfile or 'kustomization.yaml')}: "
                 f"Flux does not apply it (not validated)")
     kind = "folder" if os.path.isdir(item) else "file"
-    return (f"no Flux Kustomization applies this {kind} (not reached from "
+    return (f"no {repo.appliers} applies this {kind} (not reached from "
             f"{_entry_label(repo)}): not validated")
 
 

@@ -93,6 +93,20 @@ class FluxKustomization:
         return f"Flux Kustomization {self.key.ref}"
 
     @property
+    def applied_by(self) -> str:
+        """How a finding names what applies an object of its build."""
+        return self.key.ref
+
+    @property
+    def path_field(self) -> tuple[str | int, ...]:
+        """Where its path is written in its document."""
+        return ("spec", "path")
+
+    @property
+    def kind_name(self) -> tuple[str, str]:
+        return ("Kustomization", self.key.name)
+
+    @property
     def post_build(self) -> dict[str, Any]:
         return _dict(self.spec.get("postBuild"))
 
@@ -185,11 +199,12 @@ def object_like(doc: Any) -> bool:
 
 def may_hold_flux(text: str) -> bool:
     """Whether a file's text may define what the repository model reads first: Flux
-    Kustomizations, flux-operator objects, ArtifactGenerators, or a flux-instance chart's
+    Kustomizations, flux-operator objects, ArtifactGenerators, a flux-instance chart's
     `instance.sync` (inline in a HelmRelease, or in a values file a configMapGenerator
-    turns into its valuesFrom ConfigMap)."""
+    turns into its valuesFrom ConfigMap), or Argo CD Applications (repo.argo)."""
     return FLUX_KS_API in text or OPERATOR_API in text or "ArtifactGenerator" in text or (
-        "instance:" in text and "sync:" in text)
+        "instance:" in text and "sync:" in text) or (
+        "argoproj.io" in text and "Application" in text)
 
 
 def is_instance_values(doc: Any) -> bool:

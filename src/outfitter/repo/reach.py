@@ -3,12 +3,15 @@ is parsed, nothing is run): the manifests it applies (with the namespace its
 kustomizations give them), every other file it reads (patches, generator files), and what
 stops it — a remote resource (never fetched), a path leaving the repository, a missing file,
 a cycle. A folder without a kustomization file gets the one Flux generates: every YAML file
-below it, and each sub-folder with a kustomization file as a whole.
+below it, and each sub-folder with a kustomization file as a whole (an Argo CD directory
+source takes the folder's own files only, unless it recurses: `Directory`).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +52,40 @@ class Reach:
     patches: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # a Component's patches, for the kustomization including it (they patch all it has)
     _pending: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Directory:
+    """Which YAML files of a folder with no kustomization file a build applies. Flux's
+    generated kustomization takes every one below the folder (sub-folders with a
+    kustomization file as a whole); an Argo CD directory source takes the folder's own
+    only, unless `recurse`, and keeps those its `include` glob matches and its `exclude`
+    glob does not (on the path relative to the folder; `{a,b}` alternatives)."""
+
+    recurse: bool = True
+    include: str = ""
+    exclude: str = ""
+
+    def takes(self, rel: str) -> bool:
+        return (not self.include or _glob(self.include, rel)) and \
+            not (self.exclude and _glob(self.exclude, rel))
+
+
+FLUX_DIRECTORY = Directory()
+
+
+def _glob(pattern: str, rel: str) -> bool:
+    return any(fnmatch.fnmatchcase(rel, p) for p in _alternatives(pattern))
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """`{a,b}` expanded, as Argo CD's glob library reads it (no nesting needed here)."""
+    found = re.search(r"\{([^{}]*)\}", pattern)
+    if found is None:
+        return [pattern]
+    head, tail = pattern[:found.start()], pattern[found.end():]
+    return [alt for option in found.group(1).split(",")
+            for alt in _alternatives(head + option + tail)]
 
 
 def is_remote(entry: str) -> bool:
@@ -96,7 +133,7 @@ class Reader:
         self.boundary = boundary
         self.kdocs = kdocs
         self.docs = docs  # any file's documents (a replacements `path:`), if readable
-        self._built: dict[tuple[str, str, tuple[str, ...]], Reach] = {}
+        self._built: dict[tuple[str, str, tuple[str, ...], Directory], Reach] = {}
 
     def kustomization(self, folder: str) -> dict[str, Any] | None:
         """A folder's kustomization (a Kustomization or a Component), or None."""
@@ -105,23 +142,25 @@ class Reader:
         docs = self.kdocs(folder)
         return docs[0] if len(docs) == 1 and isinstance(docs[0], dict) else {}
 
-    def build(self, folder: str, where: str, components: tuple[str, ...] = ()) -> Reach:
+    def build(self, folder: str, where: str, components: tuple[str, ...] = (),
+              directory: Directory = FLUX_DIRECTORY) -> Reach:
         """The reading list of a Flux path: `folder` (with its kustomization or Flux's
         generated one) and the Flux Kustomization's own `components` (relative to it).
         Read once per (folder, where, components): with no entry point, the model reads
         each Flux path to find the top ones, then again to apply them (not changed after)."""
-        key = (folder, where, tuple(components))
+        key = (folder, where, tuple(components), directory)
         found = self._built.get(key)
         if found is None:
-            found = self._built[key] = self._build(folder, where, components)
+            found = self._built[key] = self._build(folder, where, components, directory)
         return found
 
-    def _build(self, folder: str, where: str, components: tuple[str, ...]) -> Reach:
+    def _build(self, folder: str, where: str, components: tuple[str, ...],
+               directory: Directory) -> Reach:
         reach = Reach()
         if self.fs.kustomization_file(folder) is not None:
             self._folder(folder, reach, [], "")
         else:
-            self._generated(folder, reach)
+            self._generated(folder, reach, directory)
         for entry in components:
             self._entry(folder, entry, where, reach, [folder], "", component=True)
         if reach._pending:  # the Flux Kustomization's own components patch the whole build
@@ -130,7 +169,7 @@ class Reader:
             reach._pending = []
         return reach
 
-    def _generated(self, folder: str, reach: Reach) -> None:
+    def _generated(self, folder: str, reach: Reach, directory: Directory) -> None:
         stack = [folder]
         while stack:
             here = stack.pop()
@@ -143,11 +182,14 @@ class Reader:
             for name in listing.others:
                 path = os.path.join(here, name)
                 if is_yaml(name) and not source_ignored(name) and \
-                        self.boundary.contains(path):
+                        self.boundary.contains(path) and (
+                            directory is FLUX_DIRECTORY or
+                            directory.takes(os.path.relpath(path, folder))):
                     reach.manifests.setdefault(path, "")
                     reach.reads.add(path)
-            stack += [os.path.join(here, d) for d in reversed(listing.subdirs)
-                      if not d.startswith(".")]
+            if directory.recurse:
+                stack += [os.path.join(here, d) for d in reversed(listing.subdirs)
+                          if not d.startswith(".")]
 
     def _folder(self, folder: str, reach: Reach, chain: list[str], outer_ns: str) -> None:
         kfile = self.fs.kustomization_file(folder)

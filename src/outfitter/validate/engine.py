@@ -37,8 +37,10 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 import yaml
 
 from outfitter.repo import model as repo_model
+from outfitter.repo.argo import ArgoSource
 from outfitter.repo.fs import SourceIgnore, find_git_root, yaml_files
 from outfitter.repo.objects import may_hold_flux, object_like
+from outfitter.repo.reach import FLUX_DIRECTORY, Directory
 from outfitter.validate import fork_map, quick_yaml, resource_sets
 from outfitter.validate import lint as lint_
 from outfitter.validate.bootstrap import helmfile_namespaces, templated_helmfiles
@@ -130,10 +132,16 @@ class Options:
 
 @dataclass
 class _FluxKs:
+    """A build of the pass: a Flux Kustomization's, or an Argo CD Application source's."""
+
     overlay: Overlay
     folder: str | None
-    applied_by: str = ""  # "namespace/name" of the Flux Kustomization
+    applied_by: str = ""  # "namespace/name" of the Flux Kustomization (or the Application)
     cluster: str = ""  # the cluster it applies to, in a repository with several
+    directory: Directory = FLUX_DIRECTORY  # the files of a folder with no kustomization
+    # Argo CD: the destination namespace, where namespaced objects that name none go.
+    default_namespace: str = ""
+    argo: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +271,8 @@ class Validator:
         steps: list[_Step] = []
         for folder, ks in units:
             overlay = ks.overlay if ks is not None else None
-            for step in self.builder.plan(folder, overlay):
+            for step in self.builder.plan(folder, overlay, directory=ks.directory
+                                          if ks is not None else FLUX_DIRECTORY):
                 steps.append(_Step("build", step, ks) if isinstance(step, str)
                              else _Step("kubectl", ks=ks, objects=step))
         assert self.repo is not None
@@ -414,7 +423,7 @@ class Validator:
         self.builder.reader = repo_model.reader_for(repo)
         if "flux" in self.opts.checks:
             for problem in repo.problems:
-                subject = f"Kustomization {problem.kind_name[1]}" if problem.kind_name else ""
+                subject = " ".join(problem.kind_name) if problem.kind_name else ""
                 self._add(Finding(problem.rule, self._rel(problem.file), problem.message,
                                   subject, doc=problem.doc, path=problem.at,
                                   kind_name=problem.kind_name))
@@ -424,12 +433,15 @@ class Validator:
         for ks in repo.external:
             if ks.origin is None:
                 continue
-            self._add(Finding("external-source", self._rel(ks.origin.file),
-                              f"builds {ks.source.kind} {ks.source.namespace}/"
-                              f"{ks.source.name}, not this repository: not validated here "
-                              f"(--source-dir {ks.source.name}=DIR checks a local checkout)",
-                              f"Kustomization {ks.key.ref}", doc=ks.origin.doc,
-                              kind_name=("Kustomization", ks.key.name)))
+            message = f"builds {ks.source.kind} {ks.source.namespace}/{ks.source.name}, not " \
+                f"this repository: not validated here (--source-dir {ks.source.name}=DIR " \
+                f"checks a local checkout)" if not isinstance(ks, ArgoSource) else \
+                f"builds {ks.path!r} of {ks.repo_url or 'no repoURL'}, not this repository: " \
+                f"not validated here"
+            self._add(Finding("external-source", self._rel(ks.origin.file), message,
+                              f"{ks.kind_name[0]} {ks.key.ref}", doc=ks.origin.doc,
+                              path=ks.path_field if isinstance(ks, ArgoSource) else (),
+                              kind_name=ks.kind_name))
         wanted = {ref.name for ks in [*repo.kustomizations.values(),
                                       *(build.ks for build in repo.builds)]
                   for ref in ks.substitute_from}  # each cluster's Kustomizations
@@ -494,8 +506,15 @@ class Validator:
             ks = build.ks
             where = ks.origin.file if ks.origin is not None else build.folder
             overlay = Overlay(ks.key.name, ks.key.namespace, where, ks.spec)
-            units.append((build.folder, _FluxKs(overlay, build.folder, ks.key.ref,
-                                                build.cluster)))
+            unit = _FluxKs(overlay, build.folder, ks.applied_by, build.cluster)
+            if isinstance(ks, ArgoSource):
+                unit.directory, unit.default_namespace = ks.directory, ks.destination_namespace
+                unit.argo = True
+                # An Application an ApplicationSet makes is no object of the pass: the
+                # namespace it creates is known from here.
+                spec = ks.raw.get("spec")
+                self._refs_of(unit).created_namespace(spec if isinstance(spec, dict) else {})
+            units.append((build.folder, unit))
         if self.repo.mode != "loose":
             return units
         loose = set(self.repo.loose)
@@ -597,6 +616,8 @@ class Validator:
         self._cluster = ks.cluster if ks is not None else ""
         if ks is not None and not made:
             obj = self._overlay(obj, built, ks, rel)
+            if ks.default_namespace:
+                self._default_namespace(obj, ks.default_namespace)
         kind, name = kind_name(obj)
         if self.opts.on_object is not None:
             self.opts.on_object(ks.applied_by if ks is not None else "", obj)
@@ -636,6 +657,15 @@ class Validator:
             self._resource_sets.append((obj, built, ks, where, made))
         elif (group, kind) == resource_sets.INPUT_PROVIDER:
             self._input_providers.setdefault((self._cluster, ns), []).append(obj)
+
+    def _default_namespace(self, obj: dict[str, Any], namespace: str) -> None:
+        """Argo CD applies a namespaced object that names no namespace in the
+        Application's destination namespace."""
+        meta = obj.get("metadata")
+        if isinstance(meta, dict) and not meta.get("namespace") and not \
+                self.refs.cluster_scoped(str(obj.get("apiVersion", "")).rpartition("/")[0],
+                                         str(obj.get("kind", ""))):
+            meta["namespace"] = namespace
 
     def _render_resource_sets(self) -> None:
         """Every ResourceSet the pass met, and those they make in turn."""
@@ -733,10 +763,11 @@ class Validator:
             kind, name = kind_name(obj)
             meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
             ns = str((meta or {}).get("namespace") or "")
-            self._add(Finding("sops-no-decryption", rel,
-                              f"SOPS-encrypted, but Flux Kustomization "
-                              f"{ks.overlay.namespace}/{ks.overlay.name} has no "
-                              f"spec.decryption: Flux would apply it still encrypted",
+            why = f"{ks.applied_by} applies files as they are (a plugin such as KSOPS " \
+                f"decrypts them): Argo CD would apply it still encrypted" if ks.argo else \
+                f"Flux Kustomization {ks.overlay.namespace}/{ks.overlay.name} has no " \
+                f"spec.decryption: Flux would apply it still encrypted"
+            self._add(Finding("sops-no-decryption", rel, f"SOPS-encrypted, but {why}",
                               f"{kind} {ns + '/' if ns else ''}{name}", doc=built.doc,
                               kind_name=(kind, name)))
         return obj
@@ -970,7 +1001,7 @@ class Validator:
             if build.reach is not None and build.reach.remote:
                 files = sorted({self._rel(p.file) for p in build.reach.problems
                                 if p.rule == "remote-resource"})
-                out[build.ks.key.ref] = ", ".join(files)
+                out[build.ks.applied_by] = ", ".join(files)
         return out
 
     def _ignored_at(self, where: Where) -> frozenset[str]:

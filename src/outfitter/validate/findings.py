@@ -39,11 +39,16 @@ RULES: dict[str, Rule] = {r.id: r for r in (
     Rule("not-included", "warning", "a manifest in a kustomize directory that no "
          "kustomization lists: Flux never applies it"),
     Rule("not-applied", "info", "a file or folder with Kubernetes objects that no Flux "
-         "Kustomization applies: not validated"),
+         "Kustomization (nor Argo CD Application) applies: not validated"),
     Rule("remote-resource", "info", "a remote resource or chart a kustomization names: not "
          "fetched (offline), its objects not checked"),
-    Rule("external-source", "info", "a Flux Kustomization built from another source than "
-         "this repository: not validated here"),
+    Rule("external-source", "info", "a Flux Kustomization (or an Argo CD Application) built "
+         "from another source than this repository: not validated here"),
+    Rule("argocd-path", "error", "an Argo CD Application's source path is not a folder of "
+         "this repository"),
+    Rule("argocd-not-rendered", "info", "an Argo CD Application's source that Argo CD renders "
+         "with helm (a Chart.yaml) or a plugin, or an ApplicationSet not expanded here: its "
+         "objects are not checked"),
     Rule("substitute-undefined", "warning", "a ${VAR} that postBuild does not define: Flux "
          "replaces it with an empty string"),
     Rule("resourceset", "error", "a flux-operator ResourceSet whose templates do not render: "
@@ -52,7 +57,7 @@ RULES: dict[str, Rule] = {r.id: r for r in (
          "the tree (inputsFrom), or with no kustomize-batch to render it: its objects are not "
          "checked"),
     Rule("sops-no-decryption", "error", "a SOPS-encrypted Secret applied by a Flux "
-         "Kustomization without spec.decryption"),
+         "Kustomization without spec.decryption (or by an Argo CD Application)"),
     # References.
     Rule("depends-on", "error", "a dependsOn target that does not exist"),
     Rule("source-ref", "error", "a sourceRef/chartRef object that does not exist"),

@@ -34,7 +34,7 @@ import yaml
 from outfitter import yamlio
 from outfitter.repo import sandbox
 from outfitter.repo.fs import source_ignored
-from outfitter.repo.reach import Reader, is_remote
+from outfitter.repo.reach import FLUX_DIRECTORY, Directory, Reader, is_remote
 from outfitter.validate import quick_yaml
 from outfitter.validate.documents import (
     DocItem,
@@ -212,8 +212,10 @@ class Builder:
             out.append(path)
         return out
 
-    def generated_entries(self, folder: str) -> list[str]:
-        """Flux's generated kustomization: YAML files below, kustomize dirs as a whole."""
+    def generated_entries(self, folder: str, directory: Directory = FLUX_DIRECTORY
+                          ) -> list[str]:
+        """Flux's generated kustomization: YAML files below, kustomize dirs as a whole (or
+        what an Argo CD directory source takes: repo.reach.Directory)."""
         out: list[str] = []
         stack = [folder]
         while stack:  # top-down, sorted, hidden and symlinked folders not entered (os.walk)
@@ -226,22 +228,26 @@ class Builder:
                 continue
             out += [os.path.join(here, f) for f in listing.others
                     if is_yaml(f) and not source_ignored(f)
-                    and self.inside(os.path.join(here, f))]
-            stack += [os.path.join(here, d) for d in reversed(listing.subdirs)
-                      if not d.startswith(".")]
+                    and self.inside(os.path.join(here, f)) and (
+                        directory is FLUX_DIRECTORY or
+                        directory.takes(os.path.relpath(os.path.join(here, f), folder)))]
+            if directory.recurse:
+                stack += [os.path.join(here, d) for d in reversed(listing.subdirs)
+                          if not d.startswith(".")]
         return out
 
     # -- builds ---------------------------------------------------------------------------
 
     def plan(self, folder: str, overlay: Overlay | None = None,
-             chain: tuple[str, ...] = ()) -> Iterator[str | Iterator[Built]]:
+             chain: tuple[str, ...] = (), directory: Directory = FLUX_DIRECTORY
+             ) -> Iterator[str | Iterator[Built]]:
         """The build of a directory (a kustomization, or a Flux path without one) as steps,
         in order: a file whose objects file_objects() gives, or the objects kustomize
         builds. What the build consumes is decided here, before any file is read, so that
         the kustomize builds can run ahead of the pass."""
         has_kustomization = self.kustomization_file(folder) is not None
         entries = self.native_entries(folder, chain) if has_kustomization else \
-            self.generated_entries(folder)
+            self.generated_entries(folder, directory)
         if entries is not None and (overlay is None or not overlay.needs_kustomize):
             if has_kustomization:
                 # Resources only: what it reads is its own file and the entries consumed

@@ -96,13 +96,22 @@ class Need:
 
 
 
+def appliers(first: str, other: str) -> str:
+    """Two `applied_by`s named: Flux Kustomizations are "namespace/name", an Argo CD
+    Application's source is named in full (repo.argo)."""
+    if " " not in first and " " not in other:
+        return f"Flux Kustomizations {first} and {other}"
+    return " and ".join(by if " " in by else f"Flux Kustomization {by}"
+                        for by in (first, other))
+
+
 def _duplicate_message(first: Where, other: Where) -> str:
     """The same document applied by two Flux Kustomizations is named so (both would own
     it); an object defined twice is pointed at its first definition."""
     if (other.file, other.doc) == (first.file, first.doc) and \
             first.applied_by and other.applied_by and first.applied_by != other.applied_by:
-        return (f"{other.label} is applied twice, by Flux Kustomizations {first.applied_by} "
-                f"and {other.applied_by}")
+        return (f"{other.label} is applied twice, by "
+                f"{appliers(first.applied_by, other.applied_by)}")
     return f"{other.label} is also defined in {first.file}" + (
         f" (document {first.doc + 1})" if first.doc is not None else "")
 
@@ -248,7 +257,7 @@ class RefIndex:
         elif (group, kind) == ("argoproj.io", "ApplicationSet"):
             template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
             inner = (template or {}).get("spec")
-            self._created_namespace(inner if isinstance(inner, dict) else {})
+            self.created_namespace(inner if isinstance(inner, dict) else {})
         pod = pod_spec(obj) if group in ("", "apps", "batch") else None
         if pod is not None:
             self._pod(pod[0], pod[1], where)
@@ -443,7 +452,7 @@ class RefIndex:
                     need(ref.get("name"), (*at, "envFrom", i, "secretRef"), f"{label} envFrom",
                          ref.get("optional"))
 
-    def _created_namespace(self, spec: dict[str, Any]) -> None:
+    def created_namespace(self, spec: dict[str, Any]) -> None:
         """The namespace an Argo CD Application (or an ApplicationSet's template) creates:
         its destination's, with `syncOptions: [CreateNamespace=true]` (a templated one,
         `{{.namespace}}`, is not known here)."""
@@ -456,7 +465,7 @@ class RefIndex:
             self.namespaces.add(ns)
 
     def _argo(self, spec: dict[str, Any], where: Where) -> None:
-        self._created_namespace(spec)
+        self.created_namespace(spec)
         dest = spec.get("destination") if isinstance(spec.get("destination"), dict) else {}
         ns = str((dest or {}).get("namespace") or "")
         sources = list(spec.get("sources") or [])
@@ -582,14 +591,17 @@ class RefIndex:
                 if not copy:
                     message = _duplicate_message(first, other)
                 elif (other.file, other.doc) == (first.file, first.doc):
-                    message = f"{other.label} comes from a Component that Flux " \
-                        f"Kustomizations {first.applied_by} and {other.applied_by} both " \
+                    message = f"{other.label} comes from a Component that " \
+                        f"{appliers(first.applied_by, other.applied_by)} both " \
                         "build, alike (labels and annotations aside): they share one " \
                         "object, and pruning either deletes it for the other"
                 else:
+                    both = appliers(first.applied_by, other.applied_by) \
+                        if "Argo CD" in first.applied_by + other.applied_by \
+                        else "the Flux Kustomizations applying them"
                     message = f"{other.label} is also defined in {first.file}, alike " \
-                        "(labels and annotations aside): the Flux Kustomizations applying " \
-                        "them share one object, and pruning either deletes it for the other"
+                        f"(labels and annotations aside): {both} share one object, and " \
+                        "pruning either deletes it for the other"
                 yield Finding(rule, other.file, message, other.label, doc=other.doc,
                               kind_name=(other.kind, other.name))
             del key

@@ -1,0 +1,272 @@
+"""Argo CD Applications as the repository model reads them.
+
+The cluster runs Argo CD beside Flux for a few apps: an Application that Flux (or another
+Application) applies, whose source is this repository, applies the objects of its `path`
+just as a Flux Kustomization applies its `spec.path`. Each such source is read here as one
+build, typed like a Flux Kustomization (repo.objects) so the model follows it the same way:
+
+- a folder with a kustomization file is built by kustomize, with the source's `kustomize`
+  options (namePrefix/nameSuffix, namespace, patches, components, common labels and
+  annotations) as Flux's overlay;
+- a folder without one is a directory source: its own YAML files only, unless
+  `directory.recurse`, filtered by `directory.include`/`exclude` (repo.reach.Directory);
+- a folder with a Chart.yaml, or a config management plugin, is rendered by Argo CD with
+  helm or the plugin: not built here (a note says so);
+- namespaced objects that name no namespace go in `destination.namespace` (Argo CD applies
+  them there), unlike Flux, which has no such default.
+
+A source of another repository is external (listed, not built); a Helm chart from a chart
+repository is installed by Argo CD, as a HelmRelease's is by helm-controller: not built.
+
+An ApplicationSet whose generators are git directory generators of this repository makes
+one Application per folder its `directories` patterns match (less those marked `exclude`),
+from its template with the path parameters (`{{path}}`, `{{path.basename}}`,
+`{{path.basenameNormalized}}`, `{{path[N]}}`; with `goTemplate`, `.path.path`,
+`.path.basename`, `.path.basenameNormalized`, `index .path.segments N`). Other generators
+(lists, clusters, matrices, files, pull requests) and templates beyond those parameters
+are not expanded: a note says so.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from outfitter.repo.objects import FluxKustomization, ObjKey, Origin, SourceRefSpec
+from outfitter.repo.reach import FLUX_DIRECTORY, Directory
+
+ARGO_API = "argoproj.io"
+ARGO_NAMESPACE = "argocd"  # where an Application that names no namespace is meant to live
+EXTERNAL = "Repository"  # the source kind of an Application's source in another repository
+
+
+@dataclass
+class ArgoSource(FluxKustomization):
+    """One source of an Argo CD Application that builds a path, as a Flux Kustomization."""
+
+    repo_url: str = ""
+    destination_namespace: str = ""  # for namespaced objects that name none
+    directory: Directory = FLUX_DIRECTORY
+    plugin: bool = False  # rendered by a config management plugin
+    number: int | None = None  # its index in `spec.sources` (None: `spec.source`), also
+    # in its key's name (`name[2]`)
+
+    @property
+    def label(self) -> str:
+        return f"Argo CD Application {self.key.ref}"
+
+    @property
+    def applied_by(self) -> str:
+        return self.label
+
+    @property
+    def path_field(self) -> tuple[str | int, ...]:
+        return ("spec", "sources", self.number, "path") if self.number is not None \
+            else ("spec", "source", "path")
+
+    @property
+    def kind_name(self) -> tuple[str, str]:
+        return ("Application", str(_dict(self.raw.get("metadata")).get("name") or ""))
+
+
+def is_application(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("kind") == "Application" and \
+        str(doc.get("apiVersion", "")).startswith(ARGO_API + "/")
+
+
+def application_sources(doc: dict[str, Any], origin: Origin, parent: ObjKey | None,
+                        own: SourceRefSpec, is_own_url: Callable[[str], bool]
+                        ) -> list[ArgoSource]:
+    """The sources of an Application that build a path (those of a chart repository and
+    `ref`-only value sources build nothing); a source of this repository (`is_own_url`)
+    gets `own` as its source, any other an external one."""
+    meta = _dict(doc.get("metadata"))
+    spec = _dict(doc.get("spec"))
+    namespace = str(meta.get("namespace") or ARGO_NAMESPACE)
+    name = str(meta.get("name") or "")
+    destination = str(_dict(spec.get("destination")).get("namespace") or "")
+    listed = spec.get("sources")
+    sources: list[tuple[int | None, Any]] = list(enumerate(listed)) \
+        if isinstance(listed, list) and listed else [(None, spec.get("source"))]
+    out = []
+    for number, source in sources:
+        if not isinstance(source, dict) or source.get("chart") or \
+                not isinstance(source.get("path"), str):
+            continue
+        url = str(source.get("repoURL") or "")
+        ref = own if is_own_url(url) else SourceRefSpec(EXTERNAL, url, "")
+        key_name = name if number is None else f"{name}[{number}]"
+        out.append(_source(ObjKey("Application", namespace, key_name), origin, parent, doc,
+                           source, ref, url, destination, number))
+    return out
+
+
+def _source(key: ObjKey, origin: Origin, parent: ObjKey | None, doc: dict[str, Any],
+            source: dict[str, Any], ref: SourceRefSpec, url: str, destination: str,
+            number: int | None) -> ArgoSource:
+    kustomize = _dict(source.get("kustomize"))
+    # The source's kustomize options, in the Flux Kustomization fields that do the same
+    # (validate.kustomize puts them in the build's wrapper kustomization).
+    spec: dict[str, Any] = {"path": source["path"]}
+    for option in ("namePrefix", "nameSuffix", "patches", "components"):
+        if kustomize.get(option):
+            spec[option] = kustomize[option]
+    if kustomize.get("namespace"):
+        spec["targetNamespace"] = str(kustomize["namespace"])
+    common = {fld: kustomize[option] for fld, option in (("labels", "commonLabels"),
+                                                         ("annotations", "commonAnnotations"))
+              if isinstance(kustomize.get(option), dict) and kustomize[option]}
+    if common:
+        spec["commonMetadata"] = common
+    directory = _dict(source.get("directory"))
+    return ArgoSource(
+        key=key, origin=origin, spec=spec, source=ref, path=str(source["path"]).strip(),
+        target_namespace=str(spec.get("targetNamespace") or ""),
+        components=tuple(str(c) for c in spec.get("components") or [] if isinstance(c, str)),
+        depends_on=(), substitute={}, substitute_from=(), decryption=False, suspended=False,
+        parent=parent, raw=doc, repo_url=url, destination_namespace=destination,
+        directory=Directory(recurse=directory.get("recurse") is True,
+                            include=str(directory.get("include") or ""),
+                            exclude=str(directory.get("exclude") or "")),
+        plugin=isinstance(source.get("plugin"), dict), number=number)
+
+
+def is_application_set(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("kind") == "ApplicationSet" and \
+        str(doc.get("apiVersion", "")).startswith(ARGO_API + "/")
+
+
+def expand_application_set(doc: dict[str, Any], folders: Callable[[str], list[str] | None],
+                           is_own_url: Callable[[str], bool]
+                           ) -> tuple[list[dict[str, Any]], str | None]:
+    """The Applications an ApplicationSet makes from git directory generators of this
+    repository (`folders(rel)`: the sub-folders of a folder of the repository, None if it
+    is not one), in its namespace; or why it is not expanded here."""
+    spec = _dict(doc.get("spec"))
+    template = _dict(spec.get("template"))
+    go = spec.get("goTemplate") is True
+    if spec.get("templatePatch"):
+        return [], "its templatePatch is not applied here"
+    generators = spec.get("generators")
+    if not isinstance(generators, list) or not generators:
+        return [], "it has no generators"
+    paths: list[str] = []
+    for generator in generators:
+        git = _dict(_dict(generator).get("git"))
+        if set(_dict(generator)) != {"git"} or not isinstance(git.get("directories"), list):
+            kinds = ", ".join(sorted(_dict(generator))) or "empty"
+            return [], f"a {kinds} generator is not expanded here (git directories only)"
+        if not is_own_url(str(git.get("repoURL") or "")):
+            return [], f"its git generator reads {git.get('repoURL')}, not this repository"
+        paths += [p for p in _matches(git["directories"], folders) if p not in paths]
+    made = []
+    for path in paths:
+        filled = _fill(template, _parameters(path, go), go)
+        if filled is None:
+            return [], "its template uses more than the git directory parameters"
+        meta = {**_dict(filled.get("metadata")),
+                "namespace": _dict(doc.get("metadata")).get("namespace") or ARGO_NAMESPACE}
+        made.append({"apiVersion": f"{ARGO_API}/v1alpha1", "kind": "Application",
+                     "metadata": meta, "spec": _dict(filled.get("spec"))})
+    return made, None
+
+
+def _matches(directories: list[Any], folders: Callable[[str], list[str] | None]
+             ) -> list[str]:
+    """The repository's folders the patterns match (`*` within one level, as Argo CD's
+    path matching), in name order, less those of `exclude: true` entries."""
+    found: list[str] = []
+    excluded: set[str] = set()
+    for entry in directories:
+        pattern = str(_dict(entry).get("path") or "").strip("/")
+        matched = _walk(pattern.split("/"), "", folders) if pattern else []
+        if _dict(entry).get("exclude") is True:
+            excluded.update(matched)
+        else:
+            found += [m for m in matched if m not in found]
+    return sorted(m for m in found if m not in excluded)
+
+
+def _walk(parts: list[str], here: str, folders: Callable[[str], list[str] | None]
+          ) -> list[str]:
+    if not parts:
+        return [here]
+    subdirs = folders(here) or []
+    out = []
+    for name in sorted(subdirs):
+        if not name.startswith(".") and fnmatch.fnmatchcase(name, parts[0]):
+            out += _walk(parts[1:], f"{here}/{name}" if here else name, folders)
+    return out
+
+
+def _parameters(path: str, go: bool) -> dict[str, Any]:
+    segments = path.split("/")
+    basename = segments[-1]
+    normalized = re.sub(r"[^a-z0-9.-]+", "-", basename.lower()).strip("-.")
+    if go:
+        return {"path": {"path": path, "basename": basename,
+                         "basenameNormalized": normalized, "segments": segments}}
+    flat: dict[str, Any] = {"path": path, "path.basename": basename,
+                            "path.basenameNormalized": normalized}
+    flat.update({f"path[{i}]": segment for i, segment in enumerate(segments)})
+    return flat
+
+
+_TAG = re.compile(r"\{\{(.*?)\}\}")
+_GO_INDEX = re.compile(r"index\s+\.path\.segments\s+(\d+)")
+
+
+def _fill(node: Any, params: dict[str, Any], go: bool) -> Any:
+    """The template with its parameters in place; None when a tag is not one of them."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            filled = _fill(value, params, go)
+            if filled is None and value is not None:
+                return None
+            out[key] = filled
+        return out
+    if isinstance(node, list):
+        items = [_fill(value, params, go) for value in node]
+        return None if any(i is None and v is not None for i, v in zip(items, node,
+                                                                         strict=True)) \
+            else items
+    if not isinstance(node, str) or "{{" not in node:
+        return node
+    unknown = False
+
+    def tag(found: re.Match[str]) -> str:
+        nonlocal unknown
+        name = found.group(1).strip()
+        value = _go_value(name, params) if go else params.get(name)
+        if value is None:
+            unknown = unknown or go  # fasttemplate leaves an unknown tag as written
+            return found.group(0)
+        return str(value)
+
+    text = _TAG.sub(tag, node)
+    return None if unknown else text
+
+
+def _go_value(name: str, params: dict[str, Any]) -> str | None:
+    path = _dict(params.get("path"))
+    index = _GO_INDEX.fullmatch(name)
+    if index is not None:
+        segments = path.get("segments") or []
+        number = int(index.group(1))
+        return str(segments[number]) if number < len(segments) else None
+    if name.startswith(".path.") and name.count(".") == 2:
+        value = path.get(name.removeprefix(".path."))
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+__all__ = ["ARGO_API", "EXTERNAL", "ArgoSource", "application_sources",
+           "expand_application_set", "is_application", "is_application_set"]

@@ -1,0 +1,91 @@
+"""Argo CD Applications in the repository model (repo.argo): which sources build a path of
+this repository, and which files a directory source takes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from argocd_trees import MIXED
+
+from outfitter.repo import model
+from outfitter.repo.argo import EXTERNAL, ArgoSource, application_sources
+from outfitter.repo.objects import ObjKey, Origin, SourceRefSpec
+from outfitter.repo.reach import Directory
+
+Tree = Callable[[dict[str, str]], Path]
+OWN = SourceRefSpec("GitRepository", "flux-system", "flux-system")
+
+
+def test_the_applications_flux_applies_are_built_from_this_repository(tree: Tree) -> None:
+    root = tree(MIXED)
+    repo = model.load(root)
+    argo = {b.ks.key.name: b for b in repo.builds if isinstance(b.ks, ArgoSource)}
+    # The chart folder is rendered by helm and the missing path is not a folder: listed,
+    # not built; the chart of a chart repository and the other repository are not builds.
+    assert sorted(argo) == ["echo", "missing", "platform", "podinfo", "podinfo-config",
+                            "tools", "whoami"]
+    assert {name for name, b in argo.items() if b.folder is None} == {"missing", "podinfo"}
+    assert [ks.key.name for ks in repo.external if isinstance(ks, ArgoSource)] == ["upstream"]
+    assert argo["podinfo-config"].ks.parent == ObjKey("Application", "argocd", "platform")
+
+    def applier(rel: str) -> list[str]:
+        return [a.ks.applied_by for a in repo.applications.get(str(root / rel), [])]
+
+    assert applier("argocd/echo/deployment.yaml") == ["Argo CD Application argocd/echo"]
+    assert applier("argocd/echo/old/deployment.yaml") == []
+    assert applier("argocd/tools/b/configmap.yaml") == ["Argo CD Application argocd/tools"]
+    assert applier("argocd/tools/b/tool-values.yaml") == []
+    assert [model.unapplied_note(repo, p).startswith("no Flux Kustomization or Argo CD")
+            for p in repo.unapplied] == [True, True]
+    assert sorted(repo.rel(p) for p in repo.unapplied) == [
+        "argocd/echo/old", "argocd/tools/b/tool-values.yaml"]
+
+
+def test_each_source_of_this_repository_with_a_path_is_one_build() -> None:
+    doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+           "metadata": {"name": "stack"},
+           "spec": {"destination": {"namespace": "media"}, "sources": [
+               {"repoURL": "https://charts.example.com", "chart": "app", "targetRevision": "1"},
+               {"repoURL": "https://git.example.com/me/ops", "ref": "values"},
+               {"repoURL": "https://git.example.com/me/ops", "path": "media/extra",
+                "kustomize": {"namespace": "media-extra", "components": ["../common"]}},
+               {"repoURL": "https://git.example.com/other", "path": "deploy",
+                "plugin": {"name": "cue"}}]}}
+    sources = application_sources(doc, Origin("/r/apps.yaml", 0), None, OWN,
+                                  lambda url: url == "https://git.example.com/me/ops")
+    assert [(s.key, s.source, s.path, s.target_namespace, s.components, s.plugin)
+            for s in sources] == [
+        (ObjKey("Application", "argocd", "stack[2]"), OWN, "media/extra", "media-extra",
+         ("../common",), False),
+        (ObjKey("Application", "argocd", "stack[3]"),
+         SourceRefSpec(EXTERNAL, "https://git.example.com/other", ""), "deploy", "", (), True)]
+    assert sources[0].destination_namespace == "media"
+    assert sources[0].path_field == ("spec", "sources", 2, "path")
+    assert sources[0].label == "Argo CD Application argocd/stack[2]"
+
+
+def test_a_directory_source_takes_what_its_globs_match() -> None:
+    assert Directory().takes("a/b.yaml")
+    only = Directory(recurse=False, include="{deploy,svc}*.yaml", exclude="*-values.yaml")
+    assert [only.takes(p) for p in ("deploy.yaml", "svc-a.yaml", "deploy-values.yaml",
+                                    "cm.yaml")] == [True, True, False, False]
+    assert Directory(exclude="{old/*,*.md}").takes("new/a.yaml")
+    assert not Directory(exclude="{old/*,*.md}").takes("old/a.yaml")
+
+
+def test_an_app_of_apps_child_lands_in_its_parents_destination(tree: Tree) -> None:
+    """Argo CD runs in `gitops`: the root Applications name it, the child written in the
+    app of apps names none, so it is made in the parent's destination namespace; and a
+    file of a directory source lands in its Application's destination namespace."""
+    files = {**MIXED, "kubernetes/apps/argocd/applications.yaml": MIXED[
+        "kubernetes/apps/argocd/applications.yaml"].replace("namespace: argocd",
+                                                            "namespace: gitops").replace(
+        "namespace: argocd}", "namespace: gitops}")}
+    root = tree(files)
+    repo = model.load(root)
+    keys = {b.ks.key for b in repo.builds if isinstance(b.ks, ArgoSource)}
+    assert ObjKey("Application", "gitops", "podinfo-config") in keys
+    [echo] = repo.applications[str(root / "argocd/echo/deployment.yaml")]
+    assert echo.effective_namespace("") == "echo"
+    assert echo.effective_namespace("other") == "other"

@@ -1,0 +1,122 @@
+"""validate on a repository where Flux runs the cluster and Argo CD a few apps: what the
+Applications apply is checked as Argo CD applies it (tests/argocd_trees.py says what each
+source is), and every finding is asserted, so a false one fails the test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from argocd_trees import APPSETS, MIXED, application, own
+from validate_trees import run
+
+Tree = Callable[[dict[str, str]], Path]
+
+
+def findings(root: Path) -> list[tuple[str, str, str, str]]:
+    return [(f.file, f.rule, f.message, f.applied_by) for f in run(root).sorted()
+            if f.rule != "not-validated"]
+
+
+def test_what_argo_cd_applications_apply_is_validated(tree: Tree) -> None:
+    not_applied = ("no Flux Kustomization or Argo CD Application applies this {} (not reached "
+                   "from Flux Kustomization flux-system/flux-system): not validated")
+    assert findings(tree(MIXED)) == [
+        # Argo CD puts echo's ConfigMap in the destination namespace, where Flux applies
+        # one of the same name: two owners.
+        ("argocd/echo/configmap.yaml", "duplicate", "ConfigMap echo/echo-env is also defined "
+         "in kubernetes/apps/echo/configmap.yaml (document 1)", ""),
+        ("argocd/echo/old", "not-applied", not_applied.format("folder"), ""),
+        ("argocd/podinfo-config/configmap.yaml", "schema",
+         'data.replicas: 2 is not of types "null", "string"',
+         "Argo CD Application argocd/podinfo-config"),
+        ("argocd/tools/b/tool-values.yaml", "not-applied", not_applied.format("file"), ""),
+        ("argocd/whoami/secret.sops.yaml", "sops-no-decryption", "SOPS-encrypted, but Argo CD "
+         "Application argocd/whoami applies files as they are (a plugin such as KSOPS "
+         "decrypts them): Argo CD would apply it still encrypted", ""),
+        ("kubernetes/apps/argocd/applications.yaml", "argocd-not-rendered",
+         "Argo CD renders 'argocd/charts/podinfo' with helm (a Chart.yaml is in its path); "
+         "its objects are not checked", ""),
+        ("kubernetes/apps/argocd/applications.yaml", "external-source",
+         "builds 'deploy' of https://github.com/someone/else.git, not this repository: not "
+         "validated here", ""),
+        ("kubernetes/apps/argocd/applications.yaml", "argocd-path",
+         "spec.source.path 'argocd/nope' is not a directory of this repository", ""),
+    ]
+
+
+def test_objects_are_applied_as_argo_cd_applies_them(tree: Tree) -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+    run(tree(MIXED), on_object=lambda by, obj: seen.append((by, obj)))
+    applied = {(obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]): (
+        by, obj) for by, obj in seen}
+    by, whoami = applied[("Deployment", "lab", "lab-whoami")]
+    # Built by kustomize with the source's options; the destination namespace for objects
+    # that name none; the Secret reference follows the prefix.
+    assert by == "Argo CD Application argocd/whoami"
+    assert whoami["metadata"]["labels"] == {"team": "lab"}
+    assert whoami["spec"]["template"]["spec"]["containers"][0]["envFrom"] == [
+        {"secretRef": {"name": "lab-whoami"}}]
+    assert applied[("Deployment", "echo", "echo")][0] == "Argo CD Application argocd/echo"
+    # A recursive directory, less what its exclude glob names.
+    assert {k for k in applied if k[0] == "ConfigMap" and k[1] == "tools"} == {
+        ("ConfigMap", "tools", "tool-a"), ("ConfigMap", "tools", "tool-b")}
+    # An app of apps: the child names no namespace, so it lands in the parent's destination.
+    assert applied[("Application", "argocd", "podinfo-config")][0] == \
+        "Argo CD Application argocd/platform"
+    assert ("Deployment", "echo", "old") not in applied
+    assert not [k for k in applied if k[2] == "excluded"]
+
+
+def test_a_repository_url_is_known_from_the_checkouts_git_remotes(tree: Tree) -> None:
+    """An Application naming the repository by a mirror's URL: this repository when the
+    checkout has that remote, another one otherwise."""
+    mirror = "https://git.home.lan/me/home-ops.git"
+    files = {**MIXED, "kubernetes/apps/argocd/applications.yaml": MIXED[
+        "kubernetes/apps/argocd/applications.yaml"].replace(
+        "repoURL: https://github.com/me/home-ops\n", f"repoURL: {mirror}\n")}
+    root = tree(files)
+    assert [f.subject for f in run(root).sorted() if f.rule == "external-source"] == [
+        f"Application argocd/{name}" for name in ("whoami", "echo", "tools", "platform",
+                                                 "podinfo", "upstream", "missing")]
+    (root / ".git").mkdir()
+    (root / ".git/config").write_text(
+        '[core]\n\tbare = false\n[remote "origin"]\n\turl = git@github.com:me/home-ops.git\n'
+        '\tfetch = +refs/heads/*:refs/remotes/origin/*\n[remote "mirror"]\n'
+        f'\turl = {mirror}\n[branch "main"]\n\tremote = origin\n')
+    assert findings(root) == findings(tree(MIXED))
+
+
+def test_application_sets_make_one_application_per_folder(tree: Tree) -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+    root = tree(APPSETS)
+    report = run(root, on_object=lambda by, obj: seen.append((by, obj)))
+    assert [(f.file, f.rule, f.subject, f.message, f.applied_by) for f in report.sorted()
+            if f.rule != "not-validated"] == [
+        ("argocd/lab/alpha/configmap.yaml", "schema", "ConfigMap alpha/alpha",
+         'data.replicas: 3 is not of types "null", "string"',
+         "Argo CD Application argocd/lab-alpha"),
+        ("argocd/lab/broken", "not-applied", "", "no Flux Kustomization or Argo CD Application "
+         "applies this folder (not reached from Flux Kustomization flux-system/flux-system): "
+         "not validated", ""),
+        ("kubernetes/apps/argocd/applications.yaml", "argocd-not-rendered",
+         "ApplicationSet clusters", "a matrix generator is not expanded here (git directories "
+         "only): the Applications it makes are not checked", ""),
+    ]
+    assert sorted((by, obj["metadata"]["namespace"], obj["metadata"]["name"])
+                  for by, obj in seen if obj["kind"] == "ConfigMap") == [
+        ("Argo CD Application argocd/lab-alpha", "alpha", "alpha"),
+        ("Argo CD Application argocd/lab-beta", "beta", "beta"),
+        ("Argo CD Application argocd/net-tools", "tools", "net-tools")]
+
+
+def test_a_folder_both_flux_and_argo_cd_apply_has_two_owners(tree: Tree) -> None:
+    files = {**{rel: text for rel, text in MIXED.items()
+                if rel.startswith(("clusters/", "kubernetes/"))},
+             "kubernetes/apps/argocd/applications.yaml": application(
+                 "echo-too", own("kubernetes/apps/echo"), "echo")}
+    assert findings(tree(files)) == [
+        ("kubernetes/apps/echo/configmap.yaml", "duplicate", "ConfigMap echo/echo-env is "
+         "applied twice, by Flux Kustomization flux-system/apps and Argo CD Application "
+         "argocd/echo-too", "")]
