@@ -233,3 +233,63 @@ APPSETS: dict[str, str] = {
                                          "metadata: {name: broken}\nspec: {replicas: two}\n",
     "argocd/tools/Net_Tools/configmap.yaml": CONFIGMAP % ("net-tools", "a: b"),
 }
+
+
+SOPS_SECRET = """
+apiVersion: addons.projectcapsule.dev/v1alpha1
+kind: SopsSecret
+metadata: {name: mikrotik-credentials, namespace: external-dns}
+spec:
+  secrets:
+    - name: mikrotik-credentials
+      stringData:
+        MIKROTIK_PASSWORD: ENC[AES256_GCM,data:abc,type:str]
+sops:
+  age: [{recipient: age1xyz, enc: x}]
+  lastmodified: '2026-01-01T00:00:00Z'
+  mac: ENC[AES256_GCM,data:abc,type:str]
+  version: 3.9.0
+"""
+
+
+def kid_app(name: str, namespace: str) -> str:
+    """An Application as nixidy writes them: one file each, the path `./manifests/prd/X`."""
+    return f"""
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: argocd
+spec:
+  destination:
+    namespace: {namespace}
+    server: https://kubernetes.default.svc
+  project: default
+  source:
+    path: ./manifests/prd/{name}
+    repoURL: https://github.com/me/home-ops.git
+    targetRevision: main
+  syncPolicy:
+    automated: {{prune: true, selfHeal: true}}
+"""
+
+
+# No Flux at all: Argo CD's root app `apps` (applied by hand at bootstrap) applies one
+# Application per folder of manifests/prd; the checkout's origin is the repository.
+ARGO_ONLY: dict[str, str] = {
+    ".git/config": "[core]\n\tbare = false\n[remote \"origin\"]\n"
+                   "\turl = git@github.com:me/home-ops.git\n",
+    "manifests/prd/bootstrap.yaml": kid_app("apps", "argocd"),
+    "manifests/prd/apps/Application-external-dns.yaml": kid_app("external-dns", "external-dns"),
+    "manifests/prd/apps/Application-coredns.yaml": kid_app("coredns", "kube-system"),
+    "manifests/prd/external-dns/Namespace-external-dns.yaml": NAMESPACE % "external-dns",
+    "manifests/prd/external-dns/SopsSecret-mikrotik-credentials.yaml": SOPS_SECRET,
+    "manifests/prd/external-dns/ServiceAccount-external-dns.yaml":
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: external-dns}\n",
+    "manifests/prd/coredns/ConfigMap-coredns.yaml":
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: coredns}\n"
+        "data: {Corefile: '.:53 {}'}\n",
+    # Written, but no Application builds it yet.
+    "manifests/prd/miroir/Deployment-miroir.yaml":
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: miroir}\nspec: {}\n",
+}

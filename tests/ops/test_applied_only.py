@@ -82,3 +82,17 @@ def test_reloader_plan_reads_what_argo_cd_applications_apply(tmp_path: Path) -> 
     assert note == ("2 file(s) no Flux Kustomization or Argo CD Application applies were left "
                     "alone (not-applied: neither Flux nor Argo CD reads them): "
                     "argocd/echo/old/deployment.yaml, argocd/tools/b/tool-values.yaml")
+
+
+def test_with_argo_cd_only_what_no_application_builds_is_left_alone(tmp_path: Path) -> None:
+    from argocd_trees import ARGO_ONLY
+
+    root = tmp_path / "repo"
+    for rel, text in ARGO_ONLY.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text.lstrip("\n"))
+    plan = reloader.plan_repository(root)
+    [note] = [n for n in plan.notes if "not-applied" in n]
+    assert note == ("2 file(s) no Argo CD Application applies were left alone (not-applied: "
+                    "Argo CD never reads them): manifests/prd/bootstrap.yaml, "
+                    "manifests/prd/miroir/Deployment-miroir.yaml")

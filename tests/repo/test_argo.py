@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from argocd_trees import MIXED
-
 from outfitter.repo import model
 from outfitter.repo.argo import EXTERNAL, ArgoSource, application_sources
 from outfitter.repo.objects import ObjKey, Origin, SourceRefSpec
@@ -89,3 +88,12 @@ def test_an_app_of_apps_child_lands_in_its_parents_destination(tree: Tree) -> No
     [echo] = repo.applications[str(root / "argocd/echo/deployment.yaml")]
     assert echo.effective_namespace("") == "echo"
     assert echo.effective_namespace("other") == "other"
+
+
+def test_with_no_flux_the_root_application_is_the_entry_point(tree: Tree) -> None:
+    from argocd_trees import ARGO_ONLY
+
+    repo = model.load(tree(ARGO_ONLY))
+    assert repo.mode == "argo"
+    assert [b.ks.key.name for b in repo.builds if b.ks.parent is None] == ["apps"]
+    assert sorted(b.ks.key.name for b in repo.builds) == ["apps", "coredns", "external-dns"]

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from argocd_trees import APPSETS, MIXED, application, own
 from validate_trees import run
+
+from argocd_trees import APPSETS, ARGO_ONLY, MIXED, application, application_set, own
 
 Tree = Callable[[dict[str, str]], Path]
 
@@ -120,3 +121,44 @@ def test_a_folder_both_flux_and_argo_cd_apply_has_two_owners(tree: Tree) -> None
         ("kubernetes/apps/echo/configmap.yaml", "duplicate", "ConfigMap echo/echo-env is "
          "applied twice, by Flux Kustomization flux-system/apps and Argo CD Application "
          "argocd/echo-too", "")]
+
+
+def test_a_repository_with_argo_cd_only_is_entered_from_its_root_app(tree: Tree) -> None:
+    """No Flux: the root Application (applied by hand) is the entry point, as Flux's
+    bootstrap is; what no Application builds is not applied. A SOPS operator's SopsSecret
+    keeps its sops block on purpose (decrypted in the cluster), with or without its CRD."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+    root = tree(ARGO_ONLY)
+    report = run(root, on_object=lambda by, obj: seen.append((by, obj)))
+    note = "no Argo CD Application applies this {} (not reached from Argo CD Application " \
+        "argocd/apps): not validated"
+    assert [(f.file, f.rule, f.message) for f in report.sorted()
+            if f.rule != "not-validated"] == [
+        ("manifests/prd/bootstrap.yaml", "not-applied", note.format("file")),
+        ("manifests/prd/miroir", "not-applied", note.format("folder"))]
+    assert sorted((by, obj["kind"], obj["metadata"].get("namespace")) for by, obj in seen) == [
+        ("Argo CD Application argocd/apps", "Application", "argocd"),
+        ("Argo CD Application argocd/apps", "Application", "argocd"),
+        ("Argo CD Application argocd/coredns", "ConfigMap", "kube-system"),
+        ("Argo CD Application argocd/external-dns", "Namespace", None),
+        ("Argo CD Application argocd/external-dns", "ServiceAccount", "external-dns"),
+        ("Argo CD Application argocd/external-dns", "SopsSecret", "external-dns")]
+    # Without a remote naming the repository, the tree is read as it stands: the
+    # Deployment no Application builds is checked too.
+    (root / ".git/config").unlink()
+    assert [(f.file, f.rule) for f in run(root).sorted() if f.rule != "not-validated"] == [
+        ("manifests/prd/miroir/Deployment-miroir.yaml", "schema")] * 2
+
+
+def test_an_application_set_not_expanded_leaves_an_argo_only_tree_read_as_it_stands(
+        tree: Tree) -> None:
+    """A git files generator (edgard/home-ops' idiom) is not expanded here: which folders
+    Argo CD applies is unknown, so every file is checked as it stands, none called not
+    applied."""
+    files = {**ARGO_ONLY, "manifests/prd/apps/ApplicationSet-apps.yaml": application_set(
+        "apps", "", "{{ .path.basenameNormalized }}", "{{ .path.path }}", "default",
+        generators="    - git:\n        repoURL: https://github.com/me/home-ops.git\n"
+                   "        revision: main\n        files: [{path: 'apps/*/*/app.yaml'}]\n")}
+    assert [(f.file, f.rule) for f in run(tree(files)).sorted()
+            if f.rule != "not-validated"] == [
+        ("manifests/prd/miroir/Deployment-miroir.yaml", "schema")] * 2

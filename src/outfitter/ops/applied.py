@@ -37,8 +37,9 @@ def applied_files(root: Path, paths: list[Path]
     names = sorted(p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p)
                    for p in left)
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    never = "Flux never reads them" if repo.appliers == "Flux Kustomization" else \
-        "neither Flux nor Argo CD reads them"
+    never = {"Flux Kustomization": "Flux never reads them",
+             "Argo CD Application": "Argo CD never reads them"}.get(
+        repo.appliers, "neither Flux nor Argo CD reads them")
     return keep, (f"{len(left)} file(s) no {repo.appliers} applies were left alone "
                   f"(not-applied: {never}): {shown}"), repo
 

@@ -13,7 +13,9 @@ that source to a local checkout.
 
 Argo CD Applications that a build applies, with a source in this repository (its URL is
 an entry point's, a source of the tree with that URL, or a Git remote of the checkout),
-are followed the same way (repo.argo): Argo CD builds their `path`.
+are followed the same way (repo.argo): Argo CD builds their `path`. A repository with no
+Flux at all whose Applications name it (by a Git remote) is entered from the Applications
+no other one applies (the root app applied by hand, an app of apps).
 
 A tree with no entry point (a folder of a repository, a plain set of manifests) is read
 "loose": Flux Kustomizations that nothing else applies are entry points, and every other
@@ -108,7 +110,9 @@ class Repository:
     boundary: Boundary  # no read leaves it
     fs: FsTree
     own_source: ObjKey
-    mode: str  # "flux" (entry points found), "path" (--path), "loose"
+    # "flux" (entry points found), "path" (--path), "argo" (no Flux: Argo CD's root
+    # Applications), "loose"
+    mode: str
     # The sources each cluster's entry point syncs from ("" the one cluster): `flux
     # bootstrap` or flux-operator makes them, so they exist though no file defines them.
     entry_sources: dict[str, list[ObjKey]] = field(default_factory=dict)
@@ -189,6 +193,8 @@ class Repository:
     @property
     def appliers(self) -> str:
         """What applies files here, as notes name it."""
+        if self.mode == "argo":
+            return "Argo CD Application"
         return "Flux Kustomization or Argo CD Application" if any(
             isinstance(b.ks, ArgoSource) for b in self.builds) else "Flux Kustomization"
 
@@ -316,6 +322,11 @@ class _Loader:
             self._traverse(repo, [root], syncs_from, found, cluster)
         if len(roots) == 1 and repo.mode == "flux":
             self._beside(repo, roots[0], found)
+        if not roots and not found and self.options.path is None:
+            argo_roots = self._argo_roots(repo)
+            if argo_roots:
+                repo.mode = "argo"
+                self._traverse(repo, argo_roots, own, found)
         self._leftovers(repo, files, found, own)
         repo.problems = list(dict.fromkeys(repo.problems))  # one per problem, clusters alike
         return repo
@@ -556,6 +567,35 @@ class _Loader:
                     for made in self._argo_applications(repo, doc, origin):
                         queue += application_sources(made, origin, ks.key, own_ref,
                                                      self._own_url)
+
+    def _argo_roots(self, repo: Repository) -> list[FluxKustomization]:
+        """With no Flux at all: the sources of this repository (its URL a Git remote of the
+        checkout) of the Argo CD Applications no other one applies — the root app applied
+        by hand at bootstrap, the top of an app of apps. In a cycle, all are kept. None
+        when an ApplicationSet cannot be expanded here."""
+        own_ref = SourceRefSpec(OWN_SOURCE.kind, OWN_SOURCE.name, OWN_SOURCE.namespace)
+        candidates: list[FluxKustomization] = []
+        before = len(repo.problems)
+        for apps in self._applications.values():
+            for origin, doc in apps:
+                for made in self._argo_applications(repo, doc, origin):
+                    candidates += [s for s in application_sources(
+                        made, origin, None, own_ref, self._own_url) if s.source == own_ref]
+        if len(repo.problems) > before:
+            # An ApplicationSet not expanded here: what it applies is unknown, so the tree
+            # is read as it stands (loose) rather than its folders called not applied.
+            del repo.problems[before:]
+            return []
+        reached: set[str] = set()
+        for app in candidates:
+            assert isinstance(app, ArgoSource) and app.origin is not None
+            folder = os.path.normpath(join(self._base_for(app.path), app.path or "."))
+            if self.fs.is_dir(folder) and self.boundary.contains(folder):
+                reach = self.reader.build(folder, app.origin.file, app.components,
+                                          app.directory)
+                reached |= reach.manifests.keys() - {app.origin.file}
+        tops = [app for app in candidates if app.origin and app.origin.file not in reached]
+        return tops or candidates
 
     def _own_url(self, url: str) -> bool:
         return _repository(url) in self._urls

@@ -74,6 +74,7 @@ from outfitter.validate.parse_ahead import ParseAhead
 from outfitter.validate.parse_cache import ParseCache, Seen, encode, parsed, text_digest
 from outfitter.validate.refs import (
     HELM_RELEASE,
+    SOPS_OPERATORS,
     SOURCE_GROUP,
     RefIndex,
     Where,
@@ -759,7 +760,8 @@ class Validator:
         post = spec.get("postBuild") if isinstance(spec.get("postBuild"), dict) else None
         if post and not disabled(obj) and has_vars(obj):
             obj = self._substitute(obj, built, ks, post, rel)
-        if is_sops(obj) and not spec.get("decryption") and "flux" in self.opts.checks:
+        if is_sops(obj) and not spec.get("decryption") and "flux" in self.opts.checks \
+                and not self._decrypted_in_cluster(obj):
             kind, name = kind_name(obj)
             meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
             ns = str((meta or {}).get("namespace") or "")
@@ -771,6 +773,14 @@ class Validator:
                               f"{kind} {ns + '/' if ns else ''}{name}", doc=built.doc,
                               kind_name=(kind, name)))
         return obj
+
+    def _decrypted_in_cluster(self, obj: dict[str, Any]) -> bool:
+        """A SOPS operator's SopsSecret keeps its `sops` block: the operator decrypts it in
+        the cluster, so it is applied encrypted on purpose."""
+        group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
+        kind = str(obj.get("kind", ""))
+        return (kind == "SopsSecret" and group in SOPS_OPERATORS) or \
+            self.opts.crds.defines((group, version, kind), "sops")
 
     def _substitute(self, obj: dict[str, Any], built: Built, ks: _FluxKs,
                     post: dict[str, Any], rel: str) -> dict[str, Any]:
