@@ -80,3 +80,51 @@ def test_a_value_the_chart_does_not_define_is_found_in_the_rendered_tree(
                                             .as_posix())
     assert finding.line is not None
     assert hr.read_text().splitlines()[finding.line - 1].strip() == "deployNodeAgnet: true"
+
+
+def test_add_ons_argo_cd_owns_are_validated_as_argo_cd_applies_them(
+        upstream: None, tmp_path: Path) -> None:
+    """cert-manager and Kyverno given to Argo CD: their Applications (applied by Flux with
+    the rest of the render) build app/ and config/ of this repository; those objects are
+    checked as Argo CD applies them, and none is left not applied."""
+    from outfitter.config import parse_profile
+
+    profile = parse_profile({"addons": {"cert-manager": {"owner": "argocd"},
+                                        "kyverno": {"owner": "argocd"}}})
+    write_tree(tmp_path, render_tree(build_plan(profile)))
+    sync = tmp_path / "clusters/home/flux-system/gotk-sync.yaml"
+    sync.parent.mkdir(parents=True)
+    sync.write_text(f"""\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: flux-system, namespace: flux-system}}
+spec: {{interval: 1m, url: '{profile.gitops.repo_url}', ref: {{branch: main}}}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: flux-system, namespace: flux-system}}
+spec:
+  interval: 10m
+  path: ./clusters/home
+  prune: true
+  sourceRef: {{kind: GitRepository, name: flux-system}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: cluster-apps, namespace: flux-system}}
+spec:
+  interval: 10m
+  path: ./{profile.gitops.path.strip('/')}
+  prune: true
+  sourceRef: {{kind: GitRepository, name: flux-system}}
+""")
+    seen: dict[str, set[str]] = {}
+    options = Options(builtin=builtin(), crds=upstream_data.crd_index(),
+                      charts=ChartLibrary(upstream_data.UPSTREAM / "charts"),
+                      known_namespaces=frozenset(EXISTING),
+                      on_object=lambda by, obj: seen.setdefault(by, set()).add(obj["kind"]))
+    report = validate(tmp_path, options)
+    assert [f"{f.file}: {f.rule}: {f.message}" for f in report.sorted()] == []
+    assert seen["Argo CD Application argocd/cert-manager-config"] == {"ClusterIssuer"}
+    assert "Argo CD Application argocd/kyverno-config" in seen
+    assert not [by for by in seen if by.startswith("Argo CD") and "reloader" in by]
