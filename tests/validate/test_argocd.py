@@ -162,3 +162,21 @@ def test_an_application_set_not_expanded_leaves_an_argo_only_tree_read_as_it_sta
     assert [(f.file, f.rule) for f in run(tree(files)).sorted()
             if f.rule != "not-validated"] == [
         ("manifests/prd/miroir/Deployment-miroir.yaml", "schema")] * 2
+
+
+def test_an_application_deploying_to_another_cluster_is_judged_there(tree: Tree) -> None:
+    """Argo CD also deploys echo to the NAS's cluster: the ConfigMap Flux applies here is
+    no duplicate of it, and a finding there names that cluster."""
+    files = {**{rel: text for rel, text in MIXED.items()
+                if rel.startswith(("clusters/", "kubernetes/", "argocd/echo/"))},
+             "argocd/echo/service.yaml": "apiVersion: v1\nkind: Service\n"
+                                         "metadata: {name: echo}\nspec: {ports: [{port: x}]}\n",
+             "kubernetes/apps/argocd/applications.yaml": application(
+                 "echo-nas", own("argocd/echo"), "echo").replace(
+                 "server: 'https://kubernetes.default.svc'", "name: nas")}
+    assert findings(tree(files)) == [
+        ("argocd/echo/old", "not-applied", "no Flux Kustomization or Argo CD Application "
+         "applies this folder (not reached from Flux Kustomization flux-system/flux-system): "
+         "not validated", ""),
+        ("argocd/echo/service.yaml", "schema", 'spec.ports.0.port: "x" is not of type '
+         '"integer" (cluster nas)', "Argo CD Application argocd/echo-nas")]

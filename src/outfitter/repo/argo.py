@@ -13,7 +13,10 @@ build, typed like a Flux Kustomization (repo.objects) so the model follows it th
 - a folder with a Chart.yaml, or a config management plugin, is rendered by Argo CD with
   helm or the plugin: not built here (a note says so);
 - namespaced objects that name no namespace go in `destination.namespace` (Argo CD applies
-  them there), unlike Flux, which has no such default.
+  them there), unlike Flux, which has no such default;
+- a destination other than the cluster Argo CD runs in (`destination.name` other than
+  `in-cluster`, or a `destination.server` other than kubernetes.default.svc) is another
+  cluster: its objects are judged apart (`cluster`).
 
 A source of another repository is external (listed, not built); a Helm chart from a chart
 repository is installed by Argo CD, as a HelmRelease's is by helm-controller: not built.
@@ -40,6 +43,8 @@ from outfitter.repo.reach import FLUX_DIRECTORY, Directory
 
 ARGO_API = "argoproj.io"
 ARGO_NAMESPACE = "argocd"  # where an Application that names no namespace is meant to live
+IN_CLUSTER = frozenset({"", "in-cluster", "https://kubernetes.default.svc",
+                        "https://kubernetes.default.svc/"})
 EXTERNAL = "Repository"  # the source kind of an Application's source in another repository
 
 
@@ -49,6 +54,7 @@ class ArgoSource(FluxKustomization):
 
     repo_url: str = ""
     destination_namespace: str = ""  # for namespaced objects that name none
+    destination_cluster: str = ""  # another cluster's name or server ("": Argo CD's own)
     directory: Directory = FLUX_DIRECTORY
     plugin: bool = False  # rendered by a config management plugin
     number: int | None = None  # its index in `spec.sources` (None: `spec.source`), also
@@ -87,7 +93,10 @@ def application_sources(doc: dict[str, Any], origin: Origin, parent: ObjKey | No
     spec = _dict(doc.get("spec"))
     namespace = str(meta.get("namespace") or ARGO_NAMESPACE)
     name = str(meta.get("name") or "")
-    destination = str(_dict(spec.get("destination")).get("namespace") or "")
+    target = _dict(spec.get("destination"))
+    destination = str(target.get("namespace") or "")
+    cluster = next((str(target[f]) for f in ("name", "server")
+                    if str(target.get(f) or "") not in IN_CLUSTER), "")
     listed = spec.get("sources")
     sources: list[tuple[int | None, Any]] = list(enumerate(listed)) \
         if isinstance(listed, list) and listed else [(None, spec.get("source"))]
@@ -99,8 +108,10 @@ def application_sources(doc: dict[str, Any], origin: Origin, parent: ObjKey | No
         url = str(source.get("repoURL") or "")
         ref = own if is_own_url(url) else SourceRefSpec(EXTERNAL, url, "")
         key_name = name if number is None else f"{name}[{number}]"
-        out.append(_source(ObjKey("Application", namespace, key_name), origin, parent, doc,
-                           source, ref, url, destination, number))
+        found = _source(ObjKey("Application", namespace, key_name), origin, parent, doc,
+                        source, ref, url, destination, number)
+        found.destination_cluster = cluster
+        out.append(found)
     return out
 
 

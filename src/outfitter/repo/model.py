@@ -513,11 +513,16 @@ class _Loader:
         # An Argo CD Application's source of this repository builds from the cluster's own.
         own_ref = roots[0].source if roots else SourceRefSpec(
             OWN_SOURCE.kind, OWN_SOURCE.name, OWN_SOURCE.namespace)
+        flux_cluster = cluster
         while queue:
             ks = queue.pop(0)
             if ks.key in seen:
                 continue
             seen.add(ks.key)
+            # An Argo CD Application may deploy to another cluster: its objects are that
+            # cluster's (named after its destination).
+            cluster = ks.destination_cluster if isinstance(ks, ArgoSource) and \
+                ks.destination_cluster else flux_cluster
             repo.kustomizations.setdefault(ks.key, ks)
             if ks.parent is not None and _sync_path(ks.path) in entries and \
                     ks.origin is not None and self._syncs_itself(ks):
