@@ -143,3 +143,76 @@ def test_a_chart_is_pulled_once_into_the_cache_then_used_offline(
     assert [p.name for p in chart_cache.glob("web-1.0.0-*/*.tgz")] == ["web-1.0.0.tgz"]
     code, findings = validate(repo, capsys, "--helm-bin", helm, "--offline")
     assert (code, findings) == (0, [])
+
+
+ARGO_SYNC = """
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m, url: 'https://git.example.com/me/home-ops', ref: {branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+"""
+
+
+def argo_chart_app(name: str, value_file: str, values_repo: str = "") -> str:
+    ref_repo = values_repo or "git@git.example.com:me/home-ops.git"
+    return f"""
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: {name}, namespace: argocd}}
+spec:
+  project: default
+  destination: {{server: 'https://kubernetes.default.svc', namespace: apps}}
+  sources:
+    - repoURL: https://charts.example.com
+      chart: web
+      targetRevision: 1.0.0
+      helm:
+        valueFiles: ['{value_file}']
+        parameters: [{{name: port, value: '8080'}}]
+    - {{repoURL: '{ref_repo}', targetRevision: main, ref: values}}
+"""
+
+
+def test_argo_cd_applications_charts_are_templated_with_their_values(
+    helm: str, charts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Flux applies Argo CD Applications that install chart `web`: the values come from a
+    value file of this repository (`$values/…`, a misspelt Secret key in it) and a
+    `--set port=8080` parameter (the datasource's port 8080 is found). A value file of
+    another repository, or inside the chart, is a note: not templated, nothing guessed."""
+    base = {k: v for k, v in tree(host="web.apps.svc:8080").items()
+            if k not in ("apps/web.yaml", "apps/helmrepository.yaml")}
+    repo = write(tmp_path / "repo", {
+        **base,
+        "apps/flux-system/gotk-sync.yaml": ARGO_SYNC,
+        "argocd/web/values.yaml": "host: web.example.com\n"
+                                  "secret: {name: web-db, key: pasword}\n",
+        "apps/argocd/applications.yaml": "---".join([
+            argo_chart_app("web", "$values/argocd/web/values.yaml"),
+            argo_chart_app("elsewhere", "$values/web/values.yaml",
+                           "https://git.example.com/someone/else"),
+            argo_chart_app("inside", "values-prod.yaml")]),
+    })
+    main(["validate", str(repo), "--kubernetes-version", "1.36", "--json", "--helm",
+          "--helm-bin", helm, "--charts", str(charts), "--offline"])
+    found = [(f["rule"], f["file"], f["message"]) for f in
+             json.loads(capsys.readouterr().out)["findings"] if f["rule"] != "not-validated"]
+    assert [(rule, file) for rule, file, _ in found] == [
+        ("secret-key", "apps/argocd/applications.yaml"),
+        ("remote-resource", "apps/argocd/applications.yaml"),
+        ("argocd-not-rendered", "apps/argocd/applications.yaml")]
+    assert "'pasword'" in found[0][2]
+    assert found[1][2] == ("web 1.0.0: value file $values/web/values.yaml is in "
+                           "https://git.example.com/someone/else, not this repository (or "
+                           "not in it): not fetched (offline), not templated")
+    assert found[2][2] == ("web 1.0.0: value file values-prod.yaml is read from the chart, "
+                           "not here: not templated")

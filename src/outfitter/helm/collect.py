@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from outfitter.helm.argo_charts import ARGO_GROUP, Unrendered, chart_releases
 from outfitter.helm.charts import ChartSource, ChartStore, ChartUnavailable
 from outfitter.helm.postrender import post_render
 from outfitter.helm.release import Release, ValuesError, values_of
@@ -61,6 +62,10 @@ class Templater(Generic[T]):
         self._scoped_elsewhere = cluster_scoped
         self.cluster_kinds: set[tuple[str, str]] = set(CLUSTER_SCOPED)
         self.releases: list[tuple[Release, T]] = []
+        self.unrendered: dict[int, Unrendered] = {}  # id(release) -> why it is not
+        # A file of a repository (URL, path), when it is the one validated: an Argo CD
+        # Application's value files (helm.argo_charts). None: not readable here.
+        self.read_repository: Callable[[str, str], str | None] = lambda url, path: None
         self.sources: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.data: dict[tuple[str, str, str], dict[str, str] | None] = {}
 
@@ -77,6 +82,11 @@ class Templater(Generic[T]):
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
         if group == HELM_GROUP and kind == "HelmRelease":
             self.releases.append((Release(name, ns, dict(spec or {})), origin))
+        elif group == ARGO_GROUP and kind == "Application":
+            for release, note in chart_releases(obj, self.read_repository):
+                self.releases.append((release, origin))
+                if note is not None:
+                    self.unrendered[id(release)] = note
         elif group == SOURCE_GROUP:
             self.sources[(kind, ns, name)] = dict(spec or {})
         elif group == "" and kind in ("ConfigMap", "Secret"):
@@ -108,6 +118,8 @@ class Templater(Generic[T]):
     # -- sources ---------------------------------------------------------------------------
 
     def chart_source(self, release: Release) -> ChartSource:
+        if release.source is not None:
+            return release.source
         spec = release.spec
         ref = spec.get("chartRef")
         if isinstance(ref, dict) and ref.get("name"):
@@ -164,6 +176,12 @@ class Templater(Generic[T]):
 
     def render(self, release: Release, origin: T) -> Outcome[T]:
         outcome: Outcome[T] = Outcome(release, origin)
+        note = self.unrendered.get(id(release))
+        if note is not None:
+            given = release.source
+            outcome.chart = f"{given.name} {given.version or ''}".strip() if given else ""
+            outcome.error, outcome.error_rule = note.message, note.rule
+            return outcome
         try:
             source = self.chart_source(release)
             outcome.chart = f"{source.name} {source.version or ''}".strip()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from outfitter.helm import values
+from outfitter.helm.charts import ChartSource
 
 MAX_RELEASE_NAME = 53
 _HASH_LENGTH = 12
@@ -41,6 +42,10 @@ class Release:
     name: str  # the HelmRelease object's name
     namespace: str  # the HelmRelease object's namespace
     spec: dict[str, Any] = field(hash=False, compare=False)
+    # Given with the release, not read from a source object: an Argo CD Application's
+    # chart (helm.argo_charts), and how findings name the release then.
+    source: ChartSource | None = field(default=None, hash=False, compare=False)
+    title: str = field(default="", compare=False)
 
     @property
     def target_namespace(self) -> str:
@@ -63,7 +68,7 @@ class Release:
 
     @property
     def label(self) -> str:
-        return f"HelmRelease {self.namespace}/{self.name}"
+        return self.title or f"HelmRelease {self.namespace}/{self.name}"
 
 
 def values_of(release: Release, lookup: DataLookup) -> dict[str, Any]:

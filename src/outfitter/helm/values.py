@@ -106,7 +106,7 @@ def compose(spec: dict[str, Any], lookup: Lookup, namespace: str | None = None
         target = ref.get("targetPath")
         if target:
             layers.append(ValuesSource(f"{what} ({key} at {target})",
-                                       _at_path(str(target), text)))
+                                       at_path(str(target), text)))
             continue
         try:
             loaded = yamlio.load_checked(text) if text.strip() else {}
@@ -127,7 +127,7 @@ def compose(spec: dict[str, Any], lookup: Lookup, namespace: str | None = None
     return values, layers, notes
 
 
-def _at_path(path: str, value: str) -> dict[str, Any]:
+def at_path(path: str, value: str) -> dict[str, Any]:
     """`a.b\\.c` → {"a": {"b.c": value}} (Helm's --set path syntax, without list indexes)."""
     if "[" in path:
         raise Unreadable(f"targetPath {path}: list indexes are not read")

@@ -136,6 +136,8 @@ class Repository:
     # own generator: the same name may be made differently in two clusters).
     artifacts: dict[ObjKey, list[Artifact]] = field(default_factory=dict)
     reader: Reader | None = field(default=None, repr=False)
+    # The URLs this repository is known by (normalised: same_repository), for Argo CD.
+    urls: set[str] = field(default_factory=set)
     mapped: list[Boundary] = field(default_factory=list)  # --source-dir checkouts
     docs: Docs | None = field(default=None, repr=False)  # how files were parsed
     # The ConfigMaps and Secrets of the applied files, as ((kind, name), document) in file
@@ -328,6 +330,7 @@ class _Loader:
                 repo.mode = "argo"
                 self._traverse(repo, argo_roots, own, found)
         self._leftovers(repo, files, found, own)
+        repo.urls = self._urls
         repo.problems = list(dict.fromkeys(repo.problems))  # one per problem, clusters alike
         return repo
 
@@ -916,6 +919,11 @@ def _load_yaml(text: str) -> Any:
     return yamlio.load_checked(text, where="postBuild substitution")
 
 
+def same_repository(url: str) -> str:
+    """A Git or OCI URL as one repository (two URLs of one repository compare equal)."""
+    return _repository(url)
+
+
 def _repository(url: str) -> str:
     """A Git or OCI URL as one repository: no scheme, user, `.git` or final slash, and
     `git@host:owner/name` as `host/owner/name`."""
@@ -1116,4 +1124,4 @@ def _entry_label(repo: Repository) -> str:
 
 
 __all__ = ["Application", "Build", "Options", "Repository", "kustomization_reader", "load",
-           "reader_for", "unapplied_note"]
+           "reader_for", "same_repository", "unapplied_note"]

@@ -422,6 +422,8 @@ class Validator:
                                values_in=set(self._candidates).__contains__)
         self.builder.inside = repo.contains
         self.builder.reader = repo_model.reader_for(repo)
+        if self.opts.helm is not None:
+            self.opts.helm.templater.read_repository = self._repository_file
         if "flux" in self.opts.checks:
             for problem in repo.problems:
                 subject = " ".join(problem.kind_name) if problem.kind_name else ""
@@ -450,6 +452,18 @@ class Validator:
             self._substitution_sources(repo, self._candidates + self._hidden_candidates(),
                                        wanted)
         return repo
+
+    def _repository_file(self, url: str, path: str) -> str | None:
+        """A file of the repository named by `url`, when it is this one (an Argo CD
+        Application's value file), read as every file of the tree is; None otherwise."""
+        repo = self.repo
+        if repo is None or repo_model.same_repository(url) not in repo.urls:
+            return None
+        full = os.path.normpath(os.path.join(repo.boundary.root, path))
+        if not repo.boundary.contains(full) or not self.builder.fs.is_file(full):
+            return None
+        text = read_text(full)
+        return None if isinstance(text, InputProblem) else text
 
     def _hidden_candidates(self) -> list[str]:
         """Files a .sourceignore keeps out of Flux's source that may define a substituteFrom

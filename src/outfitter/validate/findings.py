@@ -40,8 +40,9 @@ RULES: dict[str, Rule] = {r.id: r for r in (
          "kustomization lists: Flux never applies it"),
     Rule("not-applied", "info", "a file or folder with Kubernetes objects that no Flux "
          "Kustomization (nor Argo CD Application) applies: not validated"),
-    Rule("remote-resource", "info", "a remote resource or chart a kustomization names: not "
-         "fetched (offline), its objects not checked"),
+    Rule("remote-resource", "info", "a remote resource or chart a kustomization names (or an "
+         "Argo CD Application's value file of another repository): not fetched (offline), "
+         "its objects not checked"),
     Rule("external-source", "info", "a Flux Kustomization (or an Argo CD Application) built "
          "from another source than this repository: not validated here"),
     Rule("argocd-path", "error", "an Argo CD Application's source path is not a folder of "
