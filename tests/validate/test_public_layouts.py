@@ -836,3 +836,106 @@ stringData: {password: hunter2}
         ("manifests/argocd/grafana.yaml", "secret-ref", "Pod argocd/grafana"),
         ("manifests/argocd/oauth.yaml", "plaintext-secret", "Secret argocd/cifs"),
         ("manifests/argocd/reader.yaml", "secret-ref", "Pod argocd/reader")]
+
+
+def cluster_bootstrap(cluster: str, keep: str) -> dict[str, str]:
+    """tvories/k8s-gitops' idiom: `kubectl apply -k k8s/clusters/<cluster>` applies the
+    cluster's GitRepository (its own file, spec.ignore "exclude all, take back the global
+    and this cluster's folders") and the Kustomization syncing `flux/deploy`."""
+    base = f"k8s/clusters/{cluster}"
+    return {
+        f"{base}/kustomization.yaml": kustomization(
+            "./flux/repositories/git/k8s-gitops.yaml", "./deploy-cluster.yaml"),
+        f"{base}/flux/repositories/git/k8s-gitops.yaml": f"""
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: k8s-gitops, namespace: flux-system}}
+spec:
+  interval: 1m
+  ref: {{branch: main}}
+  url: https://github.com/me/k8s-gitops.git
+  ignore: |
+    # exclude all
+    /*
+    # include gitops dirs
+    !/k8s/global
+    !/{base}
+    # exclude files from gitops dirs
+    /k8s/**/*.md
+""",
+        f"{base}/deploy-cluster.yaml": ks("cluster-deployment", f"./{base}/flux/deploy",
+                                          "flux-system").replace("name: flux-system,",
+                                                                 "name: k8s-gitops,"),
+        f"{base}/flux/deploy/kustomization.yaml": kustomization("./apps.yaml"),
+        f"{base}/flux/deploy/apps.yaml": ks("apps", f"./{base}/apps", "flux-system").replace(
+            "name: flux-system,", "name: k8s-gitops,"),
+        f"{base}/apps/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+                                       f"metadata: {{name: {keep}, namespace: default}}\n"
+                                       "data: {replicas: 1}\n",
+    }
+
+
+def test_clusters_bootstrapped_by_hand_beside_an_archived_gotk_sync(tree: Tree) -> None:
+    """Two clusters, each bootstrapped by hand (cluster_bootstrap), and an archived
+    gotk-sync.yaml whose path is gone: the archive is no entry point, each bootstrap is
+    one (its GitRepository read from its own file), and each cluster's ConfigMap is
+    checked in its cluster. The GitRepositories' spec.ignore differ per cluster, so none
+    is applied to the one listing of the tree."""
+    root = tree({
+        **cluster_bootstrap("cluster-0", "zero"),
+        **cluster_bootstrap("cluster-test", "test"),
+        "archive/cluster/base/flux-system/gotk-sync.yaml": ks(
+            "flux-system", "./cluster/base", "flux-system"),
+        "archive/cluster/base/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+                                               "metadata: {name: old, namespace: default}\n",
+    })
+    note = ("no Flux Kustomization applies this {} (not reached from the entry points of "
+            "clusters k8s/clusters/cluster-0/flux/deploy, "
+            "k8s/clusters/cluster-test/flux/deploy): not validated")
+    assert findings(run(root)) == [
+        ("archive", "not-applied", "", note.format("folder")),
+        ("k8s/clusters/cluster-0/apps/configmap.yaml", "schema", "ConfigMap default/zero",
+         'data.replicas: 1 is not of types "null", "string" (cluster '
+         'k8s/clusters/cluster-0/flux/deploy)'),
+        ("k8s/clusters/cluster-0/deploy-cluster.yaml", "not-applied", "",
+         note.format("file")),
+        ("k8s/clusters/cluster-0/flux/repositories", "not-applied", "",
+         note.format("folder")),
+        ("k8s/clusters/cluster-0/kustomization.yaml", "not-applied", "",
+         note.format("file")),
+        ("k8s/clusters/cluster-test/apps/configmap.yaml", "schema", "ConfigMap default/test",
+         'data.replicas: 1 is not of types "null", "string" (cluster '
+         'k8s/clusters/cluster-test/flux/deploy)'),
+        ("k8s/clusters/cluster-test/deploy-cluster.yaml", "not-applied", "",
+         note.format("file")),
+        ("k8s/clusters/cluster-test/flux/repositories", "not-applied", "",
+         note.format("folder")),
+        ("k8s/clusters/cluster-test/kustomization.yaml", "not-applied", "",
+         note.format("file")),
+    ]
+
+
+def test_a_spec_ignore_that_takes_back_nested_folders_keeps_them(tree: Tree) -> None:
+    """One cluster: its GitRepository's spec.ignore leaves out everything (`/*`) and takes
+    back k8s/global and k8s/clusters/cluster-0 (folders below the excluded k8s/, which
+    source-controller still walks into); the other cluster's folder and the Markdown are
+    out of the artifact."""
+    files = {**cluster_bootstrap("cluster-0", "zero"),
+             "k8s/clusters/other/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+                                                  "metadata: {name: other}\n",
+             "k8s/global/README.md": "# notes\n",
+             "k8s/global/settings.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+                                         "metadata: {name: settings, namespace: default}\n",
+             "talos/talconfig.yaml": "clusterName: home\n"}
+    from outfitter.repo import model
+
+    repo = model.load(tree(files))
+    assert repo.source_ignore is not None
+    assert sorted(repo.rel(p) for p in repo.files) == [
+        "k8s/clusters/cluster-0/apps/configmap.yaml",
+        "k8s/clusters/cluster-0/deploy-cluster.yaml",
+        "k8s/clusters/cluster-0/flux/deploy/apps.yaml",
+        "k8s/clusters/cluster-0/flux/deploy/kustomization.yaml",
+        "k8s/clusters/cluster-0/flux/repositories/git/k8s-gitops.yaml",
+        "k8s/clusters/cluster-0/kustomization.yaml",
+        "k8s/global/settings.yaml"]

@@ -8,6 +8,7 @@ Only symlinks cost a `realpath`; plain paths are answered from the cached listin
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import os
 from collections.abc import Callable, Collection, Iterator
@@ -111,6 +112,12 @@ class SourceIgnore:
             verdict = spec.check_file(rel).include
             if verdict is not None:
                 left_out = verdict
+        if left_out and is_dir:
+            # source-controller walks into a folder its patterns leave out and judges each
+            # file: `/*` then `!/k8s/global` keeps k8s/global/… So a folder left out is
+            # still entered when a `!` pattern may take back something below it.
+            return not any(_may_take_back(spec, os.path.relpath(path, where))
+                           for where, spec in specs)
         return left_out
 
     def _specs_of(self, folder: str, has_own: bool | None = None) -> list[tuple[str, Any]]:
@@ -130,6 +137,36 @@ class SourceIgnore:
                         handle.read().splitlines()))]
             self._specs[folder] = found
         return found
+
+
+def _may_take_back(spec: Any, folder: str) -> bool:
+    """Whether a `!` pattern of `spec` may match a path below `folder` (relative to the
+    spec's own folder): an unanchored one anywhere; an anchored one when its leading parts
+    match the folder's and it goes deeper."""
+    parts = folder.replace(os.sep, "/").split("/")
+    for pattern in spec.patterns:
+        if getattr(pattern, "include", None) is not False:
+            continue
+        body = str(getattr(pattern, "pattern", "")).removeprefix("!").rstrip("/")
+        if "/" not in body:
+            return True  # a name matched at any depth
+        if _below(body.lstrip("/").split("/"), parts):
+            return True
+    return False
+
+
+def _below(wanted: list[str], parts: list[str]) -> bool:
+    """Whether an anchored pattern's parts may name a path below the folder's parts (an
+    ancestor named instead is no take-back: the later pattern that left the folder out
+    has the last word)."""
+    for i, part in enumerate(parts):
+        if i >= len(wanted):
+            return False
+        if wanted[i] == "**":
+            return True
+        if not fnmatch.fnmatchcase(part, wanted[i]):
+            return False
+    return len(wanted) > len(parts)
 
 
 def yaml_files(fs: FsTree, top: str) -> Iterator[str]:

@@ -119,7 +119,10 @@ class Repository:
     kustomizations: dict[ObjKey, FluxKustomization] = field(default_factory=dict)
     builds: list[Build] = field(default_factory=list)
     external: list[FluxKustomization] = field(default_factory=list)
-    sources: dict[ObjKey, Source] = field(default_factory=dict)
+    sources: dict[ObjKey, Source] = field(default_factory=dict)  # the last definition
+    # Every definition of each source (clusters of one repository may each define
+    # GitRepository flux-system/NAME, alike or not).
+    definitions: dict[ObjKey, list[Source]] = field(default_factory=dict)
     applications: dict[str, list[Application]] = field(default_factory=dict)
     loose: list[str] = field(default_factory=list)  # files/folders applied as they stand
     unapplied: list[str] = field(default_factory=list)  # files/folders nothing applies
@@ -189,7 +192,7 @@ class Repository:
         what a .sourceignore names. None when clusters sync from sources that differ in it
         (one listing of the tree cannot hide a file for one cluster only)."""
         found = {source.ignore for keys in self.entry_sources.values() for key in keys
-                 if (source := self.sources.get(key)) is not None}
+                 for source in self.definitions.get(key, [])}
         return found.pop() if len(found) == 1 else None
 
     @property
@@ -288,6 +291,7 @@ class _Loader:
                 source = parse_source(doc, origin)
                 if source is not None:
                     repo.sources[source.key] = source
+                    repo.definitions.setdefault(source.key, []).append(source)
                 for artifact in parse_generator(doc, origin):
                     repo.artifacts.setdefault(artifact.key, []).append(artifact)
                 if is_application(doc) or is_application_set(doc):
@@ -415,9 +419,14 @@ class _Loader:
             if any(other != path and (not other or path.startswith(other + "/"))
                    for other in roots):
                 del roots[path]
-        if not roots:
-            for ks in self._self_syncs(repo, found):
-                roots.setdefault(_sync_path(ks.path), ks)
+        # A sync whose path is nowhere in the repository (an archived or templated
+        # gotk-sync.yaml) is no live entry point when another is found.
+        live = {path: ks for path, ks in roots.items() if ks.origin is None or
+                os.path.isdir(join(self._base_for(ks.path), ks.path or "."))}
+        if not live:
+            for ks in self._self_syncs(repo, found, bootstrapped=True):
+                live.setdefault(_sync_path(ks.path), ks)
+        roots = live or roots
         if roots:
             repo.mode = "flux"
         return list(roots.values())
@@ -453,19 +462,47 @@ class _Loader:
         return ks.origin is not None and bool(folder) and os.path.dirname(
             ks.origin.file).startswith(os.path.join(self.repo_root, folder) + os.sep)
 
-    def _self_syncs(self, repo: Repository, found: dict[str, list[FluxKustomization]]
-                    ) -> list[FluxKustomization]:
+    def _self_syncs(self, repo: Repository, found: dict[str, list[FluxKustomization]],
+                    bootstrapped: bool = False) -> list[FluxKustomization]:
         """Bootstraps that apply a GitRepository and a Kustomization by hand (`kubectl apply
         -k kubernetes/flux/config`, the older cluster-template): the Kustomization whose
         GitRepository the tree defines and whose path holds its own file syncs this
-        repository, as gotk-sync's does under another name."""
+        repository, as gotk-sync's does under another name. `bootstrapped`: also one whose
+        nearest kustomization lists it beside its GitRepository (`kubectl apply -k
+        clusters/production`, its Kustomization syncing another folder)."""
         syncs = []
         for _, kss in sorted(found.items()):
             for ks in kss:
-                if ks.source.kind == "GitRepository" and ks.source.key in repo.sources and \
-                        self._syncs_itself(ks):
+                if ks.source.kind == "GitRepository" and ks.source.key in repo.sources and (
+                        self._syncs_itself(ks) or
+                        (bootstrapped and self._bootstrapped(repo, ks))):
                     syncs.append(ks)
         return syncs
+
+    def _bootstrapped(self, repo: Repository, ks: FluxKustomization) -> bool:
+        """The nearest kustomization above its file lists it and its GitRepository, and it
+        syncs a folder of this repository (not the root: a GitRepository of an upstream
+        project, listed beside the Kustomization taking its CRDs, is the common look-alike;
+        with the checkout's remotes known, the GitRepository must be one of them)."""
+        defined = {s.origin.file: s for s in repo.definitions.get(ks.source.key, [])
+                   if s.origin is not None}
+        path = _sync_path(ks.path)
+        if not defined or ks.origin is None or not path or \
+                not self.fs.is_dir(os.path.join(self.repo_root, path)):
+            return False
+        folder = os.path.dirname(ks.origin.file)
+        while self.boundary.contains(folder):
+            if self.fs.kustomization_file(folder) is not None:
+                listed = self.reader.build(folder, folder).manifests
+                return ks.origin.file in listed and any(
+                    file in listed and (not self._urls or
+                                        _repository(source.url) in self._urls)
+                    for file, source in defined.items())
+            up = os.path.dirname(folder)
+            if folder == self.repo_root or up == folder:
+                break
+            folder = up
+        return False
 
     # -- following spec.path -------------------------------------------------------------
 

@@ -201,10 +201,13 @@ def may_hold_flux(text: str) -> bool:
     """Whether a file's text may define what the repository model reads first: Flux
     Kustomizations, flux-operator objects, ArtifactGenerators, a flux-instance chart's
     `instance.sync` (inline in a HelmRelease, or in a values file a configMapGenerator
-    turns into its valuesFrom ConfigMap), or Argo CD Applications (repo.argo)."""
+    turns into its valuesFrom ConfigMap), Argo CD Applications (repo.argo), or a
+    GitRepository (one of this repository, its URL and spec.ignore, may sit in its own
+    file; OCI and Helm repositories, one per app in many layouts, are not read here)."""
     return FLUX_KS_API in text or OPERATOR_API in text or "ArtifactGenerator" in text or (
         "instance:" in text and "sync:" in text) or (
-        "argoproj.io" in text and "Application" in text)
+        "argoproj.io" in text and "Application" in text) or (
+        "GitRepository" in text and SOURCE_API in text)
 
 
 def is_instance_values(doc: Any) -> bool:
