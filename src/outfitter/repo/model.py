@@ -470,14 +470,24 @@ class _Loader:
         repository, as gotk-sync's does under another name. `bootstrapped`: also one whose
         nearest kustomization lists it beside its GitRepository (`kubectl apply -k
         clusters/production`, its Kustomization syncing another folder)."""
-        syncs = []
+        syncs, listed = [], []
         for _, kss in sorted(found.items()):
             for ks in kss:
-                if ks.source.kind == "GitRepository" and ks.source.key in repo.sources and (
-                        self._syncs_itself(ks) or
-                        (bootstrapped and self._bootstrapped(repo, ks))):
+                if ks.source.kind != "GitRepository" or ks.source.key not in repo.sources:
+                    continue
+                if self._syncs_itself(ks):
                     syncs.append(ks)
-        return syncs
+                elif bootstrapped and self._bootstrapped(repo, ks):
+                    listed.append(ks)
+        # One a self-syncing bootstrap applies (in the same file, or below its path) is
+        # that cluster's, not an entry point of its own.
+        applied: set[str] = set()
+        for ks in syncs if listed else []:
+            folder = os.path.normpath(join(self._base_for(ks.path), ks.path or "."))
+            if ks.origin is not None and self.fs.is_dir(folder):
+                applied |= self.reader.build(folder, ks.origin.file, ks.components).manifests.keys()
+        return syncs + [ks for ks in listed if ks.origin is not None and
+                        ks.origin.file not in applied]
 
     def _bootstrapped(self, repo: Repository, ks: FluxKustomization) -> bool:
         """The nearest kustomization above its file lists it and its GitRepository, and it
