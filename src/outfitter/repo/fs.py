@@ -80,19 +80,22 @@ class SourceIgnore:
     syntax; each file's patterns apply below its folder, a deeper file's last word wins),
     as source-controller reads them. A FsTree `hide`: entries below `root` only."""
 
-    def __init__(self, root: str, extra: str | None = None) -> None:
+    def __init__(self, root: str, extra: str | tuple[str, ...] | None = None) -> None:
         """extra: the patterns of the source's own `spec.ignore` (a GitRepository's), read
-        from `root` after every .sourceignore, so that they have the last word."""
+        from `root` after every .sourceignore, so that they have the last word. Several
+        (the clusters of one repository, each syncing a GitRepository of its own): a file
+        is left out when every one leaves it out (no cluster's artifact holds it)."""
         self.root = os.path.realpath(root)
         self._prefix = self.root.rstrip(os.sep) + os.sep
         self._specs: dict[str, list[tuple[str, Any]]] = {}
         self.used = False  # a .sourceignore was found, or extra given
-        self._extra: list[tuple[str, Any]] = []
+        self._extras: list[list[tuple[str, Any]]] = []
         if extra is not None:
             import pathspec
 
             self.used = True
-            self._extra = [(self.root, pathspec.GitIgnoreSpec.from_lines(extra.splitlines()))]
+            self._extras = [[(self.root, pathspec.GitIgnoreSpec.from_lines(text.splitlines()))]
+                            for text in ((extra,) if isinstance(extra, str) else extra)]
 
     def __call__(self, folder: str, names: Collection[str]
                  ) -> Callable[[str, bool], bool] | None:
@@ -100,8 +103,17 @@ class SourceIgnore:
         (most folders: no .sourceignore above them)."""
         if folder != self.root and not folder.startswith(self._prefix):
             return None
-        specs = self._specs_of(folder, ".sourceignore" in names) + self._extra
+        specs = self._specs_of(folder, ".sourceignore" in names)
+        if len(self._extras) > 1:
+            return functools.partial(self._left_out_by_all, folder,
+                                     [specs + extra for extra in self._extras])
+        specs = specs + (self._extras[0] if self._extras else [])
         return functools.partial(self._left_out, folder, specs) if specs else None
+
+    @classmethod
+    def _left_out_by_all(cls, folder: str, alternatives: list[list[tuple[str, Any]]],
+                         name: str, is_dir: bool) -> bool:
+        return all(cls._left_out(folder, specs, name, is_dir) for specs in alternatives)
 
     @staticmethod
     def _left_out(folder: str, specs: list[tuple[str, Any]], name: str, is_dir: bool) -> bool:

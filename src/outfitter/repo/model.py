@@ -186,14 +186,17 @@ class Repository:
         return self._variable_sources
 
     @property
-    def source_ignore(self) -> str | None:
-        """The `spec.ignore` of the GitRepository the entry points sync from, when the tree
-        defines it: source-controller leaves what it names out of the artifact, as it does
-        what a .sourceignore names. None when clusters sync from sources that differ in it
-        (one listing of the tree cannot hide a file for one cluster only)."""
+    def source_ignore(self) -> tuple[str, ...] | None:
+        """The `spec.ignore` of the GitRepositories the entry points sync from, when the
+        tree defines them: source-controller leaves what they name out of the artifact, as
+        it does what a .sourceignore names. Several when the clusters' sources differ in it
+        (a file is then left out only if every one leaves it out: one listing of the tree
+        cannot hide a file for one cluster only); None when one of them has none."""
         found = {source.ignore for keys in self.entry_sources.values() for key in keys
                  for source in self.definitions.get(key, [])}
-        return found.pop() if len(found) == 1 else None
+        if not found or None in found:
+            return None
+        return tuple(sorted(text for text in found if text is not None))
 
     @property
     def appliers(self) -> str:

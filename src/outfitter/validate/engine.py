@@ -128,7 +128,7 @@ class Options:
     workers: int | None = None
     # The spec.ignore of the GitRepository the tree syncs from (repo.fs.SourceIgnore), once
     # read: validate() reads the tree again when the first reading finds one.
-    source_ignore: str | None = None
+    source_ignore: str | tuple[str, ...] | None = None
 
 
 @dataclass
@@ -1227,7 +1227,7 @@ class _Scanner:
 class _SourceIgnored(Exception):
     """The tree's own GitRepository leaves files out (spec.ignore): read it again so."""
 
-    def __init__(self, patterns: str) -> None:
+    def __init__(self, patterns: tuple[str, ...]) -> None:
         super().__init__(patterns)
         self.patterns = patterns
 
