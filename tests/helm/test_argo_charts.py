@@ -13,7 +13,11 @@ FILES = {("https://git.example.com/me/ops", "values/base.yaml"): "a: {x: 1, y: 1
 
 
 def read(url: str, path: str) -> str | None:
-    return FILES.get((url, path))
+    if url != "https://git.example.com/me/ops":
+        return None  # another repository
+    if (url, path) not in FILES:
+        raise FileNotFoundError(path)
+    return FILES[(url, path)]
 
 
 def app(source: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -55,13 +59,19 @@ def test_an_oci_chart_is_named_with_or_without_its_scheme() -> None:
 
 
 def test_value_files_not_readable_here_are_said_not_guessed() -> None:
+    other = app({"repoURL": "https://charts.example.com", "chart": "web",
+                 "helm": {"valueFiles": ["$values/values/base.yaml"]}})
+    other["spec"]["sources"][1]["repoURL"] = "https://git.example.com/someone/else"
+    assert [note for _, note in chart_releases(other, read)] == [Unrendered(
+        "remote-resource", "value file $values/values/base.yaml is in "
+        "https://git.example.com/someone/else, not this repository: not fetched (offline), "
+        "not templated")]
     missing = chart_releases(app({"repoURL": "https://charts.example.com", "chart": "web",
                                   "helm": {"valueFiles": ["$values/values/none.yaml"]}}),
                              read)
     assert [note for _, note in missing] == [Unrendered(
-        "remote-resource", "value file $values/values/none.yaml is in "
-        "https://git.example.com/me/ops, not this repository (or not in it): not fetched "
-        "(offline), not templated")]
+        "helm-template", "value file $values/values/none.yaml is not in this repository "
+        "(Argo CD fails the sync)")]
     ignored = chart_releases(app({"repoURL": "https://charts.example.com", "chart": "web",
                                   "helm": {"valueFiles": ["$values/values/none.yaml"],
                                            "ignoreMissingValueFiles": True}}), read)

@@ -188,7 +188,8 @@ def test_argo_cd_applications_charts_are_templated_with_their_values(
     """Flux applies Argo CD Applications that install chart `web`: the values come from a
     value file of this repository (`$values/…`, a misspelt Secret key in it) and a
     `--set port=8080` parameter (the datasource's port 8080 is found). A value file of
-    another repository, or inside the chart, is a note: not templated, nothing guessed."""
+    another repository, or inside the chart, is a note: not templated, nothing guessed; one
+    this repository lacks fails the sync."""
     base = {k: v for k, v in tree(host="web.apps.svc:8080").items()
             if k not in ("apps/web.yaml", "apps/helmrepository.yaml")}
     repo = write(tmp_path / "repo", {
@@ -200,7 +201,8 @@ def test_argo_cd_applications_charts_are_templated_with_their_values(
             argo_chart_app("web", "$values/argocd/web/values.yaml"),
             argo_chart_app("elsewhere", "$values/web/values.yaml",
                            "https://git.example.com/someone/else"),
-            argo_chart_app("inside", "values-prod.yaml")]),
+            argo_chart_app("inside", "values-prod.yaml"),
+            argo_chart_app("missing", "$values/argocd/nope.yaml")]),
     })
     main(["validate", str(repo), "--kubernetes-version", "1.36", "--json", "--helm",
           "--helm-bin", helm, "--charts", str(charts), "--offline"])
@@ -209,10 +211,13 @@ def test_argo_cd_applications_charts_are_templated_with_their_values(
     assert [(rule, file) for rule, file, _ in found] == [
         ("secret-key", "apps/argocd/applications.yaml"),
         ("remote-resource", "apps/argocd/applications.yaml"),
-        ("argocd-not-rendered", "apps/argocd/applications.yaml")]
+        ("argocd-not-rendered", "apps/argocd/applications.yaml"),
+        ("helm-template", "apps/argocd/applications.yaml")]
+    assert found[3][2] == ("web 1.0.0: value file $values/argocd/nope.yaml is not in this "
+                           "repository (Argo CD fails the sync)")
     assert "'pasword'" in found[0][2]
     assert found[1][2] == ("web 1.0.0: value file $values/web/values.yaml is in "
-                           "https://git.example.com/someone/else, not this repository (or "
-                           "not in it): not fetched (offline), not templated")
+                           "https://git.example.com/someone/else, not this repository: not "
+                           "fetched (offline), not templated")
     assert found[2][2] == ("web 1.0.0: value file values-prod.yaml is read from the chart, "
                            "not here: not templated")

@@ -36,7 +36,7 @@ def chart_releases(app: dict[str, Any], read: Callable[[str, str], str | None]
                    ) -> list[tuple[Release, Unrendered | None]]:
     """One release per chart source of the Application, with why it is not templated
     here when it is not. `read(repo_url, path)`: a file of a repository, when it is this
-    one (None otherwise)."""
+    one (None for another; FileNotFoundError when this one has no such file)."""
     meta = _dict(app.get("metadata"))
     spec = _dict(app.get("spec"))
     name = str(meta.get("name") or "")
@@ -101,12 +101,16 @@ def _value_file(entry: str, refs: dict[str, str], read: Callable[[str, str], str
     ref, _, path = entry[1:].partition("/")
     if ref not in refs:
         raise _NotRead("helm-template", f"value file {entry}: no source has ref {ref!r}")
-    text = read(refs[ref], path)
-    if text is None:
+    try:
+        text = read(refs[ref], path)
+    except FileNotFoundError:
         if ignore_missing:
             return {}
+        raise _NotRead("helm-template", f"value file {entry} is not in this repository "
+                       f"(Argo CD fails the sync)") from None
+    if text is None:
         raise _NotRead("remote-resource", f"value file {entry} is in {refs[ref]}, not this "
-                       f"repository (or not in it): not fetched (offline), not templated")
+                       f"repository: not fetched (offline), not templated")
     try:
         loaded = yamlio.load_checked(text, where=entry) if text.strip() else {}
     except yamlio.YamlInputError as err:

@@ -64,7 +64,7 @@ class Templater(Generic[T]):
         self.releases: list[tuple[Release, T]] = []
         self.unrendered: dict[int, Unrendered] = {}  # id(release) -> why it is not
         # A file of a repository (URL, path), when it is the one validated: an Argo CD
-        # Application's value files (helm.argo_charts). None: not readable here.
+        # Application's value files (helm.argo_charts). None: another repository.
         self.read_repository: Callable[[str, str], str | None] = lambda url, path: None
         self.sources: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.data: dict[tuple[str, str, str], dict[str, str] | None] = {}

@@ -455,15 +455,18 @@ class Validator:
 
     def _repository_file(self, url: str, path: str) -> str | None:
         """A file of the repository named by `url`, when it is this one (an Argo CD
-        Application's value file), read as every file of the tree is; None otherwise."""
+        Application's value file), read as every file of the tree is; None when it is
+        another repository. FileNotFoundError: this repository has no such file."""
         repo = self.repo
         if repo is None or repo_model.same_repository(url) not in repo.urls:
             return None
         full = os.path.normpath(os.path.join(repo.boundary.root, path))
         if not repo.boundary.contains(full) or not self.builder.fs.is_file(full):
-            return None
+            raise FileNotFoundError(path)
         text = read_text(full)
-        return None if isinstance(text, InputProblem) else text
+        if isinstance(text, InputProblem):
+            raise FileNotFoundError(path)
+        return text
 
     def _hidden_candidates(self) -> list[str]:
         """Files a .sourceignore keeps out of Flux's source that may define a substituteFrom
