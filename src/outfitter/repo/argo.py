@@ -108,16 +108,15 @@ def application_sources(doc: dict[str, Any], origin: Origin, parent: ObjKey | No
         url = str(source.get("repoURL") or "")
         ref = own if is_own_url(url) else SourceRefSpec(EXTERNAL, url, "")
         key_name = name if number is None else f"{name}[{number}]"
-        found = _source(ObjKey("Application", namespace, key_name), origin, parent, doc,
-                        source, ref, url, destination, number)
-        found.destination_cluster = cluster
-        out.append(found)
+        out.append(_source(ObjKey("Application", namespace, key_name), origin, parent, doc,
+                           source, ref, url, (destination, cluster), number))
     return out
 
 
 def _source(key: ObjKey, origin: Origin, parent: ObjKey | None, doc: dict[str, Any],
-            source: dict[str, Any], ref: SourceRefSpec, url: str, destination: str,
-            number: int | None) -> ArgoSource:
+            source: dict[str, Any], ref: SourceRefSpec, url: str,
+            destination: tuple[str, str], number: int | None) -> ArgoSource:
+    """`destination`: its namespace, and its cluster when not Argo CD's own."""
     kustomize = _dict(source.get("kustomize"))
     # The source's kustomize options, in the Flux Kustomization fields that do the same
     # (validate.kustomize puts them in the build's wrapper kustomization).
@@ -138,7 +137,8 @@ def _source(key: ObjKey, origin: Origin, parent: ObjKey | None, doc: dict[str, A
         target_namespace=str(spec.get("targetNamespace") or ""),
         components=tuple(str(c) for c in spec.get("components") or [] if isinstance(c, str)),
         depends_on=(), substitute={}, substitute_from=(), decryption=False, suspended=False,
-        parent=parent, raw=doc, repo_url=url, destination_namespace=destination,
+        parent=parent, raw=doc, repo_url=url, destination_namespace=destination[0],
+        destination_cluster=destination[1],
         directory=Directory(recurse=directory.get("recurse") is True,
                             include=str(directory.get("include") or ""),
                             exclude=str(directory.get("exclude") or "")),

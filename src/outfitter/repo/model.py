@@ -271,7 +271,7 @@ class _Loader:
         self.reader = Reader(self.fs, self.boundary, self._kustomization_docs, self.docs)
         # Argo CD Applications by file, and the URLs this repository is known by.
         self._applications: dict[str, list[tuple[Origin, dict[str, Any]]]] = {}
-        self._urls: set[str] = {_repository(url) for url in git_remotes(self.repo_root)}
+        self._urls: set[str] = {same_repository(url) for url in git_remotes(self.repo_root)}
 
     def load(self) -> Repository:
         files = [self.root] if os.path.isfile(self.root) else list(yaml_files(self.fs,
@@ -321,11 +321,11 @@ class _Loader:
                 and repo.mode == "flux" and (root.source.key in synced or
                                              root.source.key in repo.sources) else own
             cluster = _cluster_name(root) if repo.clusters else ""
-            self._urls |= {_repository(source.url) for source in repo.sources.values()
+            self._urls |= {same_repository(source.url) for source in repo.sources.values()
                            if source.url and syncs_from(SourceRefSpec(
                                source.key.kind, source.key.name, source.key.namespace))}
             if urls.get(_sync_path(root.path)):
-                self._urls.add(_repository(urls[_sync_path(root.path)]))
+                self._urls.add(same_repository(urls[_sync_path(root.path)]))
             if syncs_from(root.source):
                 repo.entry_sources.setdefault(cluster, []).append(root.source.key)
             self._traverse(repo, [root], syncs_from, found, cluster)
@@ -439,9 +439,9 @@ class _Loader:
         """The sources an entry point's builds take from this repository: its own, and
         the tree's sources of the same repository URL."""
         own = repo.sources.get(root.source.key)
-        url = _repository(urls.get(_sync_path(root.path)) or (own.url if own else ""))
+        url = same_repository(urls.get(_sync_path(root.path)) or (own.url if own else ""))
         keys = {root.source.key} | {source.key for source in repo.sources.values()
-                                    if url and _repository(source.url) == url}
+                                    if url and same_repository(source.url) == url}
         return lambda s: s.key in keys
 
     def _beside(self, repo: Repository, root: FluxKustomization,
@@ -484,11 +484,7 @@ class _Loader:
                     listed.append(ks)
         # One a self-syncing bootstrap applies (in the same file, or below its path) is
         # that cluster's, not an entry point of its own.
-        applied: set[str] = set()
-        for ks in syncs if listed else []:
-            folder = os.path.normpath(join(self._base_for(ks.path), ks.path or "."))
-            if ks.origin is not None and self.fs.is_dir(folder):
-                applied |= self.reader.build(folder, ks.origin.file, ks.components).manifests.keys()
+        applied = set().union(*(self._reached(ks) for ks in syncs)) if listed else set()
         return syncs + [ks for ks in listed if ks.origin is not None and
                         ks.origin.file not in applied]
 
@@ -509,7 +505,7 @@ class _Loader:
                 listed = self.reader.build(folder, folder).manifests
                 return ks.origin.file in listed and any(
                     file in listed and (not self._urls or
-                                        _repository(source.url) in self._urls)
+                                        same_repository(source.url) in self._urls)
                     for file, source in defined.items())
             up = os.path.dirname(folder)
             if folder == self.repo_root or up == folder:
@@ -644,19 +640,10 @@ class _Loader:
             # is read as it stands (loose) rather than its folders called not applied.
             del repo.problems[before:]
             return []
-        reached: set[str] = set()
-        for app in candidates:
-            assert isinstance(app, ArgoSource) and app.origin is not None
-            folder = os.path.normpath(join(self._base_for(app.path), app.path or "."))
-            if self.fs.is_dir(folder) and self.boundary.contains(folder):
-                reach = self.reader.build(folder, app.origin.file, app.components,
-                                          app.directory)
-                reached |= reach.manifests.keys() - {app.origin.file}
-        tops = [app for app in candidates if app.origin and app.origin.file not in reached]
-        return tops or candidates
+        return self._tops(candidates)
 
     def _own_url(self, url: str) -> bool:
-        return _repository(url) in self._urls
+        return same_repository(url) in self._urls
 
     def _argo_applications(self, repo: Repository, doc: dict[str, Any], origin: Origin
                            ) -> list[dict[str, Any]]:
@@ -699,13 +686,21 @@ class _Loader:
         give them), not built a second time as entry points. In a cycle, all are kept."""
         reached: set[str] = set()
         for ks in candidates:
-            folder = os.path.normpath(join(self._base_for(ks.path), ks.path or "."))
-            if ks.origin is not None and self.fs.is_dir(folder) and \
-                    self.boundary.contains(folder):
-                reach = self.reader.build(folder, ks.origin.file, ks.components)
-                reached |= reach.manifests.keys() - {ks.origin.file}
+            if ks.origin is not None:
+                reached |= self._reached(ks) - {ks.origin.file}
         tops = [ks for ks in candidates if ks.origin is None or ks.origin.file not in reached]
         return tops or candidates
+
+    def _reached(self, ks: FluxKustomization) -> set[str]:
+        """The manifests its path applies, read without following anything (no entry
+        point is known yet)."""
+        folder = os.path.normpath(join(self._base_for(ks.path), ks.path or "."))
+        if ks.origin is None or not self.fs.is_dir(folder) or \
+                not self.boundary.contains(folder):
+            return set()
+        return set(self.reader.build(folder, ks.origin.file, ks.components,
+                                     ks.directory if isinstance(ks, ArgoSource)
+                                     else FLUX_DIRECTORY).manifests)
 
     def _resolve(self, repo: Repository, ks: FluxKustomization, source_root: str,
                  mapped: str | None = None) -> str | None:
@@ -970,13 +965,8 @@ def _load_yaml(text: str) -> Any:
 
 
 def same_repository(url: str) -> str:
-    """A Git or OCI URL as one repository (two URLs of one repository compare equal)."""
-    return _repository(url)
-
-
-def _repository(url: str) -> str:
-    """A Git or OCI URL as one repository: no scheme, user, `.git` or final slash, and
-    `git@host:owner/name` as `host/owner/name`."""
+    """A Git or OCI URL as one repository (two URLs of one repository compare equal): no
+    scheme, user, `.git` or final slash, and `git@host:owner/name` as `host/owner/name`."""
     out = url.strip().lower()
     for scheme in ("https://", "http://", "ssh://", "oci://"):
         out = out.removeprefix(scheme)
