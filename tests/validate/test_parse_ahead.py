@@ -1,12 +1,15 @@
 """Files parsed ahead of the pass by a forked copy: what it hands over is what the pass
-would have parsed, in the pass's order; a record not wholly visible yet is not taken; and
+would have parsed, in the files' order until told the pass's, then in that; a record not
+wholly visible yet is not taken; the copy starts before the repository model is made; and
 validate reports the same, to the byte, whether the copy parsed everything, nothing, or
 died at once."""
 
 from __future__ import annotations
 
 import inspect
+import mmap
 import os
+import struct
 import time
 from pathlib import Path
 
@@ -14,7 +17,7 @@ import pytest
 from test_fork_map import reaped, report_bytes
 from validate_trees import run, write_tree
 
-from outfitter.validate import parse_ahead
+from outfitter.validate import engine, parse_ahead
 from outfitter.validate.documents import iter_docs
 from outfitter.validate.parse_ahead import ParseAhead
 from outfitter.validate.parse_cache import encode, text_digest
@@ -66,6 +69,40 @@ def test_a_record_not_wholly_visible_yet_is_not_taken(tmp_path: Path) -> None:
         assert list(ahead.take()) == [record]
     finally:
         ahead.close()
+
+
+def test_the_copy_turns_to_the_pass_s_order_once_told() -> None:
+    files: list[tuple[str, str | None, bytes | None]] = [
+        (f"{i}.yaml", None, None) for i in range(8)]
+    order = mmap.mmap(-1, 4 + 4 * len(files))
+    walk = parse_ahead._in_order(files, order)
+    assert [next(walk)[0] for _ in range(3)] == ["0.yaml", "1.yaml", "2.yaml"]
+    # Told between two files: 6, 1 (done already), 4, 6 again; 3, 5 and 7 not at all.
+    for at, index in enumerate([6, 1, 4, 6]):
+        struct.pack_into("<I", order, 4 + 4 * at, index)
+    struct.pack_into("<I", order, 0, 4 + 1)
+    assert [path for path, _, _ in walk] == ["6.yaml", "4.yaml"]
+
+
+def test_told_the_pass_s_order_the_copy_parses_only_those(tmp_path: Path) -> None:
+    texts = [f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n"
+             for i in range(4000)]
+    files: list[tuple[str, str | None, bytes | None]] = [
+        (str(tmp_path / f"{i}.yaml"), text, text_digest(text)) for i, text in enumerate(texts)]
+    ahead = ParseAhead(files)
+    try:
+        ahead.prefer([3999, 3998, 5, 7000])  # 7000: no such file, left out
+        records = taken_all(ahead, 10 ** 6)  # every record, until the copy stops
+        pid = ahead._pid
+        assert os.waitpid(pid, 0)[0] == pid  # it has stopped: nothing more to parse
+        ahead._pid = 0
+    finally:
+        ahead.close()
+    digests = [digest for digest, _ in records]
+    told = digests.index(text_digest(texts[3999]))  # where the copy took the order
+    assert digests[:told] == [text_digest(text) for text in texts[:told]]
+    assert digests[told:] == [text_digest(texts[3999]), text_digest(texts[3998])] + \
+        ([text_digest(texts[5])] if told <= 5 else [])
 
 
 def test_closing_stops_the_copy_wherever_it_is(tmp_path: Path) -> None:
@@ -145,6 +182,30 @@ def test_a_cold_run_takes_what_the_copy_parsed_and_reports_alike(
     assert len(counted) == 1  # everything the pass parses is in the cache: no copy
     assert report_bytes(run(root, workers=2)) == serial  # no cache kept between runs
     assert len(counted) == 2
+
+
+def test_the_copy_starts_before_the_model_is_made(
+        tmp_path: Path, counted: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_tree(tmp_path / "tree", many_apps(150))
+    events: list[str] = []
+    real_load = engine.repo_model.load
+    real_prefer = ParseAhead.prefer
+
+    def load(*args: object, **kw: object) -> object:
+        events.append(f"model ({len(counted)} copies)")
+        return real_load(*args, **kw)  # type: ignore[arg-type]
+
+    def prefer(self: ParseAhead, order: list[int]) -> None:
+        events.append(f"told {len(order)} files")
+        real_prefer(self, order)
+
+    monkeypatch.setattr(engine.repo_model, "load", load)
+    monkeypatch.setattr(ParseAhead, "prefer", prefer)
+    run(root, workers=2, parse_cache=tmp_path / "cache")
+    # The copy works while the model and the plan are made. The pass parses 289 files (a
+    # Deployment and a ConfigMap of each of the 144 apps built natively, the Namespace;
+    # kubectl builds the other 6), and the copy is told them in its order.
+    assert events == ["model (1 copies)", "told 289 files"]
 
 
 def test_no_process_to_spare_leaves_the_pass_to_parse(

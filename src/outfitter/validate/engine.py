@@ -198,6 +198,7 @@ class Validator:
         self._flux_files: list[str] = []
         self._listed: list[str] = []  # the YAML files of the tree, as Flux's source holds them
         self._objects_in: set[str] = set()  # files whose text names an apiVersion and kind
+        self._ahead_at: dict[str, int] = {}  # file -> its index in the copy parsing ahead
         self._components: dict[str, bool] = {}  # folder -> in a Component (_in_component)
         self.repo: repo_model.Repository | None = None
 
@@ -211,6 +212,7 @@ class Validator:
         ahead: ParseAhead | None = None
         try:
             self._prescan(files)
+            ahead = self._parse_ahead(files)
             # Namespaces the bootstrap's helmfile creates exist before Flux applies.
             self.refs.known_namespaces |= helmfile_namespaces(
                 [*files, *templated_helmfiles(self.builder.fs)])
@@ -221,11 +223,12 @@ class Validator:
                 *(self._synced_sources(cluster) for cluster in self.repo.entry_sources))
             units = self._units()
             # kubectl builds are planned with the pass and run ahead of it on a pool; its
-            # threads start once the copy parsing ahead is forked (a copy forked with
-            # threads running would inherit their locks held).
+            # threads start after the plan (a copy forked with threads running would
+            # inherit their locks held).
             self.builder.hold = True
             steps = self._steps(files, units)
-            ahead = self._parse_ahead(steps)
+            if ahead is not None:
+                ahead.prefer(self._pass_order(steps))
             self.builder.start(ThreadPoolExecutor(
                 max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="kustomize")
                 if self.builder.can_kustomize else None)
@@ -381,22 +384,24 @@ class Validator:
                 cache.add(scan.digest, scan.blob)
         yield from scans
 
-    def _parse_ahead(self, steps: list[_Step]) -> ParseAhead | None:
-        """The files the pass will parse (those of native builds and plain files, not in
-        the parse cache), parsed meanwhile by a forked copy of this process, in the pass's
-        order (validate.parse_ahead): when there are enough of them to be worth a core."""
+    def _parse_ahead(self, listed: list[str]) -> ParseAhead | None:
+        """The files the pass may parse (those naming an apiVersion and kind, not in the
+        parse cache), parsed by a forked copy of this process from now on, while the model
+        and the plan are made and then beside the pass (validate.parse_ahead): when there
+        are enough of them to be worth a core. Which the pass parses, and in what order,
+        is known with the plan: the copy is told then (_pass_order)."""
         cache = self.builder.cache
+        self._ahead_at = {}
         if cache is None:
             return None
-        files = []
-        wanted: set[str] = set()
-        for step in steps:
-            if step.kind not in ("build", "plain") or step.path in wanted:
+        files: list[tuple[str, str | None, bytes | None]] = []
+        for path in listed:
+            if path not in self._objects_in:
                 continue
-            wanted.add(step.path)
-            text, digest = self.builder.texts.get(step.path, (None, None))
+            text, digest = self.builder.texts.get(path, (None, None))
             if digest is None or digest not in cache:
-                files.append((step.path, text, digest))
+                self._ahead_at[path] = len(files)
+                files.append((path, text, digest))
         if fork_map.workers_for(len(files), self.opts.workers) < 2:
             return None
         try:
@@ -405,6 +410,19 @@ class Validator:
             return None
         cache.ahead = ahead.take
         return ahead
+
+    def _pass_order(self, steps: list[_Step]) -> list[int]:
+        """The files the copy parses ahead (their indices there) in the order the pass
+        parses them: those of native builds and plain files."""
+        order: list[int] = []
+        seen: set[str] = set()
+        for step in steps:
+            if step.kind in ("build", "plain") and step.path not in seen:
+                seen.add(step.path)
+                index = self._ahead_at.get(step.path)
+                if index is not None:
+                    order.append(index)
+        return order
 
     def _model(self) -> repo_model.Repository:
         """The repository as Flux applies it, from the documents parsed in the scan."""
