@@ -378,6 +378,10 @@ def main() -> None:
         raise SystemExit(f"Flux CRDs not found at {FLUX_CRDS}")
     if not (tools_bin_dir() / "kubeconform").exists():
         raise SystemExit("kubeconform not built: run tools/build.sh")
+    if args.keep is not None and args.keep.exists() and (
+            not args.keep.is_dir() or any(args.keep.iterdir())):
+        raise SystemExit(f"--keep {args.keep}: exists and is not an empty folder "
+                         f"(the tree is generated into it; nothing there is replaced)")
     work = Path(tempfile.mkdtemp(prefix="outfitter-bench-"))
     try:
         tree = args.keep or work / "tree"
@@ -424,10 +428,7 @@ def main() -> None:
               f"{small_pass['objects']} objects; largest child process: "
               f"{child_rss(full)} and {child_rss(small_pass)}")
     finally:
-        if args.keep is None:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            shutil.rmtree(work / "small", ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)  # the kept tree (--keep) is not in it
 
 
 if __name__ == "__main__":
