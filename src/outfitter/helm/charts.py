@@ -31,7 +31,9 @@ class ChartSource:
 
     name: str
     version: str | None  # None: whatever the source serves (a GitRepository's revision)
-    kind: str  # HelmRepository | OCIRepository | GitRepository | Local
+    # HelmRepository | OCIRepository | GitRepository | Local | Repository (a folder of the
+    # repository validated, git_path: helm.local_charts)
+    kind: str
     url: str = ""
     git_ref: str | None = None
     git_path: str | None = None

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from outfitter.helm.argo_charts import ARGO_GROUP, Unrendered, chart_releases
 from outfitter.helm.charts import ChartSource, ChartStore, ChartUnavailable
+from outfitter.helm.local_charts import local_chart
 from outfitter.helm.postrender import post_render
 from outfitter.helm.release import Release, ValuesError, values_of
 from outfitter.helm.template import RenderedObject, TemplateError, template
@@ -35,6 +36,14 @@ class Outcome(Generic[T]):
     objects: list[RenderedObject] = field(default_factory=list)
     error: str | None = None
     error_rule: str = "helm-template"  # or "helm-chart": the chart could not be had
+
+
+def _no_repository(path: str) -> str:
+    raise FileNotFoundError(path)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _decoded(value: Any) -> str:
@@ -66,6 +75,15 @@ class Templater(Generic[T]):
         # A file of a repository (URL, path), when it is the one validated: an Argo CD
         # Application's value files (helm.argo_charts). None: another repository.
         self.read_repository: Callable[[str, str], str | None] = lambda url, path: None
+        # The repository validated, when there is one (helm.local_charts): whether a URL
+        # or a source (kind, namespace, name) is it; a file's text and a folder's path by
+        # their path in it (FileNotFoundError: no such file or folder); whether a path
+        # stays inside it.
+        self.is_own: Callable[[str], bool] = lambda url: False
+        self.own_sources: frozenset[tuple[str, str, str]] = frozenset()
+        self.repository_file: Callable[[str], str] = _no_repository
+        self.repository_folder: Callable[[str], str] = _no_repository
+        self.inside: Callable[[str], bool] = lambda path: False
         self.sources: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.data: dict[tuple[str, str, str], dict[str, str] | None] = {}
 
@@ -150,6 +168,12 @@ class Templater(Generic[T]):
         key = (kind, str((source_ref or {}).get("namespace") or namespace),
                str((source_ref or {}).get("name") or ""))
         source = self.sources.get(key)
+        if kind == "GitRepository" and (key in self.own_sources or self.is_own(
+                str((source or {}).get("url") or ""))):
+            # The repository validated: the chart as it stands in the checkout.
+            folder = name.strip("/").removeprefix("./")
+            return ChartSource(folder.rsplit("/", 1)[-1], None, "Repository",
+                               str((source or {}).get("url") or ""), git_path=folder)
         if kind == "GitRepository":
             git_ref = (source or {}).get("ref") if isinstance((source or {}).get("ref"),
                                                               dict) else {}
@@ -185,7 +209,8 @@ class Templater(Generic[T]):
         try:
             source = self.chart_source(release)
             outcome.chart = f"{source.name} {source.version or ''}".strip()
-            chart: Path = self.store.get(source)
+            chart: Path = self._repository_chart(release, source) \
+                if source.kind == "Repository" else self.store.get(source)
         except ChartUnavailable as err:
             outcome.error, outcome.error_rule = str(err), "helm-chart"
             return outcome
@@ -213,6 +238,27 @@ class Templater(Generic[T]):
             return outcome
         self.memo[key] = copy.deepcopy(outcome.objects)
         return outcome
+
+    def _repository_chart(self, release: Release, source: ChartSource) -> Path:
+        """The chart in a folder of the repository validated, with the release's
+        valuesFiles (paths in the source) in place of its values.yaml."""
+        path = source.git_path or "."
+        try:
+            folder = self.repository_folder(path)
+        except FileNotFoundError:
+            raise ChartUnavailable(f"{path}: no such folder in this repository") from None
+        inner = _dict(_dict(release.spec.get("chart")).get("spec"))
+        ignore_missing = inner.get("ignoreMissingValuesFiles") is True
+        values_files: list[tuple[str, str]] = []
+        for given in inner.get("valuesFiles") or []:
+            file = str(given).strip("/").removeprefix("./")
+            try:
+                values_files.append((file, self.repository_file(file)))
+            except FileNotFoundError:
+                if not ignore_missing:
+                    raise ChartUnavailable(f"values file {given} is not in this repository "
+                                           f"(source-controller fails the chart)") from None
+        return local_chart(folder, self.inside, self.store, values_files, shown=path)
 
     def render_all(self) -> list[Outcome[T]]:
         return [self.render(release, origin) for release, origin in self.releases]

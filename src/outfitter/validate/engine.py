@@ -441,7 +441,15 @@ class Validator:
         self.builder.inside = repo.contains
         self.builder.reader = repo_model.reader_for(repo)
         if self.opts.helm is not None:
-            self.opts.helm.templater.read_repository = self._repository_file
+            templater = self.opts.helm.templater
+            templater.read_repository = self._repository_file
+            templater.is_own = lambda url: repo_model.same_repository(url) in repo.urls
+            templater.own_sources = frozenset(
+                (key.kind, key.namespace, key.name)
+                for keys in repo.entry_sources.values() for key in keys)
+            templater.repository_file = self._file_here
+            templater.repository_folder = self._folder_here
+            templater.inside = repo.boundary.contains
         if "flux" in self.opts.checks:
             for problem in repo.problems:
                 subject = " ".join(problem.kind_name) if problem.kind_name else ""
@@ -478,13 +486,32 @@ class Validator:
         repo = self.repo
         if repo is None or repo_model.same_repository(url) not in repo.urls:
             return None
-        full = os.path.normpath(os.path.join(repo.boundary.root, path))
-        if not repo.boundary.contains(full) or not self.builder.fs.is_file(full):
+        return self._file_here(path)
+
+    def _file_here(self, path: str) -> str:
+        """A file of this repository by its path in it, read as every file of the tree is
+        (FileNotFoundError: no such file, or not one that can be read)."""
+        full = self._path_here(path)
+        if not self.builder.fs.is_file(full):
             raise FileNotFoundError(path)
         text = read_text(full)
         if isinstance(text, InputProblem):
             raise FileNotFoundError(path)
         return text
+
+    def _folder_here(self, path: str) -> str:
+        """A folder of this repository by its path in it (FileNotFoundError: none)."""
+        full = self._path_here(path)
+        if not self.builder.fs.is_dir(full):
+            raise FileNotFoundError(path)
+        return full
+
+    def _path_here(self, path: str) -> str:
+        assert self.repo is not None
+        full = os.path.normpath(os.path.join(self.repo.boundary.root, path))
+        if not self.repo.boundary.contains(full):
+            raise FileNotFoundError(path)
+        return full
 
     def _hidden_candidates(self) -> list[str]:
         """Files a .sourceignore keeps out of Flux's source that may define a substituteFrom
