@@ -219,3 +219,52 @@ spec: {interval: 1h, url: 'https://git.example.com/someone/charts', ref: {tag: v
     assert rule == "helm-chart"
     assert "from https://git.example.com/someone/charts" in text
     assert "--offline forbids pulling it" in text
+
+
+ARGO_APP = """
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  project: default
+  destination: {server: 'https://kubernetes.default.svc', namespace: apps}
+  source:
+    repoURL: git@git.example.com:me/home-ops.git
+    path: charts/web
+    targetRevision: main
+    helm:
+      valueFiles: [values-prod.yaml]
+"""
+
+
+def test_an_argo_cd_application_of_a_chart_in_the_repository_is_templated(
+        helm: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Flux applies an Application whose source is the chart folder of this repository
+    (Argo CD templates it with helm; its value files are relative to that folder): with
+    --helm it is templated as Argo CD does (the misspelt key of its production values is
+    found); without, it is the one note it was."""
+    repo = home_ops(tmp_path / "home-ops")
+    write(repo, {
+        "kubernetes/apps/web/app/kustomization.yaml":
+            "resources: [externalsecret.yaml, datasource.yaml, application.yaml]\n",
+        "kubernetes/apps/web/app/application.yaml": ARGO_APP,
+        "charts/web/values-prod.yaml": "host: web.example.com\n"
+                                       "secret: {name: web-db, key: pasword}\n"})
+    (repo / "kubernetes/apps/web/app/helmrelease.yaml").unlink()  # Argo CD installs it
+    main(["validate", str(repo), "--kubernetes-version", "1.36", "--json", "--helm",
+          "--helm-bin", helm, "--offline"])
+    found = [(f["rule"], f["file"], f["message"])
+             for f in json.loads(capsys.readouterr().out)["findings"]
+             if f["rule"] != "not-validated"]
+    assert [(rule, file) for rule, file, _ in found] == [
+        ("secret-key", "kubernetes/apps/web/app/application.yaml"),
+        ("service-port", "kubernetes/apps/web/app/datasource.yaml")]
+    assert found[0][2].startswith("Deployment apps/web: container 'web' env 'DB_PASSWORD' "
+                                  "reads key 'pasword' of Secret apps/web-db")
+    main(["validate", str(repo), "--kubernetes-version", "1.36", "--json"])
+    found = [(f["rule"], f["file"], f["message"])
+             for f in json.loads(capsys.readouterr().out)["findings"]
+             if f["rule"] != "not-validated"]
+    assert found == [("argocd-not-rendered", "kubernetes/apps/web/app/application.yaml",
+                      "Argo CD renders 'charts/web' with helm (a Chart.yaml is in its path); "
+                      "its objects are not checked (validate --helm templates it)")]

@@ -38,7 +38,7 @@ def test_what_argo_cd_applications_apply_is_validated(tree: Tree) -> None:
          "decrypts them): Argo CD would apply it still encrypted", ""),
         ("kubernetes/apps/argocd/applications.yaml", "argocd-not-rendered",
          "Argo CD renders 'argocd/charts/podinfo' with helm (a Chart.yaml is in its path); "
-         "its objects are not checked", ""),
+         "its objects are not checked (validate --helm templates it)", ""),
         ("kubernetes/apps/argocd/applications.yaml", "external-source",
          "builds 'deploy' of https://github.com/someone/else.git, not this repository: not "
          "validated here", ""),

@@ -12,6 +12,7 @@ templated; a value file inside the chart is not read here either.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,11 +33,14 @@ class Unrendered:
     message: str
 
 
-def chart_releases(app: dict[str, Any], read: Callable[[str, str], str | None]
+def chart_releases(app: dict[str, Any], read: Callable[[str, str], str | None],
+                   chart_folder: Callable[[str, str], bool] = lambda url, path: False
                    ) -> list[tuple[Release, Unrendered | None]]:
     """One release per chart source of the Application, with why it is not templated
     here when it is not. `read(repo_url, path)`: a file of a repository, when it is this
-    one (None for another; FileNotFoundError when this one has no such file)."""
+    one (None for another; FileNotFoundError when this one has no such file).
+    `chart_folder(repo_url, path)`: the path is a chart folder of this repository (a
+    source Argo CD templates with helm, its value files relative to it)."""
     meta = _dict(app.get("metadata"))
     spec = _dict(app.get("spec"))
     name = str(meta.get("name") or "")
@@ -48,20 +52,24 @@ def chart_releases(app: dict[str, Any], read: Callable[[str, str], str | None]
     refs = {str(s["ref"]): str(s.get("repoURL") or "") for s in sources if s.get("ref")}
     out: list[tuple[Release, Unrendered | None]] = []
     for source in sources:
-        if not source.get("chart"):
+        url = str(source.get("repoURL") or "")
+        path = str(source.get("path") or "").strip("/").removeprefix("./")
+        here = not source.get("chart") and "path" in source and chart_folder(url, path)
+        if not (source.get("chart") or here):
             continue
         helm = _dict(source.get("helm"))
         note = None
         try:
-            values = _values(helm, refs, read)
+            values = _values(helm, refs, read, (url, path or ".") if here else None)
         except _NotRead as why:
             values, note = {}, Unrendered(why.rule, str(why))
         release_spec: dict[str, Any] = {"releaseName": str(helm.get("releaseName") or name),
                                         "values": values}
         if helm.get("skipCrds") is True:
             release_spec["install"] = {"crds": "Skip"}
-        out.append((Release(name, namespace, release_spec, source=_chart(source),
-                            title=label), note))
+        chart = ChartSource(posixpath.basename(path) or name, None, "Repository", url,
+                            git_path=path or ".") if here else _chart(source)
+        out.append((Release(name, namespace, release_spec, source=chart, title=label), note))
     return out
 
 
@@ -72,11 +80,12 @@ class _NotRead(Exception):
 
 
 def _values(helm: dict[str, Any], refs: dict[str, str],
-            read: Callable[[str, str], str | None]) -> dict[str, Any]:
+            read: Callable[[str, str], str | None], chart: tuple[str, str] | None
+            ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for entry in helm.get("valueFiles") or []:
         values = merge(values, _value_file(str(entry), refs, read,
-                                           helm.get("ignoreMissingValueFiles") is True))
+                                           helm.get("ignoreMissingValueFiles") is True, chart))
     inline = helm.get("valuesObject")
     if not isinstance(inline, dict) and isinstance(helm.get("values"), str):
         try:
@@ -94,22 +103,28 @@ def _values(helm: dict[str, Any], refs: dict[str, str],
 
 
 def _value_file(entry: str, refs: dict[str, str], read: Callable[[str, str], str | None],
-                ignore_missing: bool) -> dict[str, Any]:
-    if not entry.startswith("$"):
+                ignore_missing: bool, chart: tuple[str, str] | None) -> dict[str, Any]:
+    """A value file's values: `$ref/path`, or (for a chart of this repository, `chart`:
+    its URL and path) a path relative to the chart's folder."""
+    if entry.startswith("$"):
+        ref, _, path = entry[1:].partition("/")
+        if ref not in refs:
+            raise _NotRead("helm-template", f"value file {entry}: no source has ref {ref!r}")
+        url = refs[ref]
+    elif chart is not None and "://" not in entry:
+        url, path = chart[0], posixpath.normpath(posixpath.join(chart[1], entry))
+    else:
         raise _NotRead("argocd-not-rendered", f"value file {entry} is read from the chart, "
                        f"not here: not templated")
-    ref, _, path = entry[1:].partition("/")
-    if ref not in refs:
-        raise _NotRead("helm-template", f"value file {entry}: no source has ref {ref!r}")
     try:
-        text = read(refs[ref], path)
+        text = read(url, path)
     except FileNotFoundError:
         if ignore_missing:
             return {}
         raise _NotRead("helm-template", f"value file {entry} is not in this repository "
                        f"(Argo CD fails the sync)") from None
     if text is None:
-        raise _NotRead("remote-resource", f"value file {entry} is in {refs[ref]}, not this "
+        raise _NotRead("remote-resource", f"value file {entry} is in {url}, not this "
                        f"repository: not fetched (offline), not templated")
     try:
         loaded = yamlio.load_checked(text, where=entry) if text.strip() else {}

@@ -9,6 +9,7 @@ import base64
 import binascii
 import copy
 import json
+import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +102,8 @@ class Templater(Generic[T]):
         if group == HELM_GROUP and kind == "HelmRelease":
             self.releases.append((Release(name, ns, dict(spec or {})), origin))
         elif group == ARGO_GROUP and kind == "Application":
-            for release, note in chart_releases(obj, self.read_repository):
+            for release, note in chart_releases(obj, self.read_repository,
+                                                self._chart_folder_here):
                 self.releases.append((release, origin))
                 if note is not None:
                     self.unrendered[id(release)] = note
@@ -238,6 +240,16 @@ class Templater(Generic[T]):
             return outcome
         self.memo[key] = copy.deepcopy(outcome.objects)
         return outcome
+
+    def _chart_folder_here(self, url: str, path: str) -> bool:
+        """A folder of the repository validated (named by `url`) holding a Chart.yaml."""
+        if not self.is_own(url):
+            return False
+        try:
+            self.repository_file(posixpath.join(path or ".", "Chart.yaml"))
+        except FileNotFoundError:
+            return False
+        return True
 
     def _repository_chart(self, release: Release, source: ChartSource) -> Path:
         """The chart in a folder of the repository validated, with the release's

@@ -677,7 +677,9 @@ class _Loader:
         assert app.origin is not None
         repo.problems.append(Problem(
             "argocd-not-rendered", app.origin.file, f"Argo CD renders {app.path!r} with "
-            f"{tool}; its objects are not checked", *_at(app)))
+            f"{tool}; its objects are not checked" + (" (validate --helm templates it)"
+                                                      if chart else ""),
+            *_at(app), helm_chart=chart))
         return True
 
     def _tops(self, candidates: list[FluxKustomization]) -> list[FluxKustomization]:

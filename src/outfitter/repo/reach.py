@@ -32,6 +32,7 @@ class Problem:
     doc: int | None = None  # the document, and the field in it, for the line
     at: tuple[str | int, ...] = ()
     kind_name: tuple[str, str] | None = None
+    helm_chart: bool = False  # a chart Argo CD templates: validate --helm templates it too
 
 
 @dataclass

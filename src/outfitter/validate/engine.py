@@ -452,6 +452,8 @@ class Validator:
             templater.inside = repo.boundary.contains
         if "flux" in self.opts.checks:
             for problem in repo.problems:
+                if problem.helm_chart and self.opts.helm is not None:
+                    continue  # the Helm pass templates it
                 subject = " ".join(problem.kind_name) if problem.kind_name else ""
                 self._add(Finding(problem.rule, self._rel(problem.file), problem.message,
                                   subject, doc=problem.doc, path=problem.at,
