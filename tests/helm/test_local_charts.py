@@ -202,6 +202,21 @@ def test_what_the_chart_needs_and_the_repository_lacks_is_one_finding(
     assert message in text
 
 
+def test_a_chart_named_like_a_path_is_copied_inside_the_cache(
+        helm: str, tmp_path: Path, chart_cache: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Chart.yaml's name is the repository's text: `../../escaped` names no folder."""
+    repo = home_ops(tmp_path / "home-ops")
+    write(repo, {"charts/common/Chart.yaml": "apiVersion: v2\nname: ../../../escaped\n"
+                                             "version: 0.1.0\n",
+                 "charts/web/Chart.yaml": WEB["charts/web/Chart.yaml"].replace(
+                     "name: common", "name: ../../../escaped")})
+    findings(repo, helm, capsys)
+    assert not list(tmp_path.glob("**/escaped*"))
+    assert [p.name for p in chart_cache.glob("repository-web-*/web/charts/*")] == \
+        ["_.._.._escaped"]  # one folder
+
+
 def test_another_repository_s_chart_is_still_not_fetched_offline(
         helm: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     other = """

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -49,7 +50,7 @@ def local_chart(folder: str, inside: Inside, store: ChartStore,
     if "Chart.yaml" not in files:
         raise ChartUnavailable(f"{shown} holds no Chart.yaml")
     meta = _meta(files["Chart.yaml"], "Chart.yaml")
-    name = str(meta.get("name") or os.path.basename(folder))
+    name = _folder_name(str(meta.get("name") or ""), os.path.basename(folder))
     digest = hashlib.sha256()
     for rel in sorted(files):
         digest.update(rel.encode() + b"\0" + _read(files[rel]) + b"\0")
@@ -150,7 +151,7 @@ def _dependencies(folder: str, shown: str, copy: Path, meta: dict[str, Any],
                                        f"holds no Chart.yaml")
             sub = local_chart(source, inside, store, shown=os.path.normpath(
                 os.path.join(shown, rel)), chain=chain)
-            shutil.copytree(sub, target / name, symlinks=False)
+            shutil.copytree(sub, target / _folder_name(name, "dependency"), symlinks=False)
             continue
         if not repository:
             raise ChartUnavailable(f"dependency {name} of {shown} is not in its "
@@ -162,9 +163,15 @@ def _dependencies(folder: str, shown: str, copy: Path, meta: dict[str, Any],
         except ChartUnavailable as err:
             raise ChartUnavailable(f"dependency {name} of {shown}: {err}") from None
         if found.is_dir():
-            shutil.copytree(found, target / name, symlinks=False)
+            shutil.copytree(found, target / _folder_name(name, "dependency"), symlinks=False)
         else:
             shutil.copyfile(found, target / found.name)
+
+
+def _folder_name(name: str, fallback: str) -> str:
+    """A chart's name as a folder name: one path segment whatever Chart.yaml says."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".")
+    return safe or re.sub(r"[^A-Za-z0-9._-]", "_", fallback).lstrip(".") or "chart"
 
 
 def _meta(path: str, name: str) -> dict[str, Any]:
