@@ -226,12 +226,34 @@ APPSETS: dict[str, str] = {
           - git: {repoURL: 'git@github.com:me/home-ops.git', revision: HEAD,
                   directories: [{path: argocd/lab/*}]}
 """),
+        # A list of apps (Argo CD's default templates: string values, `values.KEY`).
+        application_set("listed", "", "{{name}}", "argocd/listed/{{name}}",
+                        "{{values.namespace}}", go=False, generators="""\
+    - list:
+        elements:
+          - {name: gamma, values: {namespace: gamma}}
+          - {name: delta, values: {namespace: delta}}
+"""),
+        # Every folder of argocd/stages in every stage: a matrix of git directories and a
+        # list (goTemplate), one folder per app and stage.
+        application_set("staged", "", "{{.path.basename}}-{{.stage}}",
+                        "{{.path.path}}/{{.stage}}", "{{.path.basename}}", generators="""\
+    - matrix:
+        generators:
+          - git: {repoURL: 'git@github.com:me/home-ops.git', revision: HEAD,
+                  directories: [{path: argocd/stages/*}]}
+          - list: {elements: [{stage: lab}, {stage: prod, replicas: 2}]}
+"""),
     ]),
     "argocd/lab/alpha/configmap.yaml": CONFIGMAP % ("alpha", "replicas: 3"),
     "argocd/lab/beta/configmap.yaml": CONFIGMAP % ("beta", "mode: lab"),
     "argocd/lab/broken/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\n"
                                          "metadata: {name: broken}\nspec: {replicas: two}\n",
     "argocd/tools/Net_Tools/configmap.yaml": CONFIGMAP % ("net-tools", "a: b"),
+    "argocd/listed/gamma/configmap.yaml": CONFIGMAP % ("gamma", "a: b"),
+    "argocd/listed/delta/configmap.yaml": CONFIGMAP % ("delta", "enabled: true"),
+    "argocd/stages/web/lab/configmap.yaml": CONFIGMAP % ("web-lab", "a: b"),
+    "argocd/stages/web/prod/configmap.yaml": CONFIGMAP % ("web-prod", "a: b"),
 }
 
 

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from argocd_trees import MIXED
 from outfitter.repo import model
-from outfitter.repo.argo import EXTERNAL, ArgoSource, application_sources
+from outfitter.repo.argo import (
+    EXTERNAL,
+    ArgoSource,
+    application_sources,
+    expand_application_set,
+)
 from outfitter.repo.objects import ObjKey, Origin, SourceRefSpec
 from outfitter.repo.reach import Directory
 
@@ -97,3 +105,67 @@ def test_with_no_flux_the_root_application_is_the_entry_point(tree: Tree) -> Non
     assert repo.mode == "argo"
     assert [b.ks.key.name for b in repo.builds if b.ks.parent is None] == ["apps"]
     assert sorted(b.ks.key.name for b in repo.builds) == ["apps", "coredns", "external-dns"]
+
+
+def appset(generators: list[dict[str, Any]], name: str, path: str, go: bool = True
+           ) -> dict[str, Any]:
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+            "metadata": {"name": "set", "namespace": "argocd"},
+            "spec": {"goTemplate": go, "generators": generators,
+                     "template": {"metadata": {"name": name}, "spec": {
+                         "source": {"repoURL": OWN_URL, "path": path},
+                         "destination": {"namespace": "apps"}}}}}
+
+
+OWN_URL = "git@github.com:me/home-ops.git"
+
+
+def expand(doc: dict[str, Any], folders: dict[str, list[str]] | None = None
+           ) -> tuple[list[tuple[str, str]], str | None]:
+    apps, why = expand_application_set(
+        doc, lambda rel: (folders or {}).get(rel), lambda url: url == OWN_URL)
+    return [(a["metadata"]["name"], a["spec"]["source"]["path"]) for a in apps], why
+
+
+def test_list_and_matrix_generators_make_one_application_per_parameter_set() -> None:
+    git = {"git": {"repoURL": OWN_URL, "directories": [{"path": "apps/*"}]}}
+    stages = {"list": {"elements": [{"stage": "lab", "replicas": 1, "ha": False},
+                                    {"stage": "prod", "replicas": 3, "ha": True}]}}
+    folders = {"": ["apps"], "apps": ["web", "db"]}
+    assert expand(appset([{"matrix": {"generators": [git, stages]}}],
+                         "{{.path.basename}}-{{.stage}}",
+                         "{{.path.path}}/{{.replicas}}-{{ .ha }}"), folders) == ([
+        ("db-lab", "apps/db/1-false"), ("db-prod", "apps/db/3-true"),
+        ("web-lab", "apps/web/1-false"), ("web-prod", "apps/web/3-true")], None)
+    # Argo CD's default templates: strings, an element's `values` map as values.KEY.
+    listed = {"list": {"elements": [{"app": "echo", "values": {"dir": "tools/echo"}}]}}
+    assert expand(appset([listed], "{{app}}", "{{values.dir}}", go=False)) == \
+        ([("echo", "tools/echo")], None)
+
+
+@pytest.mark.parametrize(("generators", "name", "go", "why"), [
+    ([{"list": {"elements": [{"app": "echo", "replicas": 2}]}}], "{{app}}", False,
+     "a list generator element has a value that is not a string (Argo CD refuses it "
+     "without goTemplate)"),
+    ([{"matrix": {"generators": [
+        {"list": {"elements": [{"dir": "apps"}]}},
+        {"git": {"repoURL": OWN_URL, "directories": [{"path": "{{.dir}}/*"}]}}]}}],
+     "{{.path.basename}}", True,
+     "a matrix generator whose second generator uses the first's parameters is not "
+     "expanded here"),
+    ([{"matrix": {"generators": [{"list": {"elements": [{"app": "a"}]}},
+                                 {"list": {"elements": [{"app": "b"}]}}]}}],
+     "{{.app}}", True, "its matrix generators both set 'app'"),
+    ([{"list": {"elements": [{"app": "echo"}]}}], "{{.app | upper}}", True,
+     "its template uses more than its generators' parameters"),
+    ([{"git": {"repoURL": OWN_URL, "directories": [{"path": "apps/*"}]}},
+      {"list": {"elements": [{"path": {"basename": "web"}}]}}], "{{.path.basename}}", True,
+     "it makes two Applications named 'web' (Argo CD refuses the set)"),
+    ([{"list": {"elements": [{"app": "echo"}]}, "selector": {"matchLabels": {"a": "b"}}}],
+     "{{.app}}", True, "a list, selector generator is not expanded here (git directories, "
+     "lists and matrices of two of them only)"),
+])
+def test_what_is_not_expanded_says_why(generators: list[dict[str, Any]], name: str,
+                                       go: bool, why: str) -> None:
+    folders = {"": ["apps"], "apps": ["web"]}
+    assert expand(appset(generators, name, "apps", go), folders) == ([], why)

@@ -101,15 +101,23 @@ def test_application_sets_make_one_application_per_folder(tree: Tree) -> None:
         ("argocd/lab/broken", "not-applied", "", "no Flux Kustomization or Argo CD Application "
          "applies this folder (not reached from Flux Kustomization flux-system/flux-system): "
          "not validated", ""),
+        ("argocd/listed/delta/configmap.yaml", "schema", "ConfigMap delta/delta",
+         'data.enabled: true is not of types "null", "string"',
+         "Argo CD Application argocd/delta"),
         ("kubernetes/apps/argocd/applications.yaml", "argocd-not-rendered",
-         "ApplicationSet clusters", "a matrix generator is not expanded here (git directories "
-         "only): the Applications it makes are not checked", ""),
+         "ApplicationSet clusters", "a clusters generator is not expanded here (git "
+         "directories, lists and matrices of two of them only): the Applications it makes "
+         "are not checked", ""),
     ]
     assert sorted((by, obj["metadata"]["namespace"], obj["metadata"]["name"])
                   for by, obj in seen if obj["kind"] == "ConfigMap") == [
+        ("Argo CD Application argocd/delta", "delta", "delta"),
+        ("Argo CD Application argocd/gamma", "gamma", "gamma"),
         ("Argo CD Application argocd/lab-alpha", "alpha", "alpha"),
         ("Argo CD Application argocd/lab-beta", "beta", "beta"),
-        ("Argo CD Application argocd/net-tools", "tools", "net-tools")]
+        ("Argo CD Application argocd/net-tools", "tools", "net-tools"),
+        ("Argo CD Application argocd/web-lab", "web", "web-lab"),
+        ("Argo CD Application argocd/web-prod", "web", "web-prod")]
 
 
 def test_a_folder_both_flux_and_argo_cd_apply_has_two_owners(tree: Tree) -> None:

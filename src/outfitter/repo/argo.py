@@ -21,13 +21,19 @@ build, typed like a Flux Kustomization (repo.objects) so the model follows it th
 A source of another repository is external (listed, not built); a Helm chart from a chart
 repository is installed by Argo CD, as a HelmRelease's is by helm-controller: not built.
 
-An ApplicationSet whose generators are git directory generators of this repository makes
-one Application per folder its `directories` patterns match (less those marked `exclude`),
-from its template with the path parameters (`{{path}}`, `{{path.basename}}`,
-`{{path.basenameNormalized}}`, `{{path[N]}}`; with `goTemplate`, `.path.path`,
-`.path.basename`, `.path.basenameNormalized`, `index .path.segments N`). Other generators
-(lists, clusters, matrices, files, pull requests) and templates beyond those parameters
-are not expanded: a note says so.
+An ApplicationSet makes one Application per parameter set of its generators, from its
+template, as Argo CD's ApplicationSet controller does, for these generators:
+- git directories of this repository: one set per folder its `directories` patterns match
+  (less those marked `exclude`), the path parameters (`{{path}}`, `{{path.basename}}`,
+  `{{path.basenameNormalized}}`, `{{path[N]}}`; with `goTemplate`, `.path.path`,
+  `.path.basename`, `.path.basenameNormalized`, `index .path.segments N`);
+- lists: one set per element (strings only, `values.KEY` for its `values` map, unless
+  `goTemplate`);
+- a matrix of two of those: every pair, their parameters together.
+Template actions are the parameters themselves (`{{name}}`; with `goTemplate`, fields such
+as `{{.env}}` or `{{.values.region}}`). Other generators (clusters, files, pull requests,
+merges), a matrix whose second generator uses the first's parameters, and templates beyond
+plain parameters are not expanded: a note says so.
 """
 
 from __future__ import annotations
@@ -153,9 +159,10 @@ def is_application_set(doc: Any) -> bool:
 def expand_application_set(doc: dict[str, Any], folders: Callable[[str], list[str] | None],
                            is_own_url: Callable[[str], bool]
                            ) -> tuple[list[dict[str, Any]], str | None]:
-    """The Applications an ApplicationSet makes from git directory generators of this
-    repository (`folders(rel)`: the sub-folders of a folder of the repository, None if it
-    is not one), in its namespace; or why it is not expanded here."""
+    """The Applications an ApplicationSet makes from its git directory generators of this
+    repository, list generators and matrices of two of them (`folders(rel)`: the
+    sub-folders of a folder of the repository, None if it is not one), in its namespace;
+    or why it is not expanded here."""
     spec = _dict(doc.get("spec"))
     template = _dict(spec.get("template"))
     go = spec.get("goTemplate") is True
@@ -164,25 +171,85 @@ def expand_application_set(doc: dict[str, Any], folders: Callable[[str], list[st
     generators = spec.get("generators")
     if not isinstance(generators, list) or not generators:
         return [], "it has no generators"
-    paths: list[str] = []
+    sets: list[dict[str, Any]] = []
     for generator in generators:
-        git = _dict(_dict(generator).get("git"))
-        if set(_dict(generator)) != {"git"} or not isinstance(git.get("directories"), list):
-            kinds = ", ".join(sorted(_dict(generator))) or "empty"
-            return [], f"a {kinds} generator is not expanded here (git directories only)"
-        if not is_own_url(str(git.get("repoURL") or "")):
-            return [], f"its git generator reads {git.get('repoURL')}, not this repository"
-        paths += [p for p in _matches(git["directories"], folders) if p not in paths]
-    made = []
-    for path in paths:
-        filled = _fill(template, _parameters(path, go), go)
+        made = _generated(_dict(generator), folders, is_own_url, go)
+        if isinstance(made, str):
+            return [], made
+        sets += made
+    apps = []
+    names: set[str] = set()
+    for params in sets:
+        filled = _fill(template, params, go)
         if filled is None:
-            return [], "its template uses more than the git directory parameters"
+            return [], "its template uses more than its generators' parameters"
         meta = {**_dict(filled.get("metadata")),
                 "namespace": _dict(doc.get("metadata")).get("namespace") or ARGO_NAMESPACE}
-        made.append({"apiVersion": f"{ARGO_API}/v1alpha1", "kind": "Application",
+        if str(meta.get("name")) in names:
+            return [], f"it makes two Applications named {meta.get('name')!r} (Argo CD " \
+                f"refuses the set)"
+        names.add(str(meta.get("name")))
+        apps.append({"apiVersion": f"{ARGO_API}/v1alpha1", "kind": "Application",
                      "metadata": meta, "spec": _dict(filled.get("spec"))})
-    return made, None
+    return apps, None
+
+
+def _generated(generator: dict[str, Any], folders: Callable[[str], list[str] | None],
+               is_own_url: Callable[[str], bool], go: bool,
+               nested: bool = False) -> list[dict[str, Any]] | str:
+    """One generator's parameter sets, or why it is not expanded here."""
+    kinds = set(generator)  # a `selector` filtering the sets is not applied: a note
+    git = _dict(generator.get("git"))
+    if kinds == {"git"} and isinstance(git.get("directories"), list):
+        if not is_own_url(str(git.get("repoURL") or "")):
+            return f"its git generator reads {git.get('repoURL')}, not this repository"
+        return [_parameters(path, go) for path in _matches(git["directories"], folders)]
+    if kinds == {"list"} and isinstance(_dict(generator["list"]).get("elements"), list):
+        return _listed(_dict(generator["list"])["elements"], go)
+    children = _dict(generator.get("matrix")).get("generators")
+    if kinds == {"matrix"} and not nested and isinstance(children, list) \
+            and len(children) == 2:
+        if "{{" in repr(children[1]):
+            return "a matrix generator whose second generator uses the first's parameters " \
+                "is not expanded here"
+        first, second = (_generated(_dict(child), folders, is_own_url, go, nested=True)
+                         for child in children)
+        if isinstance(first, str) or isinstance(second, str):
+            return first if isinstance(first, str) else str(second)
+        combined = []
+        for a in first:
+            for b in second:
+                clash = [key for key in set(a) & set(b) if a[key] != b[key]]
+                if clash:
+                    return f"its matrix generators both set {sorted(clash)[0]!r}"
+                combined.append({**a, **b})
+        return combined
+    shown = ", ".join(sorted(generator)) or "empty"
+    return f"a {shown} generator is not expanded here (git directories, lists and " \
+        f"matrices of two of them only)"
+
+
+def _listed(elements: list[Any], go: bool) -> list[dict[str, Any]] | str:
+    """A list generator's elements as parameters: as they are with goTemplate; else
+    strings only, an element's `values` map as `values.KEY` (Argo CD refuses the rest)."""
+    out: list[dict[str, Any]] = []
+    for element in elements:
+        if not isinstance(element, dict):
+            return "a list generator element that is not a map is not expanded here"
+        if go:
+            out.append(element)
+            continue
+        params: dict[str, Any] = {}
+        for key, value in element.items():
+            if key == "values" and isinstance(value, dict):
+                params.update({f"values.{k}": v for k, v in value.items()})
+            else:
+                params[str(key)] = value
+        if not all(isinstance(value, str) for value in params.values()):
+            return "a list generator element has a value that is not a string (Argo CD " \
+                "refuses it without goTemplate)"
+        out.append(params)
+    return out
 
 
 def _matches(directories: list[Any], folders: Callable[[str], list[str] | None]
@@ -228,6 +295,7 @@ def _parameters(path: str, go: bool) -> dict[str, Any]:
 
 _TAG = re.compile(r"\{\{(.*?)\}\}")
 _GO_INDEX = re.compile(r"index\s+\.path\.segments\s+(\d+)")
+_GO_FIELD = re.compile(r"(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 
 def _fill(node: Any, params: dict[str, Any], go: bool) -> Any:
@@ -263,15 +331,26 @@ def _fill(node: Any, params: dict[str, Any], go: bool) -> Any:
 
 
 def _go_value(name: str, params: dict[str, Any]) -> str | None:
-    path = _dict(params.get("path"))
+    """A Go template action that is a parameter's field (`.path.basename`, `.env`,
+    `index .path.segments N`), as text/template prints it; None for anything else."""
     index = _GO_INDEX.fullmatch(name)
     if index is not None:
-        segments = path.get("segments") or []
+        segments = _dict(params.get("path")).get("segments") or []
         number = int(index.group(1))
         return str(segments[number]) if number < len(segments) else None
-    if name.startswith(".path.") and name.count(".") == 2:
-        value = path.get(name.removeprefix(".path."))
-        return value if isinstance(value, str) else None
+    if not _GO_FIELD.fullmatch(name):
+        return None
+    value: Any = params
+    for part in name[1:].split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | str):
+        return str(value)
+    if isinstance(value, float) and value == int(value) and abs(value) < 1e21:
+        return str(int(value))  # Go prints a whole float64 without a point
     return None
 
 
