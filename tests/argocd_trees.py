@@ -78,7 +78,10 @@ spec:
     "kubernetes/apps/argocd/applications.yaml": "---".join([
         # kustomize folder, with Argo CD's kustomize options.
         application("whoami", own("argocd/whoami", "    kustomize:\n      namePrefix: lab-\n"
-                                  "      commonLabels: {team: lab}\n"), "lab"),
+                                  "      commonLabels: {team: lab}\n"
+                                  # As Argo CD Image Updater writes them.
+                                  "      images: ['traefik/whoami=ghcr.io/traefik/whoami:"
+                                  "v1.11.1']\n"), "lab"),
         # A directory: its own files, in the destination namespace when they name none.
         application("echo", own("argocd/echo"), "echo"),
         application("tools", own("argocd/tools", "    directory:\n      recurse: true\n"

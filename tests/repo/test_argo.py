@@ -169,3 +169,23 @@ def test_what_is_not_expanded_says_why(generators: list[dict[str, Any]], name: s
                                        go: bool, why: str) -> None:
     folders = {"": ["apps"], "apps": ["web"]}
     assert expand(appset(generators, name, "apps", go), folders) == ([], why)
+
+
+@pytest.mark.parametrize(("text", "entry"), [
+    ("nginx:1.27", {"name": "nginx", "newTag": "1.27"}),
+    ("nginx=ghcr.io/me/nginx:1.27", {"name": "nginx", "newName": "ghcr.io/me/nginx",
+                                     "newTag": "1.27"}),
+    ("nginx@sha256:abc", {"name": "nginx", "digest": "sha256:abc"}),
+    ("registry.lan:5000/app:2", {"name": "registry.lan:5000/app", "newTag": "2"}),
+    ("app=registry.lan:5000/app", {"name": "app", "newName": "registry.lan:5000/app"}),
+])
+def test_kustomize_images_are_read_as_kustomize_edit_set_image_reads_them(
+        text: str, entry: dict[str, str]) -> None:
+    doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+           "metadata": {"name": "app", "namespace": "argocd"},
+           "spec": {"source": {"repoURL": OWN_URL, "path": "apps/app",
+                               "kustomize": {"images": [text]}},
+                    "destination": {"namespace": "apps"}}}
+    [source] = application_sources(doc, Origin("/r/apps.yaml", 0), None, OWN,
+                                   lambda url: url == OWN_URL)
+    assert source.spec["images"] == [entry]

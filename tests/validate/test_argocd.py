@@ -59,6 +59,8 @@ def test_objects_are_applied_as_argo_cd_applies_them(tree: Tree) -> None:
     assert whoami["metadata"]["labels"] == {"team": "lab"}
     assert whoami["spec"]["template"]["spec"]["containers"][0]["envFrom"] == [
         {"secretRef": {"name": "lab-whoami"}}]
+    assert whoami["spec"]["template"]["spec"]["containers"][0]["image"] == \
+        "ghcr.io/traefik/whoami:v1.11.1"  # the source's kustomize.images
     assert applied[("Deployment", "echo", "echo")][0] == "Argo CD Application argocd/echo"
     # A recursive directory, less what its exclude glob names.
     assert {k for k in applied if k[0] == "ConfigMap" and k[1] == "tools"} == {

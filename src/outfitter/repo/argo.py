@@ -7,7 +7,7 @@ build, typed like a Flux Kustomization (repo.objects) so the model follows it th
 
 - a folder with a kustomization file is built by kustomize, with the source's `kustomize`
   options (namePrefix/nameSuffix, namespace, patches, components, common labels and
-  annotations) as Flux's overlay;
+  annotations, images) as Flux's overlay;
 - a folder without one is a directory source: its own YAML files only, unless
   `directory.recurse`, filtered by `directory.include`/`exclude` (repo.reach.Directory);
 - a folder with a Chart.yaml, or a config management plugin, is rendered by Argo CD with
@@ -132,6 +132,9 @@ def _source(key: ObjKey, origin: Origin, parent: ObjKey | None, doc: dict[str, A
             spec[option] = kustomize[option]
     if kustomize.get("namespace"):
         spec["targetNamespace"] = str(kustomize["namespace"])
+    images = [_image(str(i)) for i in kustomize.get("images") or [] if isinstance(i, str)]
+    if images:
+        spec["images"] = images
     common = {fld: kustomize[option] for fld, option in (("labels", "commonLabels"),
                                                          ("annotations", "commonAnnotations"))
               if isinstance(kustomize.get(option), dict) and kustomize[option]}
@@ -154,6 +157,26 @@ def _source(key: ObjKey, origin: Origin, parent: ObjKey | None, doc: dict[str, A
 def is_application_set(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("kind") == "ApplicationSet" and \
         str(doc.get("apiVersion", "")).startswith(ARGO_API + "/")
+
+
+def _image(text: str) -> dict[str, str]:
+    """An Argo CD `kustomize.images` entry (`kustomize edit set image` syntax: `name:tag`,
+    `name@digest`, `name=newName:tag`, `name=newName@digest`) as a kustomization's
+    `images` entry."""
+    name, equals, new = text.partition("=")
+    image, at, digest = (new if equals else text).partition("@")
+    slash = image.rfind("/")
+    colon = image.rfind(":")
+    tag = image[colon + 1:] if colon > slash else ""
+    image = image[:colon] if colon > slash else image
+    entry = {"name": name if equals else image}
+    if equals and image and image != name:
+        entry["newName"] = image
+    if tag:
+        entry["newTag"] = tag
+    if at:
+        entry["digest"] = digest
+    return entry
 
 
 def expand_application_set(doc: dict[str, Any], folders: Callable[[str], list[str] | None],
