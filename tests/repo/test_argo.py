@@ -14,6 +14,7 @@ from outfitter.repo import model
 from outfitter.repo.argo import (
     EXTERNAL,
     ArgoSource,
+    Refused,
     application_sources,
     expand_application_set,
 )
@@ -145,8 +146,8 @@ def test_list_and_matrix_generators_make_one_application_per_parameter_set() -> 
 
 @pytest.mark.parametrize(("generators", "name", "go", "why"), [
     ([{"list": {"elements": [{"app": "echo", "replicas": 2}]}}], "{{app}}", False,
-     "a list generator element has a value that is not a string (Argo CD refuses it "
-     "without goTemplate)"),
+     Refused("a list generator element has a value that is not a string, without "
+             "goTemplate: Argo CD refuses the set and makes none")),
     ([{"matrix": {"generators": [
         {"list": {"elements": [{"dir": "apps"}]}},
         {"git": {"repoURL": OWN_URL, "directories": [{"path": "{{.dir}}/*"}]}}]}}],
@@ -160,15 +161,22 @@ def test_list_and_matrix_generators_make_one_application_per_parameter_set() -> 
      "its template uses more than its generators' parameters"),
     ([{"git": {"repoURL": OWN_URL, "directories": [{"path": "apps/*"}]}},
       {"list": {"elements": [{"path": {"basename": "web"}}]}}], "{{.path.basename}}", True,
-     "it makes two Applications named 'web' (Argo CD refuses the set)"),
+     Refused("it makes two Applications named 'web': Argo CD refuses the set and makes "
+             "none")),
+    ([{"matrix": {"generators": [{"list": {"elements": [{"app": "a"}]}}]}}], "{{.app}}", True,
+     Refused("its matrix generator has 1 generators, not two: Argo CD refuses the set and "
+             "makes none")),
     ([{"list": {"elements": [{"app": "echo"}]}, "selector": {"matchLabels": {"a": "b"}}}],
      "{{.app}}", True, "a list, selector generator is not expanded here (git directories, "
      "lists and matrices of two of them only)"),
 ])
 def test_what_is_not_expanded_says_why(generators: list[dict[str, Any]], name: str,
                                        go: bool, why: str) -> None:
+    """Why, and whether Argo CD refuses the set as written (an error) or it is only not
+    expanded here (a note)."""
     folders = {"": ["apps"], "apps": ["web"]}
-    assert expand(appset(generators, name, "apps", go), folders) == ([], why)
+    names, found = expand(appset(generators, name, "apps", go), folders)
+    assert (names, found, type(found)) == ([], why, type(why))
 
 
 @pytest.mark.parametrize(("text", "entry"), [

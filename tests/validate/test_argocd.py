@@ -190,3 +190,24 @@ def test_an_application_deploying_to_another_cluster_is_judged_there(tree: Tree)
          "not validated", ""),
         ("argocd/echo/service.yaml", "schema", 'spec.ports.0.port: "x" is not of type '
          '"integer" (cluster nas)', "Argo CD Application argocd/echo-nas")]
+
+
+def test_an_application_set_argo_cd_refuses_is_an_error(tree: Tree) -> None:
+    """Two git directory generators that both match argocd/lab/alpha make two Applications
+    of one name: Argo CD refuses the whole set, so it is an error, not a note. (One
+    generator's overlapping patterns match a folder once.)"""
+    generators = "".join(f"""\
+    - git:
+        repoURL: git@github.com:me/home-ops.git
+        revision: HEAD
+        directories: [{{path: {path}}}]
+""" for path in ("argocd/lab/*", "argocd/lab/alpha"))
+    files = {**APPSETS, "kubernetes/apps/argocd/applications.yaml": application_set(
+        "lab", "", "lab-{{.path.basename}}", "{{ .path.path }}",
+        "{{index .path.segments 2}}", generators=generators)}
+    report = run(tree(files))
+    assert [(f.file, f.rule, f.severity, f.subject, f.message) for f in report.sorted()
+            if f.rule.startswith("argocd")] == [
+        ("kubernetes/apps/argocd/applications.yaml", "argocd-applicationset", "error",
+         "ApplicationSet lab", "it makes two Applications named 'lab-alpha': Argo CD "
+         "refuses the set and makes none")]

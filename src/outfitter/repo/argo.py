@@ -179,13 +179,18 @@ def _image(text: str) -> dict[str, str]:
     return entry
 
 
+class Refused(str):
+    """Why an ApplicationSet makes no Application at all: Argo CD refuses it, as written
+    (an error to fix), unlike one merely not expanded here (a plain str: a note)."""
+
+
 def expand_application_set(doc: dict[str, Any], folders: Callable[[str], list[str] | None],
                            is_own_url: Callable[[str], bool]
                            ) -> tuple[list[dict[str, Any]], str | None]:
     """The Applications an ApplicationSet makes from its git directory generators of this
     repository, list generators and matrices of two of them (`folders(rel)`: the
     sub-folders of a folder of the repository, None if it is not one), in its namespace;
-    or why it is not expanded here."""
+    or why it is not expanded here (Refused: why Argo CD makes none)."""
     spec = _dict(doc.get("spec"))
     template = _dict(spec.get("template"))
     go = spec.get("goTemplate") is True
@@ -209,8 +214,8 @@ def expand_application_set(doc: dict[str, Any], folders: Callable[[str], list[st
         meta = {**_dict(filled.get("metadata")),
                 "namespace": _dict(doc.get("metadata")).get("namespace") or ARGO_NAMESPACE}
         if str(meta.get("name")) in names:
-            return [], f"it makes two Applications named {meta.get('name')!r} (Argo CD " \
-                f"refuses the set)"
+            return [], Refused(f"it makes two Applications named {meta.get('name')!r}: "
+                               f"Argo CD refuses the set and makes none")
         names.add(str(meta.get("name")))
         apps.append({"apiVersion": f"{ARGO_API}/v1alpha1", "kind": "Application",
                      "metadata": meta, "spec": _dict(filled.get("spec"))})
@@ -230,15 +235,19 @@ def _generated(generator: dict[str, Any], folders: Callable[[str], list[str] | N
     if kinds == {"list"} and isinstance(_dict(generator["list"]).get("elements"), list):
         return _listed(_dict(generator["list"])["elements"], go)
     children = _dict(generator.get("matrix")).get("generators")
-    if kinds == {"matrix"} and not nested and isinstance(children, list) \
-            and len(children) == 2:
+    if kinds == {"matrix"} and isinstance(children, list) and len(children) != 2:
+        return Refused(f"its matrix generator has {len(children)} generators, not two: "
+                       f"Argo CD refuses the set and makes none")
+    if kinds == {"matrix"} and not nested and isinstance(children, list):
         if "{{" in repr(children[1]):
             return "a matrix generator whose second generator uses the first's parameters " \
                 "is not expanded here"
         first, second = (_generated(_dict(child), folders, is_own_url, go, nested=True)
                          for child in children)
-        if isinstance(first, str) or isinstance(second, str):
-            return first if isinstance(first, str) else str(second)
+        if isinstance(first, str):
+            return first
+        if isinstance(second, str):
+            return second
         combined = []
         for a in first:
             for b in second:
@@ -269,8 +278,8 @@ def _listed(elements: list[Any], go: bool) -> list[dict[str, Any]] | str:
             else:
                 params[str(key)] = value
         if not all(isinstance(value, str) for value in params.values()):
-            return "a list generator element has a value that is not a string (Argo CD " \
-                "refuses it without goTemplate)"
+            return Refused("a list generator element has a value that is not a string, "
+                           "without goTemplate: Argo CD refuses the set and makes none")
         out.append(params)
     return out
 
@@ -381,5 +390,5 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-__all__ = ["ARGO_API", "EXTERNAL", "ArgoSource", "application_sources",
+__all__ = ["ARGO_API", "EXTERNAL", "ArgoSource", "Refused", "application_sources",
            "expand_application_set", "is_application", "is_application_set"]

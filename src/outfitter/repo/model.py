@@ -36,6 +36,7 @@ from typing import Any
 
 from outfitter.repo.argo import (
     ArgoSource,
+    Refused,
     application_sources,
     expand_application_set,
     is_application,
@@ -660,9 +661,11 @@ class _Loader:
         made, why = expand_application_set(doc, folders, self._own_url)
         if why is not None:
             meta = _mapping(doc.get("metadata"))
+            refused = isinstance(why, Refused)
             repo.problems.append(Problem(
-                "argocd-not-rendered", origin.file, f"{why}: the Applications it makes are "
-                f"not checked", origin.doc, (), ("ApplicationSet", str(meta.get("name")))))
+                "argocd-applicationset" if refused else "argocd-not-rendered", origin.file,
+                why if refused else f"{why}: the Applications it makes are not checked",
+                origin.doc, (), ("ApplicationSet", str(meta.get("name")))))
         return made
 
     def _rendered_by_argo(self, repo: Repository, app: ArgoSource, folder: str) -> bool:

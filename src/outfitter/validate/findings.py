@@ -47,6 +47,9 @@ RULES: dict[str, Rule] = {r.id: r for r in (
          "from another source than this repository: not validated here"),
     Rule("argocd-path", "error", "an Argo CD Application's source path is not a folder of "
          "this repository"),
+    Rule("argocd-applicationset", "error", "an Argo CD ApplicationSet that Argo CD refuses "
+         "(two Applications of one name, a list value that is not a string without "
+         "goTemplate, a matrix without two generators): it makes no Application"),
     Rule("argocd-not-rendered", "info", "an Argo CD Application's source that Argo CD renders "
          "with helm (a Chart.yaml) or a plugin, or an ApplicationSet not expanded here: its "
          "objects are not checked"),
