@@ -247,6 +247,14 @@ APPSETS: dict[str, str] = {
                   directories: [{path: argocd/stages/*}]}
           - list: {elements: [{stage: lab}, {stage: prod, replicas: 2}]}
 """),
+        # One app per JSON file of argocd/configs (a git files generator).
+        application_set("configured", "", "{{app}}", "argocd/configured/{{app}}",
+                        "{{settings.namespace}}", go=False, generators="""\
+    - git:
+        repoURL: git@github.com:me/home-ops.git
+        revision: HEAD
+        files: [{path: argocd/configs/*.json}]
+"""),
     ]),
     "argocd/lab/alpha/configmap.yaml": CONFIGMAP % ("alpha", "replicas: 3"),
     "argocd/lab/beta/configmap.yaml": CONFIGMAP % ("beta", "mode: lab"),
@@ -257,6 +265,8 @@ APPSETS: dict[str, str] = {
     "argocd/listed/delta/configmap.yaml": CONFIGMAP % ("delta", "enabled: true"),
     "argocd/stages/web/lab/configmap.yaml": CONFIGMAP % ("web-lab", "a: b"),
     "argocd/stages/web/prod/configmap.yaml": CONFIGMAP % ("web-prod", "a: b"),
+    "argocd/configs/epsilon.json": '{"app": "epsilon", "settings": {"namespace": "eps"}}',
+    "argocd/configured/epsilon/configmap.yaml": CONFIGMAP % ("epsilon", "port: 8080"),
 }
 
 

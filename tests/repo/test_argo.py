@@ -14,6 +14,7 @@ from outfitter.repo import model
 from outfitter.repo.argo import (
     EXTERNAL,
     ArgoSource,
+    Checkout,
     Refused,
     application_sources,
     expand_application_set,
@@ -167,8 +168,8 @@ def test_list_and_matrix_generators_make_one_application_per_parameter_set() -> 
      Refused("its matrix generator has 1 generators, not two: Argo CD refuses the set and "
              "makes none")),
     ([{"list": {"elements": [{"app": "echo"}]}, "selector": {"matchLabels": {"a": "b"}}}],
-     "{{.app}}", True, "a list, selector generator is not expanded here (git directories, "
-     "lists and matrices of two of them only)"),
+     "{{.app}}", True, "a list, selector generator is not expanded here (git directories "
+     "and files, lists and matrices of two of them only)"),
 ])
 def test_what_is_not_expanded_says_why(generators: list[dict[str, Any]], name: str,
                                        go: bool, why: str) -> None:
@@ -197,3 +198,58 @@ def test_kustomize_images_are_read_as_kustomize_edit_set_image_reads_them(
     [source] = application_sources(doc, Origin("/r/apps.yaml", 0), None, OWN,
                                    lambda url: url == OWN_URL)
     assert source.spec["images"] == [entry]
+
+
+def checkout(files: dict[str, str]) -> Checkout:
+    """A repository of these files (relative path -> text), for git generators."""
+    def entries(rel: str, folders: bool) -> list[str] | None:
+        prefix = f"{rel}/" if rel else ""
+        below = [f[len(prefix):] for f in files if f.startswith(prefix)]
+        if not below:
+            return None
+        return sorted({b.split("/")[0] for b in below if ("/" in b) == folders})
+
+    return Checkout(lambda rel: entries(rel, True), lambda rel: entries(rel, False),
+                    files.get)
+
+
+def test_git_files_generators_make_one_application_per_map_of_their_files() -> None:
+    repo = checkout({
+        "clusters/lab/config.json": '{"cluster": {"name": "lab", "replicas": 2}, '
+                                    '"enabled": true}',
+        "clusters/prod/config.json": '{"cluster": {"name": "prod", "replicas": 3}, '
+                                     '"enabled": false}',
+        "clusters/prod/notes.md": "not matched",
+        "apps/list.yaml": "- {app: web}\n- {app: db}\n"})
+    # Argo CD's default templates: the file's map flattened with dots, as Go prints it.
+    files = {"git": {"repoURL": OWN_URL, "files": [{"path": "clusters/*/config.json"}]}}
+    apps, why = expand_application_set(
+        appset([files], "{{cluster.name}}-{{path.basename}}",
+               "{{path}}/{{cluster.replicas}}-{{enabled}}-{{path.filename}}", go=False),
+        repo.folders, lambda url: url == OWN_URL, repo)
+    assert ([(a["metadata"]["name"], a["spec"]["source"]["path"]) for a in apps], why) == ([
+        ("lab-lab", "clusters/lab/2-true-config.json"),
+        ("prod-prod", "clusters/prod/3-false-config.json")], None)
+    # goTemplate: a file holding a list makes one set per map; `values` are templated.
+    listed = {"git": {"repoURL": OWN_URL, "files": [{"path": "apps/*.yaml"}],
+                      "values": {"dir": "{{.path.path}}/{{.app}}"}}}
+    apps, why = expand_application_set(appset([listed], "{{.app}}", "{{.values.dir}}"),
+                                       repo.folders, lambda url: url == OWN_URL, repo)
+    assert ([(a["metadata"]["name"], a["spec"]["source"]["path"]) for a in apps], why) == ([
+        ("web", "apps/web"), ("db", "apps/db")], None)
+
+
+@pytest.mark.parametrize(("files", "pattern", "why"), [
+    ({"apps/config.yaml": "just text\n"}, "apps/*.yaml",
+     Refused("its git files generator reads apps/config.yaml, which is not a map or a list "
+             "of maps: Argo CD refuses the set and makes none")),
+    ({"apps/config.yaml": "a: b\n"}, "apps/**/config.yaml",
+     "its git files generator's `**` pattern is not expanded here"),
+])
+def test_a_git_files_generator_not_expanded_says_why(files: dict[str, str], pattern: str,
+                                                      why: str) -> None:
+    repo = checkout(files)
+    generator = {"git": {"repoURL": OWN_URL, "files": [{"path": pattern}]}}
+    apps, found = expand_application_set(appset([generator], "x", "apps"), repo.folders,
+                                         lambda url: url == OWN_URL, repo)
+    assert (apps, found, type(found)) == ([], why, type(why))

@@ -97,6 +97,9 @@ def test_application_sets_make_one_application_per_folder(tree: Tree) -> None:
     report = run(root, on_object=lambda by, obj: seen.append((by, obj)))
     assert [(f.file, f.rule, f.subject, f.message, f.applied_by) for f in report.sorted()
             if f.rule != "not-validated"] == [
+        ("argocd/configured/epsilon/configmap.yaml", "schema", "ConfigMap eps/epsilon",
+         'data.port: 8080 is not of types "null", "string"',
+         "Argo CD Application argocd/epsilon"),
         ("argocd/lab/alpha/configmap.yaml", "schema", "ConfigMap alpha/alpha",
          'data.replicas: 3 is not of types "null", "string"',
          "Argo CD Application argocd/lab-alpha"),
@@ -108,12 +111,13 @@ def test_application_sets_make_one_application_per_folder(tree: Tree) -> None:
          "Argo CD Application argocd/delta"),
         ("kubernetes/apps/argocd/applications.yaml", "argocd-not-rendered",
          "ApplicationSet clusters", "a clusters generator is not expanded here (git "
-         "directories, lists and matrices of two of them only): the Applications it makes "
-         "are not checked", ""),
+         "directories and files, lists and matrices of two of them only): the Applications "
+         "it makes are not checked", ""),
     ]
     assert sorted((by, obj["metadata"]["namespace"], obj["metadata"]["name"])
                   for by, obj in seen if obj["kind"] == "ConfigMap") == [
         ("Argo CD Application argocd/delta", "delta", "delta"),
+        ("Argo CD Application argocd/epsilon", "eps", "epsilon"),
         ("Argo CD Application argocd/gamma", "gamma", "gamma"),
         ("Argo CD Application argocd/lab-alpha", "alpha", "alpha"),
         ("Argo CD Application argocd/lab-beta", "beta", "beta"),
@@ -162,13 +166,16 @@ def test_a_repository_with_argo_cd_only_is_entered_from_its_root_app(tree: Tree)
 
 def test_an_application_set_not_expanded_leaves_an_argo_only_tree_read_as_it_stands(
         tree: Tree) -> None:
-    """A git files generator (edgard/home-ops' idiom) is not expanded here: which folders
-    Argo CD applies is unknown, so every file is checked as it stands, none called not
-    applied."""
+    """A git files generator whose template calls sprig (edgard/home-ops' idiom) is not
+    expanded here: which folders Argo CD applies is unknown, so every file is checked as
+    it stands, none called not applied."""
     files = {**ARGO_ONLY, "manifests/prd/apps/ApplicationSet-apps.yaml": application_set(
-        "apps", "", "{{ .path.basenameNormalized }}", "{{ .path.path }}", "default",
+        "apps", "", "{{ .path.basenameNormalized }}", "{{ .path.path }}",
+        '{{ dig "namespace" "default" . }}',
         generators="    - git:\n        repoURL: https://github.com/me/home-ops.git\n"
-                   "        revision: main\n        files: [{path: 'apps/*/*/app.yaml'}]\n")}
+                   "        revision: main\n        files: [{path: 'apps/*/*/app.yaml'}]\n"),
+             "apps/media/plex/app.yaml": "chart: {repo: oci://ghcr.io/bjw-s-labs/helm/app-"
+                                         "template, version: 4.2.0}\n"}
     assert [(f.file, f.rule) for f in run(tree(files)).sorted()
             if f.rule != "not-validated"] == [
         ("manifests/prd/miroir/Deployment-miroir.yaml", "schema")] * 2

@@ -27,23 +27,28 @@ template, as Argo CD's ApplicationSet controller does, for these generators:
   (less those marked `exclude`), the path parameters (`{{path}}`, `{{path.basename}}`,
   `{{path.basenameNormalized}}`, `{{path[N]}}`; with `goTemplate`, `.path.path`,
   `.path.basename`, `.path.basenameNormalized`, `index .path.segments N`);
+- git files of this repository: one set per map the matching files hold (a map, or a list
+  of maps; flattened with dots unless `goTemplate`), with the file's path parameters
+  (`path.filename` too) and the generator's `values`;
 - lists: one set per element (strings only, `values.KEY` for its `values` map, unless
   `goTemplate`);
 - a matrix of two of those: every pair, their parameters together.
 Template actions are the parameters themselves (`{{name}}`; with `goTemplate`, fields such
-as `{{.env}}` or `{{.values.region}}`). Other generators (clusters, files, pull requests,
+as `{{.env}}` or `{{.values.region}}`). Other generators (clusters, pull requests,
 merges), a matrix whose second generator uses the first's parameters, and templates beyond
-plain parameters are not expanded: a note says so.
+plain parameters are not expanded: a note says so. A set Argo CD refuses as written makes
+no Application (Refused: an error, not a note).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from outfitter import yamlio
 from outfitter.repo.objects import FluxKustomization, ObjKey, Origin, SourceRefSpec
 from outfitter.repo.reach import FLUX_DIRECTORY, Directory
 
@@ -184,13 +189,27 @@ class Refused(str):
     (an error to fix), unlike one merely not expanded here (a plain str: a note)."""
 
 
+@dataclass(frozen=True)
+class Checkout:
+    """The repository as an ApplicationSet's git generators see it, by paths relative to
+    its root: a folder's sub-folders and files (None: not a folder of it), a file's text
+    (None: not a file of it that can be read)."""
+
+    folders: Callable[[str], list[str] | None]
+    files: Callable[[str], list[str] | None] = lambda rel: None
+    read: Callable[[str], str | None] = lambda rel: None
+
+
 def expand_application_set(doc: dict[str, Any], folders: Callable[[str], list[str] | None],
-                           is_own_url: Callable[[str], bool]
+                           is_own_url: Callable[[str], bool],
+                           checkout: Checkout | None = None
                            ) -> tuple[list[dict[str, Any]], str | None]:
-    """The Applications an ApplicationSet makes from its git directory generators of this
-    repository, list generators and matrices of two of them (`folders(rel)`: the
-    sub-folders of a folder of the repository, None if it is not one), in its namespace;
-    or why it is not expanded here (Refused: why Argo CD makes none)."""
+    """The Applications an ApplicationSet makes from its git generators of this repository
+    (directories, files), list generators and matrices of two of them (`folders(rel)`: the
+    sub-folders of a folder of the repository, None if it is not one; `checkout` for its
+    files), in its namespace; or why it is not expanded here (Refused: why Argo CD makes
+    none)."""
+    repo = checkout or Checkout(folders)
     spec = _dict(doc.get("spec"))
     template = _dict(spec.get("template"))
     go = spec.get("goTemplate") is True
@@ -201,7 +220,7 @@ def expand_application_set(doc: dict[str, Any], folders: Callable[[str], list[st
         return [], "it has no generators"
     sets: list[dict[str, Any]] = []
     for generator in generators:
-        made = _generated(_dict(generator), folders, is_own_url, go)
+        made = _generated(_dict(generator), repo, is_own_url, go)
         if isinstance(made, str):
             return [], made
         sets += made
@@ -222,16 +241,25 @@ def expand_application_set(doc: dict[str, Any], folders: Callable[[str], list[st
     return apps, None
 
 
-def _generated(generator: dict[str, Any], folders: Callable[[str], list[str] | None],
+def _generated(generator: dict[str, Any], repo: Checkout,
                is_own_url: Callable[[str], bool], go: bool,
                nested: bool = False) -> list[dict[str, Any]] | str:
     """One generator's parameter sets, or why it is not expanded here."""
     kinds = set(generator)  # a `selector` filtering the sets is not applied: a note
     git = _dict(generator.get("git"))
-    if kinds == {"git"} and isinstance(git.get("directories"), list):
+    if kinds == {"git"} and (isinstance(git.get("directories"), list)
+                             or isinstance(git.get("files"), list)):
         if not is_own_url(str(git.get("repoURL") or "")):
             return f"its git generator reads {git.get('repoURL')}, not this repository"
-        return [_parameters(path, go) for path in _matches(git["directories"], folders)]
+        if git.get("pathParamPrefix"):
+            return "its git generator's pathParamPrefix is not applied here"
+        if isinstance(git.get("directories"), list):
+            sets: list[dict[str, Any]] | str = [
+                _parameters(path, go) for path in _matches(git["directories"], repo.folders)]
+        else:
+            sets = _file_sets(git["files"], repo, go)
+        return sets if isinstance(sets, str) else _with_values(sets, _dict(git.get("values")),
+                                                                go)
     if kinds == {"list"} and isinstance(_dict(generator["list"]).get("elements"), list):
         return _listed(_dict(generator["list"])["elements"], go)
     children = _dict(generator.get("matrix")).get("generators")
@@ -242,7 +270,7 @@ def _generated(generator: dict[str, Any], folders: Callable[[str], list[str] | N
         if "{{" in repr(children[1]):
             return "a matrix generator whose second generator uses the first's parameters " \
                 "is not expanded here"
-        first, second = (_generated(_dict(child), folders, is_own_url, go, nested=True)
+        first, second = (_generated(_dict(child), repo, is_own_url, go, nested=True)
                          for child in children)
         if isinstance(first, str):
             return first
@@ -257,8 +285,110 @@ def _generated(generator: dict[str, Any], folders: Callable[[str], list[str] | N
                 combined.append({**a, **b})
         return combined
     shown = ", ".join(sorted(generator)) or "empty"
-    return f"a {shown} generator is not expanded here (git directories, lists and " \
-        f"matrices of two of them only)"
+    return f"a {shown} generator is not expanded here (git directories and files, lists " \
+        f"and matrices of two of them only)"
+
+
+def _file_sets(entries: list[Any], repo: Checkout, go: bool) -> list[dict[str, Any]] | str:
+    """A git files generator's parameter sets: one per map its matching files hold (a
+    file holds one map, or a list of them), with the path parameters of the file."""
+    patterns = [str(_dict(e).get("path") or "").strip("/") for e in entries]
+    if any("**" in pattern for pattern in patterns):
+        return "its git files generator's `**` pattern is not expanded here"
+    found: list[str] = []
+    excluded: set[str] = set()
+    for entry, pattern in zip(entries, patterns, strict=True):
+        matched = _walk_files(pattern.split("/"), "", repo) if pattern else []
+        if _dict(entry).get("exclude") is True:
+            excluded.update(matched)
+        else:
+            found += [m for m in matched if m not in found]
+    sets: list[dict[str, Any]] = []
+    for rel in sorted(m for m in found if m not in excluded):
+        text = repo.read(rel)
+        try:
+            loaded = yamlio.load_checked(text, where=rel) if text else None
+        except yamlio.YamlInputError:
+            text = None
+        objects: list[Any] | None = None
+        if isinstance(loaded, dict):
+            objects = [loaded]
+        elif isinstance(loaded, list):
+            objects = loaded or [{}]  # an empty list: one set of the path parameters
+        elif loaded is None:
+            objects = [{}]
+        if text is None or objects is None or not all(isinstance(o, dict) for o in objects):
+            return Refused(f"its git files generator reads {rel}, which is not a map or a "
+                           f"list of maps: Argo CD refuses the set and makes none")
+        for found_map in objects:
+            params = _file_parameters(found_map, rel, go)
+            if params is None:
+                return f"{rel} holds a value Argo CD would print in a way not followed here"
+            sets.append(params)
+    return sets
+
+
+def _walk_files(parts: list[str], here: str, repo: Checkout) -> list[str]:
+    if len(parts) == 1:
+        names = repo.files(here) or []
+        return [f"{here}/{n}" if here else n for n in sorted(names)
+                if fnmatch.fnmatchcase(n, parts[0])]
+    out = []
+    for name in sorted(repo.folders(here) or []):
+        if not name.startswith(".") and fnmatch.fnmatchcase(name, parts[0]):
+            out += _walk_files(parts[1:], f"{here}/{name}" if here else name, repo)
+    return out
+
+
+def _file_parameters(found: dict[str, Any], rel: str, go: bool) -> dict[str, Any] | None:
+    """A map of a git files generator's file as parameters, with the file's path ones: as
+    it is with goTemplate; else flattened with dots, each value as Go's %v prints it."""
+    folder = rel.rpartition("/")[0] or "."  # Go's path.Dir
+    filename = rel.rpartition("/")[2]
+    basename = folder.rpartition("/")[2]
+    if go:
+        return {**found, "path": {
+            "path": folder, "basename": basename, "filename": filename,
+            "basenameNormalized": _normalized(basename),
+            "filenameNormalized": _normalized(filename), "segments": folder.split("/")}}
+    params: dict[str, Any] = {}
+    for key, value in _flattened(found, ""):
+        text = _go_text(value)
+        if text is None:
+            return None
+        params[key] = text
+    params.update({"path": folder, "path.basename": basename, "path.filename": filename,
+                   "path.basenameNormalized": _normalized(basename),
+                   "path.filenameNormalized": _normalized(filename)})
+    params.update({f"path[{i}]": s for i, s in enumerate(folder.split("/")) if s})
+    return params
+
+
+def _flattened(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    """Nested maps and lists as `a.b.0` keys, as the flatten package's dot style makes them."""
+    if isinstance(value, dict) and value:
+        for key, inner in value.items():
+            yield from _flattened(inner, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list) and value:
+        for index, inner in enumerate(value):
+            yield from _flattened(inner, f"{prefix}.{index}" if prefix else str(index))
+    else:
+        yield prefix, value
+
+
+def _with_values(sets: list[dict[str, Any]], values: dict[str, Any], go: bool
+                 ) -> list[dict[str, Any]] | str:
+    """A git generator's `values`, templated with each set's parameters, added to it."""
+    if not values:
+        return sets
+    out = []
+    for params in sets:
+        filled = {str(k): _fill(str(v), params, go) for k, v in values.items()}
+        if any(v is None for v in filled.values()):
+            return "its git generator's values use more than its parameters"
+        out.append({**params, "values": filled} if go else
+                   {**params, **{f"values.{k}": v for k, v in filled.items()}})
+    return out
 
 
 def _listed(elements: list[Any], go: bool) -> list[dict[str, Any]] | str:
@@ -312,10 +442,14 @@ def _walk(parts: list[str], here: str, folders: Callable[[str], list[str] | None
     return out
 
 
+def _normalized(name: str) -> str:
+    return re.sub(r"[^a-z0-9.-]+", "-", name.lower()).strip("-.")
+
+
 def _parameters(path: str, go: bool) -> dict[str, Any]:
     segments = path.split("/")
     basename = segments[-1]
-    normalized = re.sub(r"[^a-z0-9.-]+", "-", basename.lower()).strip("-.")
+    normalized = _normalized(basename)
     if go:
         return {"path": {"path": path, "basename": basename,
                          "basenameNormalized": normalized, "segments": segments}}
@@ -377,6 +511,12 @@ def _go_value(name: str, params: dict[str, Any]) -> str | None:
         if not isinstance(value, dict) or part not in value:
             return None
         value = value[part]
+    return _go_text(value)
+
+
+def _go_text(value: Any) -> str | None:
+    """A scalar as Go prints it (%v; YAML numbers reach Argo CD as float64); None for what
+    is not followed here."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | str):
@@ -390,5 +530,5 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-__all__ = ["ARGO_API", "EXTERNAL", "ArgoSource", "Refused", "application_sources",
+__all__ = ["ARGO_API", "EXTERNAL", "ArgoSource", "Checkout", "Refused", "application_sources",
            "expand_application_set", "is_application", "is_application_set"]

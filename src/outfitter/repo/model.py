@@ -36,6 +36,7 @@ from typing import Any
 
 from outfitter.repo.argo import (
     ArgoSource,
+    Checkout,
     Refused,
     application_sources,
     expand_application_set,
@@ -66,7 +67,7 @@ from outfitter.repo.patches import PatchError, apply_patches
 from outfitter.repo.reach import FLUX_DIRECTORY, Problem, Reach, Reader
 from outfitter.repo.replacements import Replacement
 from outfitter.repo.replacements import apply as apply_replacements
-from outfitter.validate.fstree import KUSTOMIZATION_FILES, FsTree, is_yaml, join
+from outfitter.validate.fstree import KUSTOMIZATION_FILES, FsTree, Listing, is_yaml, join
 from outfitter.validate.substitute import as_text, has_variables, substitute
 
 Docs = Callable[[str], list[Any]]  # the parsed documents of a file (empty if it cannot be)
@@ -653,12 +654,25 @@ class _Loader:
         if is_application(doc):
             return [doc]
 
-        def folders(rel: str) -> list[str] | None:
-            folder = os.path.join(self.repo_root, rel) if rel else self.repo_root
-            listing = self.fs.listing(folder) if self.boundary.contains(folder) else None
-            return list(listing.subdirs) if listing is not None else None
+        def listing(rel: str) -> Listing | None:
+            folder = os.path.normpath(os.path.join(self.repo_root, rel))
+            return self.fs.listing(folder) if self.boundary.contains(folder) else None
 
-        made, why = expand_application_set(doc, folders, self._own_url)
+        def folders(rel: str) -> list[str] | None:
+            found = listing(rel)
+            return list(found.subdirs) if found is not None else None
+
+        def files(rel: str) -> list[str] | None:
+            found = listing(rel)
+            return sorted(found.files) if found is not None else None
+
+        def read(rel: str) -> str | None:
+            path = os.path.normpath(os.path.join(self.repo_root, rel))
+            return _default_text(path) if self.boundary.contains(path) and \
+                self.fs.is_file(path) else None
+
+        made, why = expand_application_set(doc, folders, self._own_url,
+                                           Checkout(folders, files, read))
         if why is not None:
             meta = _mapping(doc.get("metadata"))
             refused = isinstance(why, Refused)

@@ -49,7 +49,8 @@ RULES: dict[str, Rule] = {r.id: r for r in (
          "this repository"),
     Rule("argocd-applicationset", "error", "an Argo CD ApplicationSet that Argo CD refuses "
          "(two Applications of one name, a list value that is not a string without "
-         "goTemplate, a matrix without two generators): it makes no Application"),
+         "goTemplate, a matrix without two generators, a files generator's file that is "
+         "not a map): it makes no Application"),
     Rule("argocd-not-rendered", "info", "an Argo CD Application's source that Argo CD renders "
          "with helm (a Chart.yaml) or a plugin, or an ApplicationSet not expanded here: its "
          "objects are not checked"),
