@@ -220,23 +220,33 @@ def test_git_files_generators_make_one_application_per_map_of_their_files() -> N
         "clusters/prod/config.json": '{"cluster": {"name": "prod", "replicas": 3}, '
                                      '"enabled": false}',
         "clusters/prod/notes.md": "not matched",
-        "apps/list.yaml": "- {app: web}\n- {app: db}\n"})
+        "clusters/empty/config.json": "",  # the path parameters alone
+        "apps/list.yaml": "- {app: web}\n- {app: db, ports: [80, 443]}\n---\n- {app: x}\n"})
     # Argo CD's default templates: the file's map flattened with dots, as Go prints it.
     files = {"git": {"repoURL": OWN_URL, "files": [{"path": "clusters/*/config.json"}]}}
     apps, why = expand_application_set(
         appset([files], "{{cluster.name}}-{{path.basename}}",
                "{{path}}/{{cluster.replicas}}-{{enabled}}-{{path.filename}}", go=False),
         repo.folders, lambda url: url == OWN_URL, repo)
+    # fasttemplate leaves the tags of a parameter the empty file lacks as they are.
     assert ([(a["metadata"]["name"], a["spec"]["source"]["path"]) for a in apps], why) == ([
+        ("{{cluster.name}}-empty", "clusters/empty/{{cluster.replicas}}-{{enabled}}-"
+                                   "config.json"),
         ("lab-lab", "clusters/lab/2-true-config.json"),
         ("prod-prod", "clusters/prod/3-false-config.json")], None)
-    # goTemplate: a file holding a list makes one set per map; `values` are templated.
+    # goTemplate: a file holding a list makes one set per map (of its first document);
+    # `values` are templated.
     listed = {"git": {"repoURL": OWN_URL, "files": [{"path": "apps/*.yaml"}],
                       "values": {"dir": "{{.path.path}}/{{.app}}"}}}
     apps, why = expand_application_set(appset([listed], "{{.app}}", "{{.values.dir}}"),
                                        repo.folders, lambda url: url == OWN_URL, repo)
     assert ([(a["metadata"]["name"], a["spec"]["source"]["path"]) for a in apps], why) == ([
         ("web", "apps/web"), ("db", "apps/db")], None)
+    # Default templates: a list inside the map is flattened with its indices.
+    apps, why = expand_application_set(
+        appset([{"git": {**listed["git"], "values": {}}}], "{{app}}", "{{ports.1}}",
+               go=False), repo.folders, lambda url: url == OWN_URL, repo)
+    assert [a["spec"]["source"]["path"] for a in apps] == ["{{ports.1}}", "443"]
 
 
 @pytest.mark.parametrize(("files", "pattern", "why"), [

@@ -306,8 +306,9 @@ def _file_sets(entries: list[Any], repo: Checkout, go: bool) -> list[dict[str, A
     sets: list[dict[str, Any]] = []
     for rel in sorted(m for m in found if m not in excluded):
         text = repo.read(rel)
-        try:
-            loaded = yamlio.load_checked(text, where=rel) if text else None
+        try:  # the first document, as Argo CD's YAML reader takes it
+            loaded = next(iter(yamlio.load_all_checked(text, where=rel)), None) \
+                if text else None
         except yamlio.YamlInputError:
             text = None
         objects: list[Any] | None = None
@@ -352,7 +353,7 @@ def _file_parameters(found: dict[str, Any], rel: str, go: bool) -> dict[str, Any
             "basenameNormalized": _normalized(basename),
             "filenameNormalized": _normalized(filename), "segments": folder.split("/")}}
     params: dict[str, Any] = {}
-    for key, value in _flattened(found, ""):
+    for key, value in (pair for k, v in found.items() for pair in _flattened(v, str(k))):
         text = _go_text(value)
         if text is None:
             return None
@@ -365,13 +366,14 @@ def _file_parameters(found: dict[str, Any], rel: str, go: bool) -> dict[str, Any
 
 
 def _flattened(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
-    """Nested maps and lists as `a.b.0` keys, as the flatten package's dot style makes them."""
+    """A value under `prefix`, nested maps and lists as `prefix.b.0` keys, as the flatten
+    package's dot style makes them (an empty one is kept whole)."""
     if isinstance(value, dict) and value:
         for key, inner in value.items():
-            yield from _flattened(inner, f"{prefix}.{key}" if prefix else str(key))
+            yield from _flattened(inner, f"{prefix}.{key}")
     elif isinstance(value, list) and value:
         for index, inner in enumerate(value):
-            yield from _flattened(inner, f"{prefix}.{index}" if prefix else str(index))
+            yield from _flattened(inner, f"{prefix}.{index}")
     else:
         yield prefix, value
 
