@@ -125,7 +125,7 @@ OWN_URL = "git@github.com:me/home-ops.git"
 def expand(doc: dict[str, Any], folders: dict[str, list[str]] | None = None
            ) -> tuple[list[tuple[str, str]], str | None]:
     apps, why = expand_application_set(
-        doc, lambda rel: (folders or {}).get(rel), lambda url: url == OWN_URL)
+        doc, Checkout(lambda rel: (folders or {}).get(rel)), lambda url: url == OWN_URL)
     return [(a["metadata"]["name"], a["spec"]["source"]["path"]) for a in apps], why
 
 
@@ -227,7 +227,7 @@ def test_git_files_generators_make_one_application_per_map_of_their_files() -> N
     apps, why = expand_application_set(
         appset([files], "{{cluster.name}}-{{path.basename}}",
                "{{path}}/{{cluster.replicas}}-{{enabled}}-{{path.filename}}", go=False),
-        repo.folders, lambda url: url == OWN_URL, repo)
+        repo, lambda url: url == OWN_URL)
     # fasttemplate leaves the tags of a parameter the empty file lacks as they are.
     assert ([(a["metadata"]["name"], a["spec"]["source"]["path"]) for a in apps], why) == ([
         ("{{cluster.name}}-empty", "clusters/empty/{{cluster.replicas}}-{{enabled}}-"
@@ -239,13 +239,13 @@ def test_git_files_generators_make_one_application_per_map_of_their_files() -> N
     listed = {"git": {"repoURL": OWN_URL, "files": [{"path": "apps/*.yaml"}],
                       "values": {"dir": "{{.path.path}}/{{.app}}"}}}
     apps, why = expand_application_set(appset([listed], "{{.app}}", "{{.values.dir}}"),
-                                       repo.folders, lambda url: url == OWN_URL, repo)
+                                       repo, lambda url: url == OWN_URL)
     assert ([(a["metadata"]["name"], a["spec"]["source"]["path"]) for a in apps], why) == ([
         ("web", "apps/web"), ("db", "apps/db")], None)
     # Default templates: a list inside the map is flattened with its indices.
     apps, why = expand_application_set(
         appset([{"git": {**listed["git"], "values": {}}}], "{{app}}", "{{ports.1}}",
-               go=False), repo.folders, lambda url: url == OWN_URL, repo)
+               go=False), repo, lambda url: url == OWN_URL)
     assert [a["spec"]["source"]["path"] for a in apps] == ["{{ports.1}}", "443"]
 
 
@@ -260,6 +260,6 @@ def test_a_git_files_generator_not_expanded_says_why(files: dict[str, str], patt
                                                       why: str) -> None:
     repo = checkout(files)
     generator = {"git": {"repoURL": OWN_URL, "files": [{"path": pattern}]}}
-    apps, found = expand_application_set(appset([generator], "x", "apps"), repo.folders,
-                                         lambda url: url == OWN_URL, repo)
+    apps, found = expand_application_set(appset([generator], "x", "apps"), repo,
+                                         lambda url: url == OWN_URL)
     assert (apps, found, type(found)) == ([], why, type(why))

@@ -9,7 +9,7 @@ import base64
 import binascii
 import copy
 import json
-import posixpath
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,10 +246,11 @@ class Templater(Generic[T]):
         if not self.is_own(url):
             return False
         try:
-            self.repository_file(posixpath.join(path or ".", "Chart.yaml"))
+            folder = self.repository_folder(path or ".")
         except FileNotFoundError:
             return False
-        return True
+        chart = os.path.join(folder, "Chart.yaml")
+        return self.inside(chart) and os.path.isfile(chart)
 
     def _repository_chart(self, release: Release, source: ChartSource) -> Path:
         """The chart in a folder of the repository validated, with the release's

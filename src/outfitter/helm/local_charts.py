@@ -53,7 +53,7 @@ def local_chart(folder: str, inside: Inside, store: ChartStore,
     name = _folder_name(str(meta.get("name") or ""), os.path.basename(folder))
     digest = hashlib.sha256()
     for rel in sorted(files):
-        digest.update(rel.encode() + b"\0" + _read(files[rel]) + b"\0")
+        digest.update(rel.encode() + b"\0" + files[rel] + b"\0")
     for given, text in values_files:
         digest.update(b"values\0" + given.encode() + b"\0" + text.encode() + b"\0")
     entry = store.cache / f"repository-{name}-{digest.hexdigest()[:16]}"
@@ -64,10 +64,10 @@ def local_chart(folder: str, inside: Inside, store: ChartStore,
     staging = Path(tempfile.mkdtemp(prefix=".local-", dir=store.cache))
     try:
         copy = staging / name
-        for rel, path in files.items():
+        for rel, content in files.items():
             target = copy / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+            target.write_bytes(content)
         _dependencies(folder, shown, copy, meta, files, inside, store, (*chain, folder))
         if values_files:
             merged: dict[str, Any] = {}
@@ -85,10 +85,10 @@ def local_chart(folder: str, inside: Inside, store: ChartStore,
     return chart
 
 
-def _files(folder: str, inside: Inside, shown: str) -> dict[str, str]:
-    """The chart's files (relative name -> path), regular files only, each inside the
-    repository (symlinks followed only there), bounded."""
-    found: dict[str, str] = {}
+def _files(folder: str, inside: Inside, shown: str) -> dict[str, bytes]:
+    """The chart's files (relative name -> content, read once), regular files only, each
+    inside the repository (symlinks followed only there), bounded."""
+    found: dict[str, bytes] = {}
     total = 0
     stack = [""]
     while stack:
@@ -111,15 +111,16 @@ def _files(folder: str, inside: Inside, shown: str) -> dict[str, str]:
             if not os.path.isfile(path):
                 continue
             total += os.path.getsize(path)
-            found[rel] = path
-            if len(found) > MAX_FILES or total > MAX_BYTES:
+            if len(found) >= MAX_FILES or total > MAX_BYTES:
                 raise ChartUnavailable(f"{shown}: over {MAX_FILES} files or "
                                        f"{MAX_BYTES // 2 ** 20} MiB, not a chart to template")
+            with open(path, "rb") as handle:
+                found[rel] = handle.read()
     return found
 
 
 def _dependencies(folder: str, shown: str, copy: Path, meta: dict[str, Any],
-                  files: dict[str, str], inside: Inside, store: ChartStore,
+                  files: dict[str, bytes], inside: Inside, store: ChartStore,
                   chain: tuple[str, ...]) -> None:
     """Each dependency the chart lists, in charts/ of the copy unless already there."""
     listed = meta.get("dependencies")
@@ -174,9 +175,9 @@ def _folder_name(name: str, fallback: str) -> str:
     return safe or re.sub(r"[^A-Za-z0-9._-]", "_", fallback).lstrip(".") or "chart"
 
 
-def _meta(path: str, name: str) -> dict[str, Any]:
+def _meta(content: bytes, name: str) -> dict[str, Any]:
     try:
-        meta = yamlio.load_checked(_read(path).decode("utf-8"), where=name)
+        meta = yamlio.load_checked(content.decode("utf-8"), where=name)
     except (UnicodeDecodeError, yamlio.YamlInputError) as err:
         raise ChartUnavailable(f"{name}: {err}") from None
     if not isinstance(meta, dict):
@@ -192,8 +193,3 @@ def _values(text: str, given: str) -> dict[str, Any]:
     if loaded is not None and not isinstance(loaded, dict):
         raise ChartUnavailable(f"values file {given} is not a map of values")
     return loaded or {}
-
-
-def _read(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()

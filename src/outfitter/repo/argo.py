@@ -200,16 +200,12 @@ class Checkout:
     read: Callable[[str], str | None] = lambda rel: None
 
 
-def expand_application_set(doc: dict[str, Any], folders: Callable[[str], list[str] | None],
-                           is_own_url: Callable[[str], bool],
-                           checkout: Checkout | None = None
+def expand_application_set(doc: dict[str, Any], repo: Checkout,
+                           is_own_url: Callable[[str], bool]
                            ) -> tuple[list[dict[str, Any]], str | None]:
     """The Applications an ApplicationSet makes from its git generators of this repository
-    (directories, files), list generators and matrices of two of them (`folders(rel)`: the
-    sub-folders of a folder of the repository, None if it is not one; `checkout` for its
-    files), in its namespace; or why it is not expanded here (Refused: why Argo CD makes
-    none)."""
-    repo = checkout or Checkout(folders)
+    (`repo`: directories, files), list generators and matrices of two of them, in its
+    namespace; or why it is not expanded here (Refused: why Argo CD makes none)."""
     spec = _dict(doc.get("spec"))
     template = _dict(spec.get("template"))
     go = spec.get("goTemplate") is True

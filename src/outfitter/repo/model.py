@@ -671,8 +671,8 @@ class _Loader:
             return _default_text(path) if self.boundary.contains(path) and \
                 self.fs.is_file(path) else None
 
-        made, why = expand_application_set(doc, folders, self._own_url,
-                                           Checkout(folders, files, read))
+        made, why = expand_application_set(doc, Checkout(folders, files, read),
+                                           self._own_url)
         if why is not None:
             meta = _mapping(doc.get("metadata"))
             refused = isinstance(why, Refused)

@@ -443,7 +443,7 @@ class Validator:
         if self.opts.helm is not None:
             templater = self.opts.helm.templater
             templater.read_repository = self._repository_file
-            templater.is_own = lambda url: repo_model.same_repository(url) in repo.urls
+            templater.is_own = self._is_own
             templater.own_sources = frozenset(
                 (key.kind, key.namespace, key.name)
                 for keys in repo.entry_sources.values() for key in keys)
@@ -485,10 +485,11 @@ class Validator:
         """A file of the repository named by `url`, when it is this one (an Argo CD
         Application's value file), read as every file of the tree is; None when it is
         another repository. FileNotFoundError: this repository has no such file."""
-        repo = self.repo
-        if repo is None or repo_model.same_repository(url) not in repo.urls:
-            return None
-        return self._file_here(path)
+        return self._file_here(path) if self._is_own(url) else None
+
+    def _is_own(self, url: str) -> bool:
+        """Whether a repository URL names this repository (any of its URLs' forms)."""
+        return self.repo is not None and repo_model.same_repository(url) in self.repo.urls
 
     def _file_here(self, path: str) -> str:
         """A file of this repository by its path in it, read as every file of the tree is
