@@ -87,6 +87,44 @@ CHART = {
 }
 
 
+# The Secret the chart's Deployment reads, made by External Secrets from 1Password.
+WEB_DB_SECRET = """
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: web-db, namespace: apps}
+spec:
+  secretStoreRef: {kind: ClusterSecretStore, name: onepassword}
+  target: {name: web-db}
+  data:
+    - secretKey: password
+      remoteRef: {key: web, property: password}
+"""
+
+
+def flux_kustomization(name: str, path: str) -> str:
+    """A Flux Kustomization of the repository's own source (flux-system)."""
+    return f"""
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: {name}, namespace: flux-system}}
+spec:
+  interval: 10m
+  path: {path}
+  prune: true
+  sourceRef: {{kind: GitRepository, name: flux-system}}
+"""
+
+
+def flux_sync(url: str, path: str) -> str:
+    """`flux bootstrap`'s gotk-sync.yaml: the repository at `url`, synced from `path`."""
+    return f"""
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: flux-system, namespace: flux-system}}
+spec: {{interval: 1m, url: '{url}', ref: {{branch: main}}}}
+---{flux_kustomization("flux-system", path)}"""
+
+
 def write(root: Path, files: dict[str, str]) -> Path:
     for rel, text in files.items():
         path = root / rel
@@ -129,17 +167,7 @@ def tree(url: str = "https://charts.example.com", *, host: str = "web.apps.svc:8
             host: web.example.com
             secret: {{name: web-db, key: {key}}}
             """),
-        "apps/externalsecret.yaml": """
-            apiVersion: external-secrets.io/v1
-            kind: ExternalSecret
-            metadata: {name: web-db, namespace: apps}
-            spec:
-              secretStoreRef: {kind: ClusterSecretStore, name: onepassword}
-              target: {name: web-db}
-              data:
-                - secretKey: password
-                  remoteRef: {key: web, property: password}
-            """,
+        "apps/externalsecret.yaml": WEB_DB_SECRET,
         "apps/datasource.yaml": f"""
             apiVersion: v1
             kind: ConfigMap

@@ -11,34 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from helm_fixtures import CHART, helm_binary, write
+from helm_fixtures import (
+    CHART,
+    WEB_DB_SECRET,
+    flux_kustomization,
+    flux_sync,
+    helm_binary,
+    write,
+)
 from outfitter.cli import main
 
-SYNC = """
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 1m, url: 'ssh://git@git.example.com/me/home-ops', ref: {branch: main}}
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: flux-system, namespace: flux-system}
-spec:
-  interval: 10m
-  path: ./kubernetes/flux
-  prune: true
-  sourceRef: {kind: GitRepository, name: flux-system}
-"""
-APPS = """
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: cluster-apps, namespace: flux-system}
-spec:
-  interval: 10m
-  path: ./kubernetes/apps
-  prune: true
-  sourceRef: {kind: GitRepository, name: flux-system}
-"""
+SYNC = flux_sync("ssh://git@git.example.com/me/home-ops", "./kubernetes/flux")
+APPS = flux_kustomization("cluster-apps", "./kubernetes/apps")
 
 # A chart of the repository using another one of its charts (a `file://` dependency).
 WEB = {
@@ -97,17 +81,7 @@ def home_ops(root: Path, release: str = "") -> Path:
             host: web.example.com
             secret: {name: web-db, key: pasword}
             """,
-        "kubernetes/apps/web/app/externalsecret.yaml": """
-            apiVersion: external-secrets.io/v1
-            kind: ExternalSecret
-            metadata: {name: web-db, namespace: apps}
-            spec:
-              secretStoreRef: {kind: ClusterSecretStore, name: onepassword}
-              target: {name: web-db}
-              data:
-                - secretKey: password
-                  remoteRef: {key: web, property: password}
-            """,
+        "kubernetes/apps/web/app/externalsecret.yaml": WEB_DB_SECRET,
         "kubernetes/apps/web/app/datasource.yaml": """
             apiVersion: v1
             kind: ConfigMap

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helm_fixtures import CHART, helm_binary, tree, write
+from helm_fixtures import CHART, flux_sync, helm_binary, tree, write
 from outfitter.cli import main
 
 
@@ -145,21 +145,7 @@ def test_a_chart_is_pulled_once_into_the_cache_then_used_offline(
     assert (code, findings) == (0, [])
 
 
-ARGO_SYNC = """
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 1m, url: 'https://git.example.com/me/home-ops', ref: {branch: main}}
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: flux-system, namespace: flux-system}
-spec:
-  interval: 10m
-  path: ./apps
-  prune: true
-  sourceRef: {kind: GitRepository, name: flux-system}
-"""
+ARGO_SYNC = flux_sync("https://git.example.com/me/home-ops", "./apps")
 
 
 def argo_chart_app(name: str, value_file: str, values_repo: str = "") -> str:
