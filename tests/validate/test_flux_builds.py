@@ -391,6 +391,7 @@ def test_substitute_from_a_missing_or_encrypted_source(tree: Tree) -> None:
         metadata: {name: settings, namespace: flux-system}
         stringData:
           TAG: ENC[AES256_GCM,data:abc,type:str]
+          REPLICAS: ENC[AES256_GCM,data:def,type:str]
         sops:
           mac: ENC[AES256_GCM,data:xyz]
           version: 3.9.0
@@ -399,6 +400,64 @@ def test_substitute_from_a_missing_or_encrypted_source(tree: Tree) -> None:
     assert hits(report, "values-from") == [] and hits(report, "substitute-undefined") == []
     # `replicas: ${REPLICAS}` stays unresolved: not a schema error Flux would meet.
     assert hits(report, "schema") == []
+
+
+ENCRYPTED_SETTINGS = """
+    apiVersion: v1
+    kind: Secret
+    metadata: {name: settings, namespace: flux-system}
+    stringData:
+      TAG: ENC[AES256_GCM,data:abc,type:str]
+    sops:
+      mac: ENC[AES256_GCM,data:xyz]
+      version: 3.9.0
+    """
+REDIRECT = """
+    apiVersion: traefik.io/v1alpha1
+    kind: Middleware
+    metadata: {name: redirect, namespace: apps}
+    spec:
+      redirectRegex:
+        regex: "^(https?://[^/]+/[a-z0-9_]+)$"
+        replacement: "${1}/"
+    """
+
+
+def test_an_encrypted_source_defines_its_keys_and_leaves_regex_groups_undefined(
+        tree: Tree) -> None:
+    """SOPS encrypts a Secret's values, never its keys: the variables an applied one defines
+    are known. A `${1}` of a Traefik redirect is then one Flux empties (before: a
+    traceback, as the kept `${1}` was checked as a variable name)."""
+    sync = "clusters/home/flux-system/gotk-sync.yaml"
+    root = tree({
+        **BOOTSTRAP,
+        sync: BOOTSTRAP[sync].replace(
+            "prune: true", "prune: true\n          decryption: {provider: sops}"),
+        "clusters/home/apps.yaml": flux_ks("web", "./apps/web", """
+      postBuild:
+        substituteFrom:
+          - kind: Secret
+            name: settings
+    """),
+        "clusters/home/settings.sops.yaml": ENCRYPTED_SETTINGS,
+        "apps/web/namespace.yaml": NAMESPACE,
+        "apps/web/deploy.yaml": DEPLOY,
+        "apps/web/middleware.yaml": REDIRECT,
+    })
+    report = run(root)
+    # The image keeps `${TAG}` (its value is encrypted); `replicas` is emptied, as Flux does,
+    # and a null `replicas` is valid: nothing else is found.
+    assert [(f.rule, f.file, f.message.split(" ")[0]) for f in report.sorted()
+            if f.severity != "info"] == [
+        ("substitute-undefined", "apps/web/deploy.yaml", "${REPLICAS}"),
+        ("substitute-undefined", "apps/web/middleware.yaml", "${1}")]
+
+    # Applied by hand (Flux does not apply it): the cluster's Secret of that name may have
+    # other keys by now, so nothing is called undefined; the source is named as unapplied.
+    (root / "clusters/home/settings.sops.yaml").rename(root / "settings.sops.yaml")
+    report = run(root)
+    assert [(f.rule, f.file) for f in report.sorted() if f.severity != "info"] == [
+        ("unapplied-source", "clusters/home/apps.yaml")]
 
 
 def test_a_loose_tree_skips_tool_configs_and_what_flux_never_reads(tree: Tree) -> None:

@@ -848,7 +848,7 @@ def flux_variables(values: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def substitution_runs(post_build: Mapping[str, object], variables: Mapping[str, str],
+def substitution_runs(post_build: Mapping[str, object], variables: Mapping[str, object],
                       all_known: bool) -> bool:
     """Whether kustomize-controller substitutes a build at all. With the default
     `substituteStrategy: WithVariables` only when some variable is defined: with none (an

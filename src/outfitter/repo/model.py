@@ -268,7 +268,7 @@ class _Loader:
         self._kustomization_docs = _KustomizationDocs(self.fs, self.docs)
         self._base: str | None = None
         self.values_in = values_in or _default_values_in
-        self._variables: dict[tuple[ObjKey, str], tuple[dict[str, str], bool]] = {}
+        self._variables: dict[tuple[ObjKey, str], tuple[dict[str, str | None], bool]] = {}
         self._charts: dict[str, bool] = {}  # folder -> in a Helm chart (_in_chart)
         self.reader = Reader(self.fs, self.boundary, self._kustomization_docs, self.docs)
         # Argo CD Applications by file, and the URLs this repository is known by.
@@ -833,36 +833,28 @@ class _Loader:
         if not substitution_runs(parent.post_build, values, complete):
             return doc
         try:
-            out, undefined = substitute(text, values)
-            if undefined and not complete:
-                # A source not readable here (encrypted, or not in the tree): its
-                # variables are kept for Flux to fill in, not emptied.
-                out, _ = substitute(text, {**{v: f"${{{v}}}" for v in undefined}, **values})
-            loaded = _load_yaml(out)
+            # An encrypted value, or a source not in the tree: kept for Flux to fill in.
+            loaded = _load_yaml(substitute(text, values, complete).text)
         except EnvsubstError:
             return doc  # validate reports the failing substitution on the object itself
         return loaded if isinstance(loaded, dict) else doc
 
     def _parent_variables(self, repo: Repository, parent: FluxKustomization, cluster: str
-                          ) -> tuple[dict[str, str], bool]:
+                          ) -> tuple[dict[str, str | None], bool]:
         """The parent's postBuild variables, from the ConfigMaps and Secrets applied in
         the same cluster so far (the parent's sources are applied before its children in
         every layout seen: the cluster's root folder), and whether all were found."""
         key = (parent.key, cluster)
         if key in self._variables:
             return self._variables[key]
-        found: dict[str, str] = {}
+        found: dict[str, str | None] = {}  # None: an encrypted value, its name known
         complete = True
         for ref in parent.substitute_from:
             values = self._values_named(repo, ref.kind, ref.name, cluster)
             if values is None:
                 complete = complete and ref.optional
                 continue
-            for name, value in values.items():
-                if value is None:
-                    complete = False
-                else:
-                    found[name] = value
+            found.update(values)
         result = ({**found, **parent.substitute}, complete)
         self._variables[key] = result
         return result

@@ -186,11 +186,13 @@ class Validator:
         self._input_providers: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._chart_sources: dict[tuple[str, str, str], ChartSpec] = {}
         self._server_deferred: list[tuple[Where, str, str, tuple[str, str]]] = []
-        self._subst: dict[tuple[str, str, str], dict[str, str] | None] = {}
+        # A substituteFrom source's variables (None for a value SOPS encrypts), or None when
+        # not even their names are known.
+        self._subst: dict[tuple[str, str, str], dict[str, str | None] | None] = {}
         self._subst_files: dict[tuple[str, str, str], str] = {}  # where each was read
         # Every definition of each, in file order: each cluster takes the one it applies.
         self._subst_defs: dict[tuple[str, str, str],
-                               list[tuple[str, dict[str, str] | None]]] = {}
+                               list[tuple[str, dict[str, str | None] | None]]] = {}
         self._ignores: dict[tuple[str, int | None, str, str], frozenset[str]] = {}
         self._unresolved = False  # the current object kept `${VAR}`s whose value is unknown
         self._candidates: list[str] = []  # files that may hold substituteFrom sources
@@ -546,15 +548,17 @@ class Validator:
                               for app in repo.applications.get(path, [])} or {own}
                 if namespaces != {own}:
                     namespaces.add("")
-                values: dict[str, str] | None = {}
-                if kind == "Secret" and is_sops(doc):
-                    values = None  # encrypted: its values are unknown here
-                else:
-                    assert values is not None
-                    for fld in ("data", "stringData"):
-                        for k, v in (doc.get(fld) or {}).items():
-                            values[str(k)] = _decoded(v) if fld == "data" and kind == "Secret" \
-                                else str(v)
+                # SOPS encrypts a Secret's values, never its keys: the names it defines
+                # are known, their values are not. Unless Flux applies the file: one
+                # applied by hand may be long replaced on the cluster (by an
+                # ExternalSecret of the same name), so even its names are a guess.
+                encrypted = kind == "Secret" and is_sops(doc)
+                values: dict[str, str | None] | None = None
+                if not encrypted or repo.applied(path):
+                    values = {str(k): None if encrypted else _decoded(v)
+                              if fld == "data" and kind == "Secret" else str(v)
+                              for fld in ("data", "stringData")
+                              for k, v in (doc.get(fld) or {}).items()}
                 for ns in sorted(namespaces):
                     self._subst[(kind, ns, name)] = values
                     self._subst_defs.setdefault((kind, ns, name), []).append((path, values))
@@ -849,8 +853,8 @@ class Validator:
 
     def _substitute(self, obj: dict[str, Any], built: Built, ks: _FluxKs,
                     post: dict[str, Any], rel: str) -> dict[str, Any]:
-        values: dict[str, str] = {}
-        complete = True  # every source's values are known here
+        values: dict[str, str | None] = {}  # None: a name whose value is encrypted
+        complete = True  # every source was found: a name none defines is undefined
         for ref in post.get("substituteFrom") or []:
             if not isinstance(ref, dict):
                 continue
@@ -871,7 +875,7 @@ class Validator:
         if not substitution_runs(post, values, complete):
             return obj
         try:
-            text, undefined = substitute(as_text(obj), values)
+            done = substitute(as_text(obj), values, complete)
         except EnvsubstError as err:
             kind, name = kind_name(obj)
             self._add(Finding("kustomize-build", rel,
@@ -879,20 +883,18 @@ class Validator:
                               f"{ks.overlay.namespace}/{ks.overlay.name} fails: {err}",
                               f"{kind} {name}", doc=built.doc, kind_name=(kind, name)))
             return obj
-        if undefined and complete and "flux" in self.opts.checks:
+        if done.undefined and "flux" in self.opts.checks:
             kind, name = kind_name(obj)
             if "substitute-undefined" not in ignored_rules(obj):
-                for var in sorted(set(undefined)):
+                for var in sorted(done.undefined):
                     self._add(Finding("substitute-undefined", rel,
                                       f"${{{var}}} is not defined by Flux Kustomization "
                                       f"{ks.overlay.namespace}/{ks.overlay.name} postBuild: it "
                                       f"becomes an empty string (write $${{{var}}} to keep "
                                       f"it for the app)", f"{kind} {name}",
                                       doc=built.doc, kind_name=(kind, name)))
-        if undefined and not complete:
-            self._unresolved = True
-            values = {**{v: f"${{{v}}}" for v in undefined}, **values}
-            text, _ = substitute(as_text(obj), values)
+        self._unresolved = done.unresolved
+        text = done.text
         quick = quick_yaml.read(text)
         try:
             loaded = quick[0] if quick is not None and len(quick) == 1 else \
@@ -904,7 +906,7 @@ class Validator:
         return loaded if isinstance(loaded, dict) else obj
 
     def _subst_values(self, key: tuple[str, str, str], cluster: str
-                      ) -> dict[str, str] | None:
+                      ) -> dict[str, str | None] | None:
         """A substituteFrom source's values: of the definition the cluster applies, when
         the tree defines it more than once (one cluster-info ConfigMap per cluster);
         otherwise the last one read."""
