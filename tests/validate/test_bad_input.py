@@ -123,10 +123,12 @@ def test_a_kustomization_cycle(tree: Tree) -> None:
     assert finding.file == "b/kustomization.yaml"
 
 
+BOMB = "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8))
+
+
 @pytest.mark.parametrize(("name", "content", "rule", "message"), [
-    ("bomb.yaml", "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
-        f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 10)}]\n"
-        for i in range(8)), "yaml-syntax",
+    ("bomb.yaml", BOMB, "yaml-syntax",
      "invalid YAML: expands to more than 1,000,000 nodes (an alias bomb?)"),
     ("dup.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nkind: Secret\n",
      "yaml-syntax", "invalid YAML: duplicate key 'kind'"),
@@ -142,6 +144,32 @@ def test_broken_files_are_one_finding(tree: Tree, name: str, content: str, rule:
     report = run(root)
     assert [(f.rule, f.file, f.message) for f in report.findings] == [(rule, name, message)]
     assert report.exit_code == 2
+
+
+@needs_kubectl
+@pytest.mark.parametrize(("content", "rule", "message", "line"), [
+    (BOMB, "yaml-syntax", "invalid YAML: expands to more than 1,000,000 nodes (an alias bomb?)",
+     6),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: &n c\ndata:\n  x: *pvc\n",
+     "yaml-syntax", "invalid YAML: found undefined alias", 6),
+    ("\0\1\2ELF", "unreadable", "is a binary file, not text", None),
+])
+def test_a_broken_file_in_a_kustomize_build_is_its_own_finding(
+        tree: Tree, content: str, rule: str, message: str, line: int | None) -> None:
+    """A file kustomize must not be shown (it cannot be read safely) is one finding of its
+    own, and the rest of its build is still checked. Before: kustomize's "no such file or
+    directory" for the whole build, and none of its objects checked."""
+    root = tree({
+        "apps/kustomization.yaml": "resources: [ok.yaml, bad.yaml]\nconfigMapGenerator:\n"
+                                   "  - name: generated\n    namespace: default\n"
+                                   "    literals: [A=b]\n",
+        "apps/ok.yaml": CM % "ok",
+        "apps/bad.yaml": content,
+    })
+    report = run(root)
+    assert [(f.rule, f.file, f.message, f.line) for f in report.findings
+            if f.rule != "not-validated"] == [(rule, "apps/bad.yaml", message, line)]
+    assert report.objects == 2  # ok, and the generated ConfigMap: the build ran
 
 
 def test_a_fifo_and_a_huge_file_are_refused_without_reading(tree: Tree) -> None:

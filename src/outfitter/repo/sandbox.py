@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 from typing import Any
 
 from outfitter import yamlio
@@ -34,12 +35,32 @@ def offline_env() -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why kustomize is not shown a file: as validate reports a file it cannot read."""
+
+    rule: str  # "yaml-syntax" | "unreadable"
+    message: str
+    line: int | None = None
+
+
 class Mirror:
     def __init__(self, reader: Reader, dest: str) -> None:
         self.reader = reader
         self.dest = dest
         self.root = reader.boundary.root
         self._done: set[str] = set()
+        self._checked: dict[str, Refusal | None] = {}
+
+    @property
+    def refused(self) -> dict[str, Refusal]:
+        """The files left out for what they hold (a kustomization lists them no more)."""
+        return {path: why for path, why in self._checked.items() if why is not None}
+
+    def refusal(self, path: str) -> Refusal | None:
+        if path not in self._checked:
+            self._checked[path] = _refusal(path)
+        return self._checked[path]
 
     def path(self, original: str) -> str:
         return os.path.join(self.dest, os.path.relpath(original, self.root))
@@ -78,11 +99,13 @@ class Mirror:
                 with open(out, "w", encoding="utf-8") as handle:
                     handle.write(yamlio.dump(self._cleaned(os.path.dirname(path), docs[0])))
                 return
-        if not _safe(path):
+        if self.refusal(path) is not None:
             return  # an alias bomb, too large, not text: kustomize must not read it
         os.symlink(os.path.realpath(path), out)
 
-    def _keep(self, folder: str, entry: Any) -> bool:
+    def _keep(self, folder: str, entry: Any, parsed: bool = True) -> bool:
+        """Whether kustomize is shown an entry; `parsed`: a file it reads as YAML (a
+        resource, a patch), left out when it cannot be, so the rest still builds."""
         if not isinstance(entry, str):
             return True  # an inline patch
         if "\n" in entry:
@@ -91,7 +114,11 @@ class Mirror:
             return False
         path = join(folder, entry.rpartition("=")[2])
         fs = self.reader.fs
-        return self.reader.boundary.contains(path) and (fs.is_file(path) or fs.is_dir(path))
+        if not self.reader.boundary.contains(path):
+            return False
+        if fs.is_file(path):
+            return not parsed or self.refusal(path) is None
+        return fs.is_dir(path)
 
     def _cleaned(self, folder: str, spec: dict[str, Any]) -> dict[str, Any]:
         out = dict(spec)
@@ -113,32 +140,41 @@ class Mirror:
                     gen = dict(gen)
                     for fld in ("files", "envs"):
                         if isinstance(gen.get(fld), list):
-                            gen[fld] = [e for e in gen[fld] if self._keep(folder, e)]
-                    if isinstance(gen.get("env"), str) and not self._keep(folder, gen["env"]):
+                            gen[fld] = [e for e in gen[fld]
+                                        if self._keep(folder, e, parsed=False)]
+                    if isinstance(gen.get("env"), str) and \
+                            not self._keep(folder, gen["env"], parsed=False):
                         del gen["env"]
                 gens.append(gen)
             out[key] = gens
         return out
 
 
-def _safe(path: str) -> bool:
-    """Whether kustomize may read the file: YAML or JSON as yamlio would read it (not too
-    large, not binary, no alias bomb); any other file (a generator's data: kustomize puts
-    binary files into binaryData) only a regular file within yamlio's size limit."""
+def _refusal(path: str) -> Refusal | None:
+    """Why kustomize may not read the file, if so: YAML or JSON must read as yamlio reads
+    it (not too large, not binary, no alias bomb, valid where it uses aliases); any other
+    file (a generator's data: kustomize puts binary files into binaryData) must be a
+    regular file within yamlio's size limit."""
     if not path.endswith((".yaml", ".yml", ".json")) and \
             os.path.basename(path) not in KUSTOMIZATION_FILES:
         try:
             info = os.stat(path)
-        except OSError:
-            return False
-        return stat.S_ISREG(info.st_mode) and info.st_size <= yamlio.MAX_BYTES
+        except OSError as err:
+            return Refusal("unreadable", f"cannot read: {err.strerror or err}")
+        if not stat.S_ISREG(info.st_mode):
+            return Refusal("unreadable", "cannot read: not a regular file")
+        if info.st_size > yamlio.MAX_BYTES:
+            return Refusal("unreadable", f"too large to read ({info.st_size / (1 << 20):.1f} "
+                           f"MiB; the limit is {yamlio.MAX_BYTES >> 20} MiB)")
+        return None
     try:
         text = yamlio.read_text(path)
-    except yamlio.YamlInputError:
-        return False
+    except yamlio.YamlInputError as err:
+        return Refusal("unreadable", err.message, err.line)
     if "&" in text and "*" in text and path.endswith((".yaml", ".yml")):
         try:
             yamlio.load_all_checked(text, where=path)
-        except yamlio.YamlInputError:
-            return False
-    return True
+        except yamlio.YamlInputError as err:
+            what = err.message.removeprefix("not valid YAML: ")
+            return Refusal("yaml-syntax", f"invalid YAML: {what}", err.line)
+    return None

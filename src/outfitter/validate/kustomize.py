@@ -349,6 +349,10 @@ class Builder:
             del self._builds[key]  # its last reader: the output is not kept longer
         done = pending.result() if isinstance(pending, Future) else \
             pending() if isinstance(pending, functools.partial) else pending
+        for path, why in sorted(done.refused.items()):
+            problem = BuildProblem(why.rule, path, why.message, why.line)
+            if problem not in self.problems:  # read by more than one build
+                self.problems.append(problem)
         if done.error is not None:
             self.problems.append(BuildProblem("kustomize-build", where, done.error))
             return
@@ -370,7 +374,8 @@ class Builder:
                 # kustomize sees a copy of what the build may read, inside the boundary,
                 # with remote entries left out: nothing is fetched, nothing outside is read.
                 mirror = sandbox.Mirror(self.reader, os.path.join(tmp, "repo"))
-                resources = [mirror.add(r) for r in resources]
+                resources = [mirror.add(r) for r in resources
+                             if self.fs.is_dir(r) or mirror.refusal(r) is None]
                 components = [mirror.add(c) for c in components
                               if not is_remote(c) and self.inside(os.path.normpath(c))]
             base = tmp
@@ -403,12 +408,13 @@ class Builder:
             dest = mirror.dest if mirror is not None else ""
             root = mirror.root if mirror is not None else ""
             stdout, stderr = self._kustomize(base)
+            refused = mirror.refused if mirror is not None else {}
             if stderr is not None:
                 message = _kustomize_error(stderr, tmp)
                 if mirror is not None:
                     message = mirror.unmirror_text(message)
-                return _KubectlOutput("", base, dest, root, message)
-            return _KubectlOutput(stdout, base, dest, root, None)
+                return _KubectlOutput("", base, dest, root, message, refused)
+            return _KubectlOutput(stdout, base, dest, root, None, refused)
 
     def _kustomize(self, base: str) -> tuple[str, str | None]:
         """kustomize's output for a folder, or ("", what it printed on stderr)."""
@@ -467,6 +473,8 @@ class _KubectlOutput:
     mirror_dest: str  # where the repository was mirrored, and the repository
     mirror_root: str
     error: str | None
+    # Files kustomize was not shown (what they hold cannot be read): each is a finding.
+    refused: dict[str, sandbox.Refusal] = field(default_factory=dict)
 
 
 # A planned build: running on the pool, done, or held until Builder.start().
