@@ -274,6 +274,37 @@ def test_a_generator_may_read_a_binary_file(tree: Tree) -> None:
 
 
 @needs_kubectl
+def test_a_transformers_folder_is_built_as_the_plugins_configs(tree: Tree) -> None:
+    """`transformers: [./transformers]`, a kustomize folder of transformer configs shared
+    by every namespace (jfroy/flatops): kustomize builds it, so the copy it is shown must
+    hold it. Before: "no such file or directory", and the whole build unchecked."""
+    root = tree({
+        "ks.yaml": flux_ks("web", "./app"),
+        "app/kustomization.yaml": """
+            resources: [cm.yaml]
+            transformers: [./transformers]
+            """,
+        "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+        "app/transformers/kustomization.yaml": """
+            namespace: elsewhere
+            resources: [../../transformers]
+            """,
+        "transformers/kustomization.yaml": "resources: [transformer.yaml]\n",
+        "transformers/transformer.yaml": """
+            apiVersion: builtin
+            kind: NamespaceTransformer
+            metadata: {name: apply-ns, namespace: .invalid}
+            """,
+    })
+    report = run(root)
+    # The transformer ran (the ConfigMap is in its namespace), and its config is read by
+    # the build, not an object left unapplied.
+    assert [(f.rule, f.file, f.message) for f in report.sorted() if f.severity != "info"] == [
+        ("namespace", "app/cm.yaml",
+         "namespace 'elsewhere' is not created by the tree (it must exist on the cluster)")]
+
+
+@needs_kubectl
 def test_kustomize_features_are_built_by_kubectl_and_traced_to_their_file(tree: Tree) -> None:
     root = tree({
         "app/kustomization.yaml": """

@@ -216,6 +216,7 @@ class Reader:
                                 component=key == "components", at=(key, i))
         for key, entry in _path_fields(spec):
             self._file(folder, entry, kfile, reach, key)
+        self._plugin_folders(folder, spec, reach, here)
         patches = [*reach._pending, *self._ks_patches(folder, spec)]
         reach._pending = outer_pending
         if spec.get("kind") == "Component":
@@ -242,6 +243,24 @@ class Reader:
                 "remote-resource", kfile, "helmCharts: a chart inflated by kustomize is "
                 "fetched from its repository; not fetched (offline), its objects are not "
                 "checked"))
+
+    def _plugin_folders(self, folder: str, spec: dict[str, Any], reach: Reach,
+                        chain: list[str]) -> None:
+        """A `generators`/`transformers`/`validators` entry that is a kustomize folder:
+        kustomize builds it and takes its output as the plugins' configs. What it reads is
+        read by this build; none of it is applied."""
+        for key in ("generators", "transformers", "validators"):
+            for entry in _strs(spec.get(key)):
+                path = join(folder, entry)
+                if "\n" in entry or is_remote(entry) or not self.boundary.contains(path) \
+                        or self.fs.kustomization_file(path) is None:
+                    continue  # inline, remote or a file: as any other entry
+                configs = Reach()
+                self._folder(path, configs, chain, "")
+                reach.reads |= configs.reads
+                reach.folders |= configs.folders
+                reach.problems += configs.problems
+                reach.remote = reach.remote or configs.remote
 
     def _ks_patches(self, folder: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
         """The kustomization's `patches` that may select a Flux Kustomization (a target of
