@@ -112,6 +112,18 @@ def test_a_flux_path_leaving_the_repository(tree: Tree) -> None:
     assert finding.line == 6
 
 
+def test_a_flux_path_from_slash_is_the_repository_root(tree: Tree) -> None:
+    """kustomize-controller joins spec.path to the source's root (SecureJoin): `/apps` is
+    `./apps` there, not the machine's /apps (dcplaya/home-ops; before: a flux-path error
+    and the folder left unchecked)."""
+    root = tree({"ks.yaml": FLUX_KS % ("web", "/apps"),
+                 "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
+                                 "data: {k: v}\n"})
+    report = run(root)
+    assert rules(report) == []
+    assert report.objects == 2  # the Kustomization, and the ConfigMap it applies
+
+
 def test_a_kustomization_cycle(tree: Tree) -> None:
     root = tree({
         "ks.yaml": FLUX_KS % ("loop", "./a"),

@@ -427,7 +427,7 @@ class _Loader:
         # A sync whose path is nowhere in the repository (an archived or templated
         # gotk-sync.yaml) is no live entry point when another is found.
         live = {path: ks for path, ks in roots.items() if ks.origin is None or
-                os.path.isdir(join(self._base_for(ks.path), ks.path or "."))}
+                os.path.isdir(join(self._base_for(_joined(ks.path)), _joined(ks.path)))}
         if not live:
             for ks in self._self_syncs(repo, found, bootstrapped=True):
                 live.setdefault(_sync_path(ks.path), ks)
@@ -713,7 +713,7 @@ class _Loader:
     def _reached(self, ks: FluxKustomization) -> set[str]:
         """The manifests its path applies, read without following anything (no entry
         point is known yet)."""
-        folder = os.path.normpath(join(self._base_for(ks.path), ks.path or "."))
+        folder = os.path.normpath(join(self._base_for(_joined(ks.path)), _joined(ks.path)))
         if ks.origin is None or not self.fs.is_dir(folder) or \
                 not self.boundary.contains(folder):
             return set()
@@ -738,8 +738,8 @@ class _Loader:
         if source_root == self.repo_root:
             # The folder validated may be the repository (a copy without .git, or one
             # repository of several in a monorepo): spec.path is tried from there up.
-            source_root = self._base_for(ks.path)
-        folder = join(source_root, ks.path or ".")
+            source_root = self._base_for(_joined(ks.path))
+        folder = join(source_root, _joined(ks.path))
         inside = folder == source_root or folder.startswith(source_root.rstrip(os.sep) + os.sep)
         if not inside or (source_root == self.repo_root and not self.boundary.contains(folder)):
             repo.problems.append(Problem(
@@ -957,6 +957,12 @@ def _applier(ks: FluxKustomization) -> str:
 
 def _synced_from(key: ObjKey) -> Callable[[SourceRefSpec], bool]:
     return lambda s: s.key == key
+
+
+def _joined(path: str) -> str:
+    """spec.path as kustomize-controller joins it to the source's root (SecureJoin): a
+    leading `/` is that root, not the machine's."""
+    return path.lstrip("/") or "."
 
 
 def _sync_path(path: str) -> str:
