@@ -82,7 +82,7 @@ def test_sarif_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_broken_yaml_exits_2_and_still_reports_the_rest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_tree(tmp_path, {**BROKEN, "bad.yaml": "a: [\n"})
+    write_tree(tmp_path, {**BROKEN, "bad.yaml": "apiVersion: v1\nkind: ConfigMap\ndata: [\n"})
     assert main(["validate", str(tmp_path), "--json", "--kubernetes-version", "1.36"]) == 2
     rules = [f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]]
     assert rules == ["yaml-syntax", "schema", "image-latest"]

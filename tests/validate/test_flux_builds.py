@@ -508,6 +508,27 @@ def test_a_loose_tree_skips_tool_configs_and_what_flux_never_reads(tree: Tree) -
     assert (report.files, report.objects, report.validated) == (3, 1, 1)
 
 
+def test_a_loose_tree_passes_over_templates_and_configs_that_are_not_yaml_yet(
+        tree: Tree) -> None:
+    """khuedoan/homelab at its root: an Ansible role's Jinja template of a manifest and
+    mkdocs.yml with a Python tag do not read as YAML, and neither is a manifest (before:
+    two yaml-syntax errors, exit 2). A broken manifest is still one."""
+    root = tree({
+        "mkdocs.yml": "site_name: Homelab\nmarkdown_extensions:\n  - pymdownx.emoji:\n"
+                      "      emoji_index: !!python/name:material.extensions.emoji.twemoji\n",
+        "metal/roles/cilium/templates/pool.yaml": "apiVersion: cilium.io/v2alpha1\n"
+                                                  "kind: CiliumLoadBalancerIPPool\n"
+                                                  "metadata: {name: default}\nspec:\n"
+                                                  "  blocks:\n    - cidr: {% raw %}x\n",
+        "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: "
+                        "default}\ndata: {k: v}\n",
+        "apps/broken.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n name: b\n  x: 1\n",
+    })
+    report = run(root)
+    assert [(f.file, f.rule) for f in report.sorted()] == [("apps/broken.yaml", "yaml-syntax")]
+    assert report.objects == 1
+
+
 def test_a_substitution_source_only_a_bootstrap_folder_defines_is_said_so(tree: Tree) -> None:
     # onedr0p/home-ops style: the Secret a Flux Kustomization substitutes from is in
     # bootstrap/, which is applied by hand once; Flux itself never applies it.

@@ -10,6 +10,7 @@ node-level parse, so it is done only for files that have findings.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -64,7 +65,16 @@ class InputProblem:
     rule: str  # "yaml-syntax" | "unreadable"
     message: str
     line: int | None = None
+    # A reading limit refused it (an alias bomb, nesting too deep): hostile or broken
+    # whatever the file is meant to be, so always said.
+    refused: bool = False
+    # The text holds Jinja's or Go's delimiters: a template (an Ansible role's), not YAML
+    # yet.
+    template: bool = False
 
+
+# `{{ x }}`, `{{- x }}`, `{{.X}}`, `{% x %}`; not a flow map as a key, `{{a: 1}: 2}`.
+_TEMPLATED = re.compile(r"\{\{[\s.-]|\{%")
 
 DocItem = tuple[int, Any] | InputProblem  # (index, document), or the problem that ends a file
 
@@ -121,7 +131,8 @@ def iter_docs(text: str) -> Iterator[tuple[int, Any] | InputProblem]:
     index = 0
     if yamlio.too_deep_to_compose(text):
         # libyaml composes recursively in C: a deep enough text would crash the process.
-        yield InputProblem("yaml-syntax", "invalid YAML: nested too deeply to read safely")
+        yield InputProblem("yaml-syntax", "invalid YAML: nested too deeply to read safely",
+                           refused=True)
         return
     quick = quick_yaml.documents(text)
     if quick is not None:
@@ -139,14 +150,17 @@ def iter_docs(text: str) -> Iterator[tuple[int, Any] | InputProblem]:
             yield index, _construct(loader, node) if node is not None else None
             index += 1
     except yamlio.YamlInputError as err:
-        yield InputProblem("yaml-syntax", f"invalid YAML: {err.message}", err.line)
+        yield InputProblem("yaml-syntax", f"invalid YAML: {err.message}", err.line,
+                           refused=True)
     except RecursionError:
-        yield InputProblem("yaml-syntax", "invalid YAML: nesting too deep or recursive")
+        yield InputProblem("yaml-syntax", "invalid YAML: nesting too deep or recursive",
+                           refused=True)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        yield InputProblem("yaml-syntax", f"invalid YAML: {problem}", line)
+        yield InputProblem("yaml-syntax", f"invalid YAML: {problem}", line,
+                           template=bool(_TEMPLATED.search(text)))
     finally:
         loader.dispose()
 

@@ -655,7 +655,8 @@ class Validator:
         items = list(self.builder.documents(path))
         assert self.repo is not None
         if self.repo.mode == "loose" and path != self.root and not any(
-                isinstance(item, InputProblem) or object_like(item[1]) for item in items):
+                self._may_be_manifest(path, item) if isinstance(item, InputProblem)
+                else object_like(item[1]) for item in items):
             # No Flux entry point: YAML that holds no Kubernetes object (a Taskfile, an
             # Ansible playbook, an Argo CD app's values) is not a manifest; passed over.
             return
@@ -674,6 +675,15 @@ class Validator:
             if str(doc.get("apiVersion", "")).startswith(KUSTOMIZE_API + "/"):
                 continue
             yield Built(doc, path, index)
+
+    def _may_be_manifest(self, path: str, problem: InputProblem) -> bool:
+        """Whether a file no entry point applies, and that does not read as YAML, is
+        still taken for a manifest: only when it names an apiVersion and a kind, and is no
+        template (Jinja's or Go's delimiters: an Ansible role's, `mkdocs.yml` with a
+        Python tag is neither)."""
+        if problem.rule != "yaml-syntax" or problem.refused:
+            return True  # unreadable, or a reading limit: said whatever it holds
+        return path in self._objects_in and not problem.template
 
     # -- one object -----------------------------------------------------------------------
 
