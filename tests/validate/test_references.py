@@ -252,6 +252,51 @@ def test_an_ingressroute_tls_secret_nothing_produces(tree: Tree) -> None:
     assert hits(run(elsewhere), "tls-secret") == []
 
 
+def test_a_secret_a_mirror_copies_from_what_makes_it(tree: Tree) -> None:
+    """A wildcard Certificate whose secretTemplate carries Reflector's annotations, and an
+    ExternalSecret whose template carries kubernetes-replicator's: the Secrets they make
+    are copied into the namespaces named (h3mmy/bloopySphere; before: a tls-secret
+    warning for a route in one of them)."""
+    files = {"ns.yaml": NS, "ir.yaml": INGRESSROUTE, "pod.yaml": pod("""
+      volumes:
+        - name: creds
+          secret: {secretName: creds}
+    """), "cert.yaml": """
+        apiVersion: cert-manager.io/v1
+        kind: Certificate
+        metadata: {name: wildcard, namespace: networking}
+        spec:
+          secretName: web-tls
+          issuerRef: {kind: ClusterIssuer, name: letsencrypt}
+          dnsNames: ["*.example.com"]
+          secretTemplate:
+            annotations:
+              reflector.v1.k8s.emberstack.com/reflection-allowed: "true"
+              reflector.v1.k8s.emberstack.com/reflection-auto-enabled: "true"
+              reflector.v1.k8s.emberstack.com/reflection-auto-namespaces: "home,apps"
+        """, "es.yaml": """
+        apiVersion: external-secrets.io/v1
+        kind: ExternalSecret
+        metadata: {name: creds, namespace: security}
+        spec:
+          secretStoreRef: {kind: ClusterSecretStore, name: onepassword}
+          target:
+            template:
+              metadata:
+                annotations:
+                  replicator.v1.mittwald.de/replicate-to: apps
+          dataFrom: [{extract: {key: creds}}]
+        """}
+    report = run(tree(files))
+    assert hits(report, "tls-secret") == [] and hits(report, "secret-ref") == []
+    elsewhere = tree({**files, "cert.yaml": files["cert.yaml"].replace("home,apps", "home"),
+                      "es.yaml": files["es.yaml"].replace("replicate-to: apps",
+                                                          "replicate-to: other")})
+    report = run(elsewhere)
+    assert where(report, "tls-secret") == [("ir.yaml", 10)]
+    assert [f.message.split(":")[0] for f in hits(report, "secret-ref")] == ["volume 'creds'"]
+
+
 def test_the_same_object_from_two_files(tree: Tree) -> None:
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: default\n"
     root = tree({"a.yaml": cm, "b.yaml": cm,

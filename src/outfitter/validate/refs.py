@@ -156,7 +156,8 @@ class RefIndex:
         assert isinstance(spec, dict)
         if group == "" and kind in ("Secret", "ConfigMap"):
             self._data_keys(obj, kind, ns, name)
-            self._mirrors(obj, kind, ns, name)
+            meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+            self._mirrors((meta or {}).get("annotations"), kind, name)
         if (group, kind) == FLUX_KS:
             self._flux_kustomization(spec, where)
         elif (group, kind) == HELM_RELEASE:
@@ -198,6 +199,10 @@ class RefIndex:
             if spec.get("secretName"):
                 self.secrets.add((ns, str(spec["secretName"])))
                 self.keys.setdefault(("Secret", ns, str(spec["secretName"])), None)
+                # The Secret carries the template's annotations: a mirror's among them.
+                template = spec.get("secretTemplate")
+                self._mirrors(template.get("annotations") if isinstance(template, dict)
+                              else None, "Secret", str(spec["secretName"]))
         elif group in TRAEFIK_GROUPS and kind in ("IngressRoute", "IngressRouteTCP"):
             tls: dict[str, Any] = spec["tls"] if isinstance(spec.get("tls"), dict) else {}
             if tls.get("secretName"):
@@ -275,6 +280,9 @@ class RefIndex:
         for ns in namespaces:
             self.secrets.add((ns, secret))
             self.keys[("Secret", ns, secret)] = None if unknown else frozenset(found)
+        made = template.get("metadata") if isinstance(template, dict) else None
+        self._mirrors(made.get("annotations") if isinstance(made, dict) else None,
+                      "Secret", secret)
 
     def _self_made_secrets(self, role: dict[str, Any], ns: str) -> None:
         """A Role that lets its workload create Secrets and names some: the workload makes
@@ -304,11 +312,9 @@ class RefIndex:
             self.secrets.add((ns, secret))
             self.keys.setdefault(("Secret", ns, secret), None)
 
-    def _mirrors(self, obj: dict[str, Any], kind: str, ns: str, name: str) -> None:
+    def _mirrors(self, notes: Any, kind: str, name: str) -> None:
         """Reflector and kubernetes-replicator copy a Secret or ConfigMap into the
-        namespaces its annotations name (every namespace when they name none)."""
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-        notes = (meta or {}).get("annotations")
+        namespaces its annotations (`notes`) name (every namespace when they name none)."""
         if not isinstance(notes, dict):
             return
         targets: str | None = None
