@@ -252,6 +252,26 @@ def test_an_ingressroute_tls_secret_nothing_produces(tree: Tree) -> None:
     assert hits(run(elsewhere), "tls-secret") == []
 
 
+def test_the_credentials_flux_bootstrap_writes_exist(tree: Tree) -> None:
+    """`flux bootstrap` writes the sync's credentials into flux-system/flux-system (an ssh
+    deploy key or a token): never in Git (Truxnell/home-cluster; before: a secret-ref
+    warning). Any other GitRepository's Secret is still looked for."""
+    repo = """
+        apiVersion: source.toolkit.fluxcd.io/v1
+        kind: GitRepository
+        metadata: {name: NAME, namespace: flux-system}
+        spec:
+          interval: 10m
+          url: ssh://git@github.com/me/NAME
+          ref: {branch: main}
+          secretRef: {name: NAME}
+        """
+    root = tree({"sync.yaml": repo.replace("NAME", "flux-system"),
+                 "other.yaml": repo.replace("NAME", "charts")})
+    assert [(f.file, f.message.split(" is ")[0]) for f in hits(run(root), "secret-ref")] == [
+        ("other.yaml", "secretRef: Secret flux-system/charts")]
+
+
 def test_a_secret_a_mirror_copies_from_what_makes_it(tree: Tree) -> None:
     """A wildcard Certificate whose secretTemplate carries Reflector's annotations, and an
     ExternalSecret whose template carries kubernetes-replicator's: the Secrets they make

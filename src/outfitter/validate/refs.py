@@ -40,10 +40,13 @@ PLATFORM_PREFIXES = ("openshift-",)
 # Kustomization.
 BOOTSTRAP = frozenset({(SOURCE_GROUP, "GitRepository", "flux-system", "flux-system"),
                        (*FLUX_KS, "flux-system", "flux-system")})
-# Secrets made by hand at bootstrap, never in Git: the key Flux decrypts SOPS files with,
-# under the names Flux's guide gives it (`kubectl create secret generic sops-age
-# --namespace=flux-system ...`; sops-gpg for PGP keys). Any other name is still looked for.
-BOOTSTRAP_SECRETS = frozenset({("flux-system", "sops-age"), ("flux-system", "sops-gpg")})
+# Secrets made at bootstrap, never in Git: the key Flux decrypts SOPS files with, under
+# the names Flux's guide gives it (`kubectl create secret generic sops-age
+# --namespace=flux-system ...`; sops-gpg for PGP keys), and the credentials `flux bootstrap`
+# writes for the GitRepository it syncs (flux-system/flux-system). Any other name is still
+# looked for.
+BOOTSTRAP_SECRETS = frozenset({("flux-system", "sops-age"), ("flux-system", "sops-gpg"),
+                               ("flux-system", "flux-system")})
 CLUSTER_SCOPED = frozenset({
     ("", "Namespace"), ("", "Node"), ("", "PersistentVolume"),
     ("rbac.authorization.k8s.io", "ClusterRole"),
