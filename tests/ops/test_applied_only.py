@@ -96,3 +96,46 @@ def test_with_argo_cd_only_what_no_application_builds_is_left_alone(tmp_path: Pa
     assert note == ("2 file(s) no Argo CD Application applies were left alone (not-applied: "
                     "Argo CD never reads them): manifests/prd/bootstrap.yaml, "
                     "manifests/prd/miroir/Deployment-miroir.yaml")
+
+
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: NAME, namespace: apps}
+spec:
+  selector: {matchLabels: {app: NAME}}
+  template:
+    metadata: {labels: {app: NAME}}
+    spec:
+      containers:
+        - name: main
+          image: ghcr.io/example/NAME:1.0.0
+          envFrom: [{configMapRef: {name: NAME}}]
+"""
+
+
+def test_with_no_entry_point_a_file_its_kustomize_folder_leaves_out_is_left_alone(
+        tmp_path: Path) -> None:
+    """A tree with no Flux entry point is applied as it stands, but a file below a kustomize
+    folder that its build does not read is left out of it (JJGadgets/Biohazard's
+    kube/templates scaffold: before, reloader plan edited its unlisted app/hr.yaml while
+    validate called it not-included). A kustomize folder no other one includes is built on
+    its own, and a plain manifest outside any is still applied."""
+    files = {
+        "templates/test/kustomization.yaml": "resources: [ns.yaml]\n",
+        "templates/test/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n",
+        "templates/test/app/deployment.yaml": DEPLOYMENT.replace("NAME", "scaffold"),
+        "apps/web/kustomization.yaml": "resources: [deployment.yaml]\n",
+        "apps/web/deployment.yaml": DEPLOYMENT.replace("NAME", "web"),
+        "plain/deployment.yaml": DEPLOYMENT.replace("NAME", "plain"),
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    repo = model.load(tmp_path)
+    assert repo.mode == "loose"
+    assert [repo.rel(p) for p in repo.not_included] == ["templates/test/app/deployment.yaml"]
+    plan = reloader.plan_repository(tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in plan.files) == [
+        "apps/web/deployment.yaml", "plain/deployment.yaml"]
+    [note] = [n for n in plan.notes if "not-applied" in n]
+    assert note.endswith(": templates/test/app/deployment.yaml")

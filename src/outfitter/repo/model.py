@@ -839,6 +839,29 @@ class _Loader:
             return doc  # validate reports the failing substitution on the object itself
         return loaded if isinstance(loaded, dict) else doc
 
+    def _loose_builds(self, loose: list[str]) -> set[str]:
+        """What the kustomize folders of a loose tree read, each one no other includes
+        built on its own (outermost first; Components only through their consumers)."""
+        read: set[str] = set()
+        kfiles = sorted((f for f in loose if os.path.basename(f) in KUSTOMIZATION_FILES),
+                        key=lambda f: (f.count(os.sep), f))
+        for kfile in kfiles:
+            folder = os.path.dirname(kfile)
+            if kfile in read or (self.reader.kustomization(folder) or {}).get(
+                    "kind") == "Component":
+                continue
+            read |= self.reader.build(folder, folder).reads
+        return read
+
+    def _under_kustomization(self, folder: str, seen: dict[str, bool]) -> bool:
+        """A kustomization file in the folder or one above it, up to the folder read."""
+        if folder not in seen:
+            up = os.path.dirname(folder)
+            seen[folder] = self.fs.kustomization_file(folder) is not None or (
+                folder != self.folder and up != folder and
+                folder.startswith(self.folder) and self._under_kustomization(up, seen))
+        return seen[folder]
+
     def _parent_variables(self, repo: Repository, parent: FluxKustomization, cluster: str
                           ) -> tuple[dict[str, str | None], bool]:
         """The parent's postBuild variables, from the ConfigMaps and Secrets applied in
@@ -896,9 +919,19 @@ class _Loader:
             # Dotfiles (.yamllint.yaml, .pre-commit-config.yaml, …) are tool configs: no
             # kustomization lists them and Flux would not apply them as they stand. (The
             # validator passes over the files with no object in them: Taskfiles, Ansible.)
-            repo.loose = [f for f in files if f not in read
-                          and not os.path.basename(f).startswith(".")
-                          and (f == self.root or not self._in_chart(f))]
+            loose = [f for f in files if f not in read
+                     and not os.path.basename(f).startswith(".")
+                     and (f == self.root or not self._in_chart(f))]
+            # Below a kustomize folder (each one nothing includes is built on its own), a
+            # file no build reads is left out, not applied as it stands (a scaffold's
+            # unlisted app/).
+            built = self._loose_builds(loose)
+            kustomized: dict[str, bool] = {}
+            left_out = {f for f in loose if f not in built and f != self.root
+                        and os.path.basename(f) not in KUSTOMIZATION_FILES
+                        and self._under_kustomization(os.path.dirname(f), kustomized)}
+            repo.not_included = [f for f in loose if f in left_out]
+            repo.loose = [f for f in loose if f not in left_out]
             return
         left = [f for f in files if f not in read and not self._in_chart(f)
                 and self.has_objects(f) and any(object_like(d) for d in self.docs(f))]

@@ -289,13 +289,12 @@ class Validator:
                 continue
             if path not in loose and path not in self.repo.applications:
                 if path in self.repo.not_included:
-                    steps.append(_Step("not-included", path, owner=os.path.dirname(path)))
+                    steps.append(_Step("not-included", path, owner=self._kustomize_owner(path)
+                                       or os.path.dirname(path)))
                 continue  # nothing applies it: one not-applied note for it or its folder
             if not self.repo.boundary.contains(path):
                 continue
-            owner = self._kustomize_owner(path)
-            steps.append(_Step("plain", path) if owner is None
-                         else _Step("not-included", path, owner=owner))
+            steps.append(_Step("plain", path))
         return steps
 
     def _files(self) -> list[str]:
