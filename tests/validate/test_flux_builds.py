@@ -553,3 +553,18 @@ def test_a_substitution_source_only_a_bootstrap_folder_defines_is_said_so(tree: 
     (tree(files) / "bootstrap/secret.yaml").unlink()
     [missing] = [f for f in run(tree(files)).findings if f.severity != "info"]
     assert missing.rule == "values-from"
+
+
+def test_a_flux_kustomization_with_no_source_says_so(tree: Tree) -> None:
+    """A scaffold's Flux Kustomization names no sourceRef (JJGadgets/Biohazard's
+    kube/templates): it is not another repository to check out (before: "builds
+    GitRepository ${APPNAME}/ … --source-dir =DIR")."""
+    root = tree({"ks.yaml": """
+        apiVersion: kustomize.toolkit.fluxcd.io/v1
+        kind: Kustomization
+        metadata: {name: "${APPNAME}-app", namespace: flux-system}
+        spec: {interval: 1h, path: "./apps/${APPNAME}", prune: true}
+        """})
+    [finding] = hits(run(root), "external-source")
+    assert finding.message == ("names no spec.sourceRef: Flux builds nothing from it, and it "
+                               "is not validated here")

@@ -465,11 +465,16 @@ class Validator:
         for ks in repo.external:
             if ks.origin is None:
                 continue
-            message = f"builds {ks.source.kind} {ks.source.namespace}/{ks.source.name}, not " \
-                f"this repository: not validated here (--source-dir {ks.source.name}=DIR " \
-                f"checks a local checkout)" if not isinstance(ks, ArgoSource) else \
-                f"builds {ks.path!r} of {ks.repo_url or 'no repoURL'}, not this repository: " \
-                f"not validated here"
+            if isinstance(ks, ArgoSource):
+                message = f"builds {ks.path!r} of {ks.repo_url or 'no repoURL'}, not this " \
+                    f"repository: not validated here"
+            elif not ks.source.name:  # a scaffold's, or a parent's patch was to add it
+                message = "names no spec.sourceRef: Flux builds nothing from it, and it is " \
+                    "not validated here"
+            else:
+                message = f"builds {ks.source.kind} {ks.source.namespace}/{ks.source.name}, " \
+                    f"not this repository: not validated here (--source-dir " \
+                    f"{ks.source.name}=DIR checks a local checkout)"
             self._add(Finding("external-source", self._rel(ks.origin.file), message,
                               f"{ks.kind_name[0]} {ks.key.ref}", doc=ks.origin.doc,
                               path=ks.path_field if isinstance(ks, ArgoSource) else (),
