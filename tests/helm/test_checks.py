@@ -94,6 +94,21 @@ def test_a_misspelt_secret_key_is_found_against_every_producer() -> None:
         "has no such key (it has: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"]
 
 
+def test_a_secret_whose_producer_keys_are_unknown_is_not_judged() -> None:
+    """An ExternalSecret that takes a whole item (dataFrom) makes keys unknown here, also
+    when it is the Secret's only producer (ahinko/home-ops; before: "which has no such key
+    (it has: none)" for every key read)."""
+    external = {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                "metadata": {"name": "backup", "namespace": "apps"},
+                "spec": {"target": {"name": "backup"},
+                         "dataFrom": [{"extract": {"key": "backup"}}]}}
+    pod = deployment({"name": "app", "env": [
+        {"name": "A", "valueFrom": {"secretKeyRef": {"name": "backup", "key": "ACCESS_KEY_ID"}}},
+    ]})
+    assert list(check_secret_keys([external, pod])) == []
+    assert list(check_secret_keys([pod, external])) == []
+
+
 def test_metric_names_of_an_expression() -> None:
     expr = ('sum by (destination) (rate(falcosecurity_falcosidekick_outputs_total'
             '{namespace="falco",status="error"}[5m])) > 0 or '

@@ -169,10 +169,10 @@ def secret_keys(objs: Iterable[dict[str, Any]]) -> dict[tuple[str, str], frozens
     out: dict[tuple[str, str], frozenset[str] | None] = {}
 
     def put(key: tuple[str, str], keys: frozenset[str] | None) -> None:
-        if key in out and (out[key] is None or keys is None):
-            out[key] = None
+        if keys is None or (key in out and out[key] is None):
+            out[key] = None  # one producer whose keys are unknown: so are the Secret's
         else:
-            out[key] = (out.get(key) or frozenset()) | (keys or frozenset())
+            out[key] = (out.get(key) or frozenset()) | keys
 
     for obj in objs:
         kind, ns, name = _meta(obj)
