@@ -208,3 +208,111 @@ def test_a_path_two_clusters_build_alike_is_built_once_and_judged_in_both(
         ("secret-ref", "flux-system/other", secret.format("other", b)),
         ("secret-ref", "flux-system/apps", secret.format("shared", both)),
     ]
+
+
+HUB_SYNC = """
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m, url: "https://github.com/me/fleet", ref: {branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./hub
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+"""
+SPOKE = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: SPOKE}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: tenants, namespace: SPOKE}
+spec:
+  interval: 1h
+  path: ./deploy/tenants
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+  kubeConfig:
+    secretRef: {name: cluster-kubeconfig}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: SPOKE}
+spec:
+  dependsOn: [{name: tenants}]
+  targetNamespace: SPOKE
+  interval: 1h
+  path: ./deploy/apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+  patches:
+    - target: {kind: HelmRelease}
+      patch: |
+        - op: add
+          path: /spec/kubeConfig
+          value:
+            secretRef: {name: cluster-kubeconfig}
+"""
+
+
+def test_a_hub_applies_to_its_spokes_through_kubeconfigs(tmp_path: Path) -> None:
+    """flux2-hub-spoke-example: the hub's Kustomizations with a kubeConfig apply the same
+    tenants to each spoke, and its HelmReleases (given a kubeConfig by a patch) install into
+    the spoke's namespaces. Before: each tenant object `duplicate` (applied by
+    production/tenants and staging/tenants), each spoke's Namespace `shared` with the hub's
+    of that name; treated as one cluster after the tenants moved, the releases' target
+    namespaces were `namespace` errors."""
+    files = {
+        "hub/flux-system/gotk-sync.yaml": HUB_SYNC,
+        "hub/production.yaml": SPOKE.replace("SPOKE", "production"),
+        "hub/staging.yaml": SPOKE.replace("SPOKE", "staging"),
+        "deploy/tenants/podinfo.yaml": "apiVersion: v1\nkind: Namespace\n"
+                                       "metadata: {name: podinfo}\n",
+        "deploy/tenants/production.yaml": "apiVersion: v1\nkind: Namespace\n"
+                                          "metadata: {name: production}\n",
+        "deploy/apps/podinfo.yaml": """
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: podinfo}
+spec: {interval: 12h, type: oci, url: "oci://ghcr.io/stefanprodan/charts"}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: podinfo}
+spec:
+  interval: 1h
+  targetNamespace: podinfo
+  chart:
+    spec:
+      chart: podinfo
+      version: 6.7.1
+      sourceRef: {kind: HelmRepository, name: podinfo}
+""",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text.lstrip())
+    report = validate(tmp_path, Options(builtin=builtin()))
+    # The kubeconfigs are written by whatever made the spokes, never in Git: said, as any
+    # Secret the tree does not make. Nothing else.
+    assert sorted({(f.rule, f.message) for f in report.findings
+                   if f.rule != "not-validated"}) == [
+        ("secret-ref", f"kubeConfig.secretRef: Secret {spoke}/cluster-kubeconfig is not in the "
+                       f"tree (it must exist on the cluster): no Secret, ExternalSecret or "
+                       f"Certificate provides it") for spoke in ("production", "staging")]
+    # A release whose spokes create no such namespace is still found, in each spoke.
+    (tmp_path / "deploy/apps/podinfo.yaml").write_text(
+        files["deploy/apps/podinfo.yaml"].replace("targetNamespace: podinfo",
+                                                  "targetNamespace: web"))
+    report = validate(tmp_path, Options(builtin=builtin()))
+    assert sorted({(f.rule, f.message) for f in report.findings
+                   if f.rule not in ("not-validated", "secret-ref")}) == [
+        ("namespace", f"namespace 'web' is not created by the tree (it must exist on the "
+                      f"cluster) (cluster kubeConfig Secret {spoke}/cluster-kubeconfig)")
+        for spoke in ("production", "staging")]

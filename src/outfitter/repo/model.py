@@ -574,6 +574,9 @@ class _Loader:
             # cluster's (named after its destination).
             cluster = ks.destination_cluster if isinstance(ks, ArgoSource) and \
                 ks.destination_cluster else flux_cluster
+            # A Flux Kustomization with a kubeConfig reads its source where Flux runs and
+            # applies its objects to the cluster the kubeConfig names.
+            applies_in = ks.remote_cluster or cluster
             repo.kustomizations.setdefault(ks.key, ks)
             if ks.parent is not None and _sync_path(ks.path) in entries and \
                     ks.origin is not None and self._syncs_itself(ks):
@@ -586,7 +589,7 @@ class _Loader:
                     repo.external.append(ks)
                 continue
             if ks.suspended:
-                repo.builds.append(Build(ks, None, None, cluster))
+                repo.builds.append(Build(ks, None, None, applies_in))
                 continue
             folder = self._resolve(repo, ks, source_root,
                                    self._artifact_path(repo, ks, own, cluster))
@@ -594,7 +597,7 @@ class _Loader:
                     self._rendered_by_argo(repo, ks, folder):
                 folder = None
             if folder is None:
-                repo.builds.append(Build(ks, None, None, cluster))
+                repo.builds.append(Build(ks, None, None, applies_in))
                 continue
             boundary = self.boundary if source_root == self.repo_root else \
                 Boundary(source_root, self.fs)
@@ -606,15 +609,15 @@ class _Loader:
             reach = reader.build(folder, ks.origin.file if ks.origin else folder,
                                  ks.components, ks.directory if isinstance(ks, ArgoSource)
                                  else FLUX_DIRECTORY)
-            repo.builds.append(Build(ks, folder, reach, cluster))
+            repo.builds.append(Build(ks, folder, reach, applies_in))
             for problem in reach.problems:
                 if problem not in reported:
                     reported.add(problem)
                     repo.problems.append(problem)
             for path, ns in reach.manifests.items():
-                repo.applications.setdefault(path, []).append(Application(ks, ns, cluster))
+                repo.applications.setdefault(path, []).append(Application(ks, ns, applies_in))
                 for child in found.get(path, []):
-                    queue.append(self._as_applied(repo, ks, child, ns, cluster,
+                    queue.append(self._as_applied(repo, ks, child, ns, applies_in,
                                                   reach.replacements.get(path, []),
                                                   reach.patches.get(path, [])))
                 for origin, app in self._applications.get(path, []):

@@ -110,6 +110,24 @@ class FluxKustomization:
     def post_build(self) -> dict[str, Any]:
         return _dict(self.spec.get("postBuild"))
 
+    @property
+    def remote_cluster(self) -> str:
+        """The cluster its spec.kubeConfig names, by that Secret or ConfigMap: Flux applies
+        its objects there, not where Flux runs (a hub's Kustomization for a spoke). ""
+        when it names none."""
+        return kubeconfig_cluster(self.spec, self.key.namespace)
+
+
+def kubeconfig_cluster(spec: dict[str, Any], namespace: str) -> str:
+    """The cluster a Flux Kustomization's or HelmRelease's spec.kubeConfig names, by that
+    Secret or ConfigMap (in the object's namespace); "" when it names none."""
+    kube = _dict(spec.get("kubeConfig"))
+    for field_name, kind in (("secretRef", "Secret"), ("configMapRef", "ConfigMap")):
+        ref = _dict(kube.get(field_name))
+        if ref.get("name"):
+            return f"kubeConfig {kind} {namespace}/{ref['name']}"
+    return ""
+
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}

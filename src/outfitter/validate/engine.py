@@ -958,6 +958,7 @@ class Validator:
             def is_ignored(where: Where, rule: str) -> bool:
                 return rule in self._ignored_at(where)
 
+            self._send_remote_needs()
             lookup = self.opts.cluster.exists if self.opts.cluster is not None else None
             remote = self._remote_builds()
             assert self.repo is not None
@@ -992,14 +993,25 @@ class Validator:
         self._lines()
 
     def _refs_of(self, ks: _FluxKs | None) -> RefIndex:
-        if ks is None or not ks.cluster:
+        return self._cluster_index(ks.cluster if ks is not None else "")
+
+    def _cluster_index(self, cluster: str) -> RefIndex:
+        if not cluster:
             return self.refs
-        index = self._cluster_refs.get(ks.cluster)
+        index = self._cluster_refs.get(cluster)
         if index is None:
-            index = self._cluster_refs[ks.cluster] = RefIndex(
+            index = self._cluster_refs[cluster] = RefIndex(
                 scoped=self._scoped, known_namespaces=self.refs.known_namespaces,
-                synced_sources=self._synced_sources(ks.cluster))
+                synced_sources=self._synced_sources(cluster))
         return index
+
+    def _send_remote_needs(self) -> None:
+        """What a HelmRelease with a kubeConfig needs is checked in the cluster it
+        installs into (a hub's release for a spoke: its target namespace is the spoke's)."""
+        for index in self._indexes():
+            for cluster, need in index.remote_needs:
+                self._cluster_index(cluster).needs.append(need)
+            index.remote_needs = []
 
     def _synced_sources(self, cluster: str) -> frozenset[tuple[str, str, str, str]]:
         """The sources a cluster's entry point syncs from, as reference keys."""

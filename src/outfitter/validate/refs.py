@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from outfitter.repo.objects import kubeconfig_cluster
 from outfitter.validate.documents import is_sops
 from outfitter.validate.findings import Finding
 from outfitter.validate.lint import containers, pod_spec
@@ -129,6 +130,8 @@ class RefIndex:
     secrets: set[tuple[str, str]] = field(default_factory=set)
     keys: dict[tuple[str, str, str], frozenset[str] | None] = field(default_factory=dict)
     needs: list[Need] = field(default_factory=list)
+    # Needs met on another cluster (a HelmRelease with a kubeConfig installs there), by it.
+    remote_needs: list[tuple[str, Need]] = field(default_factory=list)
     charts: list[tuple[str, str, Where]] = field(default_factory=list)  # chart, ns, where
     argo: list[tuple[str, str, Where]] = field(default_factory=list)
     oci_charts: dict[tuple[str, str, str], str] = field(default_factory=dict)  # kind, ns, name
@@ -393,17 +396,26 @@ class RefIndex:
                                        str(ref.get("valuesKey") or "values.yaml")))
         target = str(spec.get("targetNamespace") or ns)
         install = spec.get("install") if isinstance(spec.get("install"), dict) else {}
+        # With a kubeConfig, helm-controller installs into the cluster it names: the target
+        # namespace and the Secrets the values name are that cluster's.
+        remote = kubeconfig_cluster(spec, ns)
+        installed: list[Need] = []
         if (install or {}).get("createNamespace"):
-            self.namespaces.add(target)
-        elif target != ns:
-            self.needs.append(Need("namespace", "", "Namespace", "", target, where,
-                                   ("spec", "targetNamespace"), "targetNamespace"))
+            if not remote:
+                self.namespaces.add(target)
+        elif target != ns or remote:
+            installed.append(Need("namespace", "", "Namespace", "", target, where,
+                                  ("spec", "targetNamespace"), "targetNamespace"))
         kube = spec.get("kubeConfig") if isinstance(spec.get("kubeConfig"), dict) else {}
         self._secret_ref((kube or {}).get("secretRef"), where, ("spec", "kubeConfig",
                                                                  "secretRef"))
         for path, secret in _existing_secrets(spec.get("values"), ("spec", "values")):
-            self.needs.append(Need("secret-ref", "", "Secret", target, secret, where, path,
-                                   "values " + ".".join(str(p) for p in path[2:])))
+            installed.append(Need("secret-ref", "", "Secret", target, secret, where, path,
+                                  "values " + ".".join(str(p) for p in path[2:])))
+        if remote:
+            self.remote_needs += [(remote, need) for need in installed]
+        else:
+            self.needs += installed
         chart_name = _chart_name(spec)
         if chart_name:
             self.charts.append((chart_name, target, where))
