@@ -568,3 +568,26 @@ def test_a_flux_kustomization_with_no_source_says_so(tree: Tree) -> None:
     [finding] = hits(run(root), "external-source")
     assert finding.message == ("names no spec.sourceRef: Flux builds nothing from it, and it "
                                "is not validated here")
+
+
+@needs_kubectl
+def test_with_no_entry_point_overlays_of_one_base_are_not_duplicates(tree: Tree) -> None:
+    """controlplaneio-fluxcd/d2-apps: a base and a staging and a production overlay, each
+    built on its own (which goes to which cluster is not in the tree). Before: every object
+    of the base a `duplicate` of itself. Two files defining one object still are."""
+    base = {
+        "apps/base/kustomization.yaml": "resources: [ns.yaml, cm.yaml]\n",
+        "apps/base/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n",
+        "apps/base/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, "
+                             "namespace: apps}\ndata: {mode: base}\n",
+        "apps/staging/kustomization.yaml": "resources: [../base]\nconfigMapGenerator:\n"
+                                           "  - {name: extra, namespace: apps, literals: "
+                                           "[a=b]}\n",
+        "apps/production/kustomization.yaml": "resources: [../base]\n",
+    }
+    report = run(tree(base))
+    assert [(f.rule, f.file) for f in report.sorted() if f.severity != "info"] == []
+    assert report.objects == 5  # the base's two objects in each overlay, and the generated
+    twice = tree({**base, "apps/other/cm.yaml": base["apps/base/cm.yaml"]})
+    assert [(f.rule, f.file) for f in run(twice).sorted() if f.rule == "duplicate"] == [
+        ("duplicate", "apps/other/cm.yaml")]

@@ -598,6 +598,13 @@ class RefIndex:
                 continue
             first = places[0]
             for other in places[1:]:
+                if not (first.applied_by or other.applied_by) and other.file == first.file \
+                        and (other.doc == first.doc or None in (other.doc, first.doc)):
+                    # One base that two kustomize folders built on their own include (with
+                    # no Flux entry point: a staging and a production overlay), not an
+                    # object applied twice: which folder goes to which cluster is unknown.
+                    # (A kustomize build does not say which document an object came from.)
+                    continue
                 # Copies alike that two Flux Kustomizations apply: one object they share;
                 # so is one document of a Component that builds of both use (the same
                 # document reached otherwise is a path applied twice: an error).
