@@ -487,3 +487,32 @@ def test_the_secrets_a_cloudnative_pg_cluster_makes(tree: Tree) -> None:
     report = run(tree({**files, "db.yaml": superuser}))
     assert report.objects == 3
     assert hits(report, "secret-ref") == []
+
+
+def test_the_secrets_a_crunchy_pgo_postgrescluster_makes(tree: Tree) -> None:
+    """Crunchy PGO writes CLUSTER-pguser-USER for each user it lists, and for one named
+    after the cluster when it lists none (Ramblurr/home-ops; before: a secret-ref warning
+    for every env var read from one)."""
+    files = {"ns.yaml": NS, "pod.yaml": pod("""
+      volumes:
+        - name: root
+          secret: {secretName: app-db-pguser-root}
+        - name: default
+          secret: {secretName: solo-pguser-solo}
+        - name: typo
+          secret: {secretName: app-db-pguser-roto}
+    """), "db.yaml": """
+        apiVersion: postgres-operator.crunchydata.com/v1beta1
+        kind: PostgresCluster
+        metadata: {name: app-db, namespace: apps}
+        spec:
+          postgresVersion: 16
+          users: [{name: root, options: SUPERUSER}, {name: app}]
+        ---
+        apiVersion: postgres-operator.crunchydata.com/v1beta1
+        kind: PostgresCluster
+        metadata: {name: solo, namespace: apps}
+        spec: {postgresVersion: 16}
+        """}
+    assert [f.message.split(":")[0] for f in hits(run(tree(files)), "secret-ref")] == [
+        "volume 'typo'"]

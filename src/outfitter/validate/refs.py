@@ -176,6 +176,14 @@ class RefIndex:
                 self.oci_charts[(kind, ns, name)] = str(spec["chart"])
         elif (group, kind) == ("postgresql.cnpg.io", "Cluster"):
             self._cnpg_secrets(spec, ns, name)
+        elif (group, kind) == ("postgres-operator.crunchydata.com", "PostgresCluster"):
+            # Crunchy PGO writes each user's credentials into CLUSTER-pguser-USER (one user
+            # named after the cluster when none is listed).
+            users = [str(u["name"]) for u in spec.get("users") or []
+                     if isinstance(u, dict) and u.get("name")] or [name]
+            for user in users:
+                self.secrets.add((ns, f"{name}-pguser-{user}"))
+                self.keys.setdefault(("Secret", ns, f"{name}-pguser-{user}"), None)
         elif (group, kind) == ("ceph.rook.io", "CephCluster"):
             # The Rook operator's Secrets for its clients (the toolbox mounts them).
             for secret in ("rook-ceph-mon", "rook-ceph-admin-keyring"):
