@@ -516,3 +516,27 @@ def test_the_secrets_a_crunchy_pgo_postgrescluster_makes(tree: Tree) -> None:
         """}
     assert [f.message.split(":")[0] for f in hits(run(tree(files)), "secret-ref")] == [
         "volume 'typo'"]
+
+
+def test_values_from_the_configmap_a_bucket_claim_makes(tree: Tree) -> None:
+    """An ObjectBucketClaim's provisioner writes a ConfigMap and a Secret named after it:
+    a HelmRelease taking the bucket's name and host from the ConfigMap (Ramblurr/home-ops's
+    Loki and Thanos) found only the Secret before, and the ConfigMap was a values-from
+    error. A ConfigMap nothing makes still is one."""
+    claim = """
+        apiVersion: objectbucket.io/v1alpha1
+        kind: ObjectBucketClaim
+        metadata: {name: loki-bucket, namespace: apps}
+        spec: {bucketName: loki, storageClassName: ceph-bucket}
+        """
+    release = helmrelease("""
+      valuesFrom:
+        - {kind: ConfigMap, name: loki-bucket, valuesKey: BUCKET_NAME, targetPath: bucket}
+        - {kind: Secret, name: loki-bucket, valuesKey: AWS_ACCESS_KEY_ID, targetPath: key}
+        - {kind: ConfigMap, name: other-bucket, valuesKey: BUCKET_HOST, targetPath: host}
+    """)
+    report = run(tree({"ns.yaml": NS, "repo.yaml": REPO, "hr.yaml": release,
+                       "obc.yaml": claim}))
+    assert [f.message for f in hits(report, "values-from")] == [
+        "valuesFrom: ConfigMap apps/other-bucket is not in the tree (it must exist on the "
+        "cluster)"]

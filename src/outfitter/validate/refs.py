@@ -128,6 +128,8 @@ class RefIndex:
     objects: dict[ObjKey, list[Where]] = field(default_factory=dict)
     namespaces: set[str] = field(default_factory=set)
     secrets: set[tuple[str, str]] = field(default_factory=set)
+    # ConfigMaps something in the cluster makes (a bucket provisioner, a mirror's copy).
+    configmaps: set[tuple[str, str]] = field(default_factory=set)
     keys: dict[tuple[str, str, str], frozenset[str] | None] = field(default_factory=dict)
     needs: list[Need] = field(default_factory=list)
     # Needs met on another cluster (a HelmRelease with a kubeConfig installs there), by it.
@@ -225,6 +227,7 @@ class RefIndex:
         elif group == "objectbucket.io" and kind == "ObjectBucketClaim":
             # The bucket provisioner writes a ConfigMap and a Secret named after the claim.
             self.secrets.add((ns, name))
+            self.configmaps.add((ns, name))
             self.keys.setdefault(("Secret", ns, name), None)
             self.keys.setdefault(("ConfigMap", ns, name), None)
         elif group == "gateway.networking.k8s.io" and kind == "Gateway":
@@ -343,8 +346,7 @@ class RefIndex:
             self.mirrored.add((kind, name))  # every namespace (or a pattern): any
             return
         for target in spaces:
-            if kind == "Secret":
-                self.secrets.add((target, name))
+            (self.secrets if kind == "Secret" else self.configmaps).add((target, name))
             self.keys.setdefault((kind, target, name), None)
 
     def cluster_scoped(self, group: str, kind: str) -> bool:
@@ -569,9 +571,12 @@ class RefIndex:
         else:
             key = (need.group, need.kind, need.namespace, need.name)
             # A Secret named by valuesFrom/substituteFrom may be made by an ExternalSecret,
-            # a Certificate or a mirror, as the Secrets pods name.
-            made = need.kind == "Secret" and need.group == "" and \
-                self._secret_made(need.namespace, need.name)
+            # a Certificate or a mirror, as the Secrets pods name; a ConfigMap by a bucket
+            # claim or a mirror.
+            made = need.group == "" and (
+                (need.kind == "Secret" and self._secret_made(need.namespace, need.name)) or
+                (need.kind == "ConfigMap" and ((need.namespace, need.name) in self.configmaps
+                                               or ("ConfigMap", need.name) in self.mirrored)))
             if key in self.objects or key in BOOTSTRAP or key in self.synced_sources or made:
                 if need.key is None:
                     return None
