@@ -305,6 +305,28 @@ def test_a_transformers_folder_is_built_as_the_plugins_configs(tree: Tree) -> No
 
 
 @needs_kubectl
+def test_a_generator_input_is_data_not_a_manifest(tree: Tree) -> None:
+    """An Authelia configuration.yaml a configMapGenerator takes, with anchors and Go
+    templates that do not read as YAML (mchestr/home-cluster): kustomize copies its bytes,
+    it never parses it. Before: left out of kustomize's copy as invalid YAML, and the build
+    failed with "no such file or directory"."""
+    root = tree({
+        "ks.yaml": flux_ks("authelia", "./app"),
+        "app/kustomization.yaml": """
+            configMapGenerator:
+              - name: authelia
+                namespace: default
+                files: [config.yaml=resources/configuration.yaml]
+            """,
+        "app/resources/configuration.yaml": "defaults: &d {level: info}\nlog: *d\n"
+                                            "session: {{ env \"SESSION\" }}\n",
+    })
+    report = run(root)
+    assert failures(report) == []
+    assert report.objects == 2  # the Kustomization and the generated ConfigMap
+
+
+@needs_kubectl
 def test_kustomize_features_are_built_by_kubectl_and_traced_to_their_file(tree: Tree) -> None:
     root = tree({
         "app/kustomization.yaml": """

@@ -99,7 +99,7 @@ def _strs(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def _path_fields(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
+def path_fields(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(field, path) for every file a kustomization names besides resources/components."""
     for key in ("patchesStrategicMerge", "crds", "configurations", "generators",
                 "transformers", "validators"):
@@ -214,7 +214,7 @@ class Reader:
                 if isinstance(entry, str):
                     self._entry(folder, entry, kfile, reach, here, ns,
                                 component=key == "components", at=(key, i))
-        for key, entry in _path_fields(spec):
+        for key, entry in path_fields(spec):
             self._file(folder, entry, kfile, reach, key)
         self._plugin_folders(folder, spec, reach, here)
         patches = [*reach._pending, *self._ks_patches(folder, spec)]

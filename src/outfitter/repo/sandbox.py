@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from outfitter import yamlio
-from outfitter.repo.reach import Reader, is_remote
+from outfitter.repo.reach import Reader, is_remote, path_fields
 from outfitter.validate.fstree import KUSTOMIZATION_FILES, join
 
 _LIST_FIELDS = ("resources", "bases", "components", "patchesStrategicMerge", "crds",
@@ -51,6 +51,8 @@ class Mirror:
         self.root = reader.boundary.root
         self._done: set[str] = set()
         self._checked: dict[str, Refusal | None] = {}
+        # A generator's input files: kustomize copies their bytes, it never parses them.
+        self._data: set[str] = set()
 
     @property
     def refused(self) -> dict[str, Refusal]:
@@ -59,7 +61,7 @@ class Mirror:
 
     def refusal(self, path: str) -> Refusal | None:
         if path not in self._checked:
-            self._checked[path] = _refusal(path)
+            self._checked[path] = _refusal(path, parsed=path not in self._data)
         return self._checked[path]
 
     def path(self, original: str) -> str:
@@ -82,6 +84,10 @@ class Mirror:
         if self.reader.fs.is_dir(target):
             reach = self.reader.build(target, target)
             os.makedirs(self.path(target), exist_ok=True)
+            for folder in reach.folders:
+                for key, value in path_fields(self.reader.kustomization(folder) or {}):
+                    if key in ("configMapGenerator", "secretGenerator"):
+                        self._data.add(join(folder, value))
             for path in sorted(reach.reads):
                 self._file(path)
         else:
@@ -150,13 +156,14 @@ class Mirror:
         return out
 
 
-def _refusal(path: str) -> Refusal | None:
-    """Why kustomize may not read the file, if so: YAML or JSON must read as yamlio reads
-    it (not too large, not binary, no alias bomb, valid where it uses aliases); any other
-    file (a generator's data: kustomize puts binary files into binaryData) must be a
-    regular file within yamlio's size limit."""
-    if not path.endswith((".yaml", ".yml", ".json")) and \
-            os.path.basename(path) not in KUSTOMIZATION_FILES:
+def _refusal(path: str, parsed: bool = True) -> Refusal | None:
+    """Why kustomize may not read the file, if so: YAML or JSON it parses must read as
+    yamlio reads it (not too large, not binary, no alias bomb, valid where it uses
+    aliases); any other file, and a generator's data whatever its name (kustomize puts it
+    into the ConfigMap as it is, binary files into binaryData), must be a regular file
+    within yamlio's size limit."""
+    if not parsed or (not path.endswith((".yaml", ".yml", ".json")) and
+                      os.path.basename(path) not in KUSTOMIZATION_FILES):
         try:
             info = os.stat(path)
         except OSError as err:
