@@ -125,3 +125,23 @@ current-context: c
     assert main(["validate", str(tmp_path / "repo"), "--kubeconfig", str(kubeconfig)]) == 2
     err = capsys.readouterr().err
     assert "cannot reach the API server at https://127.0.0.1:1: connection refused" in err
+
+
+def test_path_is_a_folder_of_the_repository_validated(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--path is taken from the current folder, else from the repository validated; one
+    outside it is refused (before: /etc became a Flux path '../../etc' and a flux-path
+    error, and `--path clusters/main` from elsewhere was 'not a directory')."""
+    repo = tmp_path / "repo"
+    write_tree(repo, {"clusters/main/cm.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+                                               "metadata: {name: a, namespace: default}\n"
+                                               "data: {k: v}\n"})
+    monkeypatch.chdir(tmp_path)
+    args = ["validate", str(repo), "--json", "--kubernetes-version", "1.36", "--path"]
+    assert main([*args, "clusters/main"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["objects"] == 1
+    (tmp_path / "outside").mkdir()
+    assert main([*args, "outside"]) == 2
+    assert f"--path outside: not in the repository validated ({repo})" in \
+        capsys.readouterr().err

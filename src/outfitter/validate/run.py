@@ -132,12 +132,29 @@ def profile_namespaces(profile: Profile) -> set[str]:
     return found
 
 
+def _start_folder(request: Request) -> tuple[Path | None, str | None]:
+    """--path as a folder of the repository validated: taken from the current folder, else
+    from the folder validated (`validate REPO --path clusters/main`); (None, why) when it
+    is no folder there."""
+    if request.start is None or not request.path.exists():
+        return None, None
+    base = request.path if request.path.is_dir() else request.path.parent
+    found = next((p for p in (request.start, base / request.start) if p.is_dir()), None)
+    if found is None:
+        return None, f"--path {request.start}: not a directory"
+    repo = Path(find_git_root(os.path.realpath(base)) or os.path.realpath(base))
+    if not Path(os.path.realpath(found)).is_relative_to(repo):
+        return None, f"--path {request.start}: not in the repository validated ({repo})"
+    return found, None
+
+
 def build_options(request: Request, cluster: LiveLike | None = None) -> tuple[Options, str]:
     problems = []
     if not request.path.exists():
         problems.append(f"{request.path}: no such file or directory")
-    if request.start is not None and not request.start.is_dir():
-        problems.append(f"--path {request.start}: not a directory")
+    start, why = _start_folder(request)
+    if why is not None:
+        problems.append(why)
     for name, folder in request.source_dirs.items():
         if not folder.is_dir():
             problems.append(f"--source-dir {name}={folder}: not a directory")
@@ -190,7 +207,7 @@ def build_options(request: Request, cluster: LiveLike | None = None) -> tuple[Op
         server=request.server, checks=request.checks, parse_cache=request.parse_cache,
         repo=repo_model.Options(
             source=request.source,
-            path=str(request.start) if request.start is not None else None,
+            path=str(start) if start is not None else None,
             source_dirs={k: str(v) for k, v in request.source_dirs.items()}))
     if request.helm is not None:
         from outfitter.helm.template import HelmMissing
