@@ -90,6 +90,8 @@ def test_broken_yaml_exits_2_and_still_reports_the_rest(
 
 @pytest.mark.parametrize(("args", "message"), [
     (["validate", "/nonexistent/tree"], "/nonexistent/tree: no such file or directory"),
+    (["validate", "/dev/null"], "/dev/null: not a file or a folder (a device, a FIFO or a "
+                                "socket is never read)"),
     (["validate", ".", "--kubernetes-version", "1.2"], "no schemas for Kubernetes 1.2"),
     (["validate", ".", "--server", "--kubeconfig", "/nonexistent/kubeconfig"],
      "kubeconfig /nonexistent/kubeconfig: no such file"),

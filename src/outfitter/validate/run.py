@@ -152,6 +152,9 @@ def build_options(request: Request, cluster: LiveLike | None = None) -> tuple[Op
     problems = []
     if not request.path.exists():
         problems.append(f"{request.path}: no such file or directory")
+    elif not (request.path.is_dir() or request.path.is_file()):
+        problems.append(f"{request.path}: not a file or a folder (a device, a FIFO or a "
+                        f"socket is never read)")
     start, why = _start_folder(request)
     if why is not None:
         problems.append(why)
