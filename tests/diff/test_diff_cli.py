@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helm_fixtures import CHART, helm_binary, release, tree, write
+from helm_fixtures import CHART, flux_kustomization, flux_sync, helm_binary, release, tree, write
 from outfitter.cli import main
 
 SECRET = """
@@ -105,3 +105,29 @@ def test_bad_input_exits_2(repo: Path, charts: Path, tmp_path: Path,
     assert "no-such-ref: not a commit in this repository" in capsys.readouterr().err
     (tmp_path / "plain").mkdir()
     assert main(["diff", "--repo", str(tmp_path / "plain"), "--no-helm"]) == 2
+
+
+def test_a_source_whose_spec_ignore_leaves_files_out(
+    tmp_path: Path, charts: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The own GitRepository's spec.ignore keeps all but kube/ out of Flux's artifact
+    (JJGadgets/Biohazard): validate reads the tree again without the rest, and so must
+    diff (before: a traceback, the engine's internal restart left uncaught)."""
+    sync = flux_sync("https://github.com/me/home-ops", "./kube/cluster").replace(
+        "ref: {branch: main}}", "ref: {branch: main}, ignore: \"/*\\n!/kube\\n\"}")
+    root = write(tmp_path / "ignored", {
+        "kube/cluster/flux-system/gotk-sync.yaml": sync,
+        "kube/cluster/apps.yaml": flux_kustomization("apps", "./kube/apps"),
+        "kube/apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, "
+                             "namespace: default}\ndata: {k: one}\n",
+        "docs/example.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, "
+                             "namespace: default}\n",
+    })
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "base")
+    write(root, {"kube/apps/cm.yaml": (root / "kube/apps/cm.yaml").read_text().replace(
+        "k: one", "k: two")})
+    code, out = run_diff(root, charts, capsys, "--no-helm")
+    assert code == 1
+    assert "data.k: one → two" in out

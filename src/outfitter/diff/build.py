@@ -12,7 +12,7 @@ from typing import Any
 from outfitter.helm.template import RenderedObject
 from outfitter.helm.validation import HelmPass, Settings
 from outfitter.repo import model as repo_model
-from outfitter.validate.engine import Options, Validator
+from outfitter.validate.engine import Options, validate
 from outfitter.validate.findings import INPUT_RULES
 from outfitter.validate.refs import Where
 
@@ -53,7 +53,9 @@ def _build(root: Path, settings: Settings, helm: bool, kube_version: str | None,
            prefix: str) -> BuiltSide:
     helm_pass: HelmPass[Where] = HelmPass(settings, kube_version, render=helm, check=False,
                                           memo=memo)
-    report = Validator(root, Options(checks=frozenset(), helm=helm_pass, repo=repo)).run()
+    # validate(), not a Validator's run: it reads the tree again without what the own
+    # GitRepository's spec.ignore leaves out, as Flux's artifact does.
+    report = validate(root, Options(checks=frozenset(), helm=helm_pass, repo=repo))
     out = BuiltSide()
     for finding in report.sorted():
         if finding.rule in INPUT_RULES or finding.rule in ("helm-template", "helm-chart",
