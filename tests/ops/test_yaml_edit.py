@@ -199,3 +199,19 @@ def test_a_re_defined_anchor_reads_back_as_it_was_read(
     assert path.read_text() == ("name: x\nservice:\n  port: &port 80\n  target: *port\n"
                                 "probe:\n  port: &port 81\n  target: *port\n")
     assert "ReusedAnchorWarning" not in capfd.readouterr().err
+
+
+def test_a_re_defined_anchor_in_a_document_ruamel_writes_its_own_way(tmp_path: Path) -> None:
+    """A document no style writes back byte for byte (`{ type: RuntimeDefault }`) that also
+    defines an anchor twice (JJGadgets/Biohazard's authentik release): the edit is carried
+    onto the user's lines, and its meaning is checked as validate reads the file (before:
+    libyaml refused the re-defined anchor, and the edit was refused as not round-tripping)."""
+    path = tmp_path / "f.yaml"
+    text = ("app:\n  type: deployment\n  probe: &p\n    port: 80\n  startup: *p\n"
+            "worker:\n  probe: &p\n    port: 81\n  startup: *p\n"
+            "security: { type: RuntimeDefault }\n")
+    path.write_text(text)
+    [doc] = yaml_edit.read(path).documents
+    assert doc.style() is None
+    new = doc.edit(lambda t: t["app"].insert(0, "annotations", {"a": "b"}))
+    assert new == text.replace("app:\n", "app:\n  annotations:\n    a: b\n")

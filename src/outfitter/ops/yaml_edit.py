@@ -214,9 +214,10 @@ def carry_over(original: str, baseline: str, changed: str) -> str | None:
         o_lines[start:end] = lines
     result = "".join(o_lines)
     try:
-        if yamlio.load_all(result) != yamlio.load_all(changed):
+        # The user's text read as validate reads it (an anchor defined again is valid).
+        if yamlio.load_all_checked(result) != yamlio.load_all_checked(changed):
             return None
-    except Exception:  # yaml.YAMLError and the C loader's errors
+    except Exception:  # yaml.YAMLError, YamlInputError and the C loader's errors
         return None
     return result
 
