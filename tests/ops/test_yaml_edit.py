@@ -215,3 +215,29 @@ def test_a_re_defined_anchor_in_a_document_ruamel_writes_its_own_way(tmp_path: P
     assert doc.style() is None
     new = doc.edit(lambda t: t["app"].insert(0, "annotations", {"a": "b"}))
     assert new == text.replace("app:\n", "app:\n  annotations:\n    a: b\n")
+
+
+def test_a_file_with_no_final_newline_is_edited_and_keeps_none(tmp_path: Path) -> None:
+    """An editor that writes no newline after the last line (Truxnell/home-cluster's
+    IngressRoutes): the body then never round-trips byte for byte, and every edit was
+    refused. The edit is made, the file still ends as it did, and the diff marks the
+    line as git does."""
+    path = tmp_path / "route.yaml"
+    path.write_text("---\nspec:\n  routes: []\n  tls:\n    certResolver: cloudflare")
+    yf = yaml_edit.read(path)
+    doc = yf.documents[0]
+    assert doc.style() == yaml_edit._COMMON[0]
+
+    def move(tree: Any) -> None:
+        del tree["spec"]["tls"]["certResolver"]
+        tree["spec"]["tls"]["secretName"] = "web-tls"
+
+    yf.set_body(0, doc.edit(move))
+    assert yf.render() == "---\nspec:\n  routes: []\n  tls:\n    secretName: web-tls"
+    assert yf.diff().endswith("-    certResolver: cloudflare\n\\ No newline at end of file\n"
+                              "+    secretName: web-tls\n\\ No newline at end of file\n")
+    # The same through the carry-over, when no style writes the document back.
+    path.write_text("spec:\n  routes: [ ]\n  tls:\n    certResolver: cloudflare")
+    [flow] = yaml_edit.read(path).documents
+    assert flow.style() is None
+    assert flow.edit(move) == "spec:\n  routes: [ ]\n  tls:\n    secretName: web-tls"

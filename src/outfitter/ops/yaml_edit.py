@@ -119,18 +119,30 @@ class Document:
     _style: tuple[int, int, int] | None = field(default=None, repr=False)
     _style_known: bool = field(default=False, repr=False)
 
+    @property
+    def _text(self) -> str:
+        """The body as ruamel writes a document: ending with a newline. A file's last line
+        often has none; an edit adds it back only if the edit ends the document."""
+        return self.body if not self.body or self.body.endswith("\n") else self.body + "\n"
+
+    def _as_written(self, text: str) -> str:
+        """An edited text without the final newline the body did not have."""
+        if text.endswith("\n") and self._text != self.body:
+            return text[:-1]
+        return text
+
     def style(self) -> tuple[int, int, int] | None:
         """The indentation that round-trips this body exactly, or None. The tree is loaded
         once and dumped in each candidate style, the one the text suggests first."""
         if not self._style_known:
             self._style_known = True
             try:
-                tree = _load(_yaml(_COMMON[0]), self.body)
+                tree = _load(_yaml(_COMMON[0]), self._text)
             except YAMLError:
                 return None
-            guess = _guess_style(self.body)
+            guess = _guess_style(self._text)
             for style in dict.fromkeys([guess, *_STYLES]):
-                if _dump(_yaml(style), tree) == self.body:
+                if _dump(_yaml(style), tree) == self._text:
                     self._style = style
                     break
         return self._style
@@ -159,26 +171,26 @@ class Document:
         style = self.style()
         if style is not None:
             y = _yaml(style)
-            tree = _load(y, self.body)
+            tree = _load(y, self._text)
             change(tree)
-            return _dump(y, tree)
+            return self._as_written(_dump(y, tree))
         # No style writes this body back byte for byte (`{ drop: ["ALL"] }` comes back as
         # `{drop: [ALL]}`): the change is made in the nearest style and only the lines it
         # changes are carried onto the user's text, which must then mean the same.
         if "\r" in self.body or self.body.startswith("\ufeff"):
             raise NotEditable("CRLF line endings or a byte-order mark: an edit would mix "
                               "line endings")
-        y = _yaml(_guess_style(self.body))
+        y = _yaml(_guess_style(self._text))
         try:
-            tree = _load(y, self.body)
+            tree = _load(y, self._text)
         except YAMLError:
             raise NotEditable(NO_ROUND_TRIP) from None
         baseline = _dump(y, tree)
         change(tree)
-        carried = carry_over(self.body, baseline, _dump(y, tree))
+        carried = carry_over(self._text, baseline, _dump(y, tree))
         if carried is None:
             raise NotEditable(NO_ROUND_TRIP)
-        return carried
+        return self._as_written(carried)
 
 
 def carry_over(original: str, baseline: str, changed: str) -> str | None:
@@ -250,9 +262,12 @@ class YamlFile:
 
     def diff(self, root: Path | None = None) -> str:
         name = str(self.path.relative_to(root) if root else self.path)
-        return "".join(difflib.unified_diff(
-            self.text.splitlines(keepends=True), self.render().splitlines(keepends=True),
-            fromfile=f"a/{name}", tofile=f"b/{name}"))
+        # A last line with no newline is marked as git marks it (else it runs into the next).
+        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                       for line in difflib.unified_diff(
+                           self.text.splitlines(keepends=True),
+                           self.render().splitlines(keepends=True),
+                           fromfile=f"a/{name}", tofile=f"b/{name}"))
 
 
 class UnreadableFile(Exception):
