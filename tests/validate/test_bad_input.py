@@ -245,3 +245,17 @@ def test_a_redefined_anchor_is_valid_yaml(tree: Tree) -> None:
         """})
     report = run(root)
     assert report.findings == [] and report.objects == 1
+
+
+def test_a_substitution_source_whose_data_is_not_a_map(tree: Tree) -> None:
+    """A substituteFrom ConfigMap with `data: [a, b]`: its schema finding, not a traceback
+    (the source's values were read as a map)."""
+    root = tree({
+        "ks.yaml": FLUX_KS % ("web", "./apps") + "  postBuild:\n    substituteFrom:\n"
+                                                "      - {kind: ConfigMap, name: settings}\n",
+        "settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, "
+                         "namespace: flux-system}\ndata: [a, b]\n",
+        "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: "
+                        "default}\ndata: {k: \"${X}\"}\n",
+    })
+    assert rules(run(root)) == [("schema", "settings.yaml")]

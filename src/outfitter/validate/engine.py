@@ -562,7 +562,8 @@ class Validator:
                     values = {str(k): None if encrypted else _decoded(v)
                               if fld == "data" and kind == "Secret" else str(v)
                               for fld in ("data", "stringData")
-                              for k, v in (doc.get(fld) or {}).items()}
+                              if isinstance(doc.get(fld), dict)
+                              for k, v in doc[fld].items()}
                 for ns in sorted(namespaces):
                     self._subst[(kind, ns, name)] = values
                     self._subst_defs.setdefault((kind, ns, name), []).append((path, values))
