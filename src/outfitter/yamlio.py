@@ -242,6 +242,18 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+def yaml_problem(err: yaml.YAMLError, text: str) -> str:
+    """What a YAML error says, in one phrase; an undefined alias named (libyaml leaves its
+    name out: "found undefined alias")."""
+    problem = str(getattr(err, "problem", None) or str(err).splitlines()[0])
+    mark = getattr(err, "problem_mark", None)
+    if problem == "found undefined alias" and mark is not None:
+        name = re.match(r"\*([^\s,\[\]{}]+)", text[mark.index:mark.index + 256])
+        if name:
+            problem += f" {name.group(1)!r}"
+    return problem
+
+
 def load_all_checked(text: str, *, where: str = "", max_depth: int = MAX_DEPTH,
                      max_nodes: int = MAX_EXPANDED_NODES) -> list[Any]:
     """Every non-empty document of untrusted text, within the limits above."""
@@ -268,7 +280,7 @@ def load_all_checked(text: str, *, where: str = "", max_depth: int = MAX_DEPTH,
         raise YamlInputError(f"nested deeper than {max_depth} levels", where=where) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        problem = yaml_problem(err, text)
         raise YamlInputError(f"not valid YAML: {problem}",
                              line=mark.line + 1 if mark is not None else None,
                              where=where) from None

@@ -146,6 +146,8 @@ BOMB = "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
      "yaml-syntax", "invalid YAML: duplicate key 'kind'"),
     ("mapkey.yaml", "apiVersion: v1\nkind: ConfigMap\ndata: {{a: 1}: 2}\n", "yaml-syntax",
      "invalid YAML: found unhashable key"),  # a mapping as a key: no traceback
+    ("alias.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: *nope}\n",
+     "yaml-syntax", "invalid YAML: found undefined alias 'nope'"),  # libyaml names none
     ("binary.yaml", "\0\1\2ELF", "unreadable", "is a binary file, not text"),
     ("deep.yaml", "a: " + "[" * 100_000, "yaml-syntax",
      "invalid YAML: nested too deeply to read safely"),
@@ -163,7 +165,7 @@ def test_broken_files_are_one_finding(tree: Tree, name: str, content: str, rule:
     (BOMB, "yaml-syntax", "invalid YAML: expands to more than 1,000,000 nodes (an alias bomb?)",
      6),
     ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: &n c\ndata:\n  x: *pvc\n",
-     "yaml-syntax", "invalid YAML: found undefined alias", 6),
+     "yaml-syntax", "invalid YAML: found undefined alias 'pvc'", 6),
     ("\0\1\2ELF", "unreadable", "is a binary file, not text", None),
 ])
 def test_a_broken_file_in_a_kustomize_build_is_its_own_finding(

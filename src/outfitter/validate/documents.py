@@ -158,7 +158,7 @@ def iter_docs(text: str) -> Iterator[tuple[int, Any] | InputProblem]:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        problem = yamlio.yaml_problem(err, text)
         yield InputProblem("yaml-syntax", f"invalid YAML: {problem}", line,
                            template=bool(_TEMPLATED.search(text)))
     finally:
