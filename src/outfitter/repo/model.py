@@ -54,6 +54,7 @@ from outfitter.repo.objects import (
     Origin,
     Source,
     SourceRefSpec,
+    config_values,
     instance_sync,
     is_flux_kustomization,
     is_instance_values,
@@ -61,7 +62,6 @@ from outfitter.repo.objects import (
     object_like,
     parse_kustomization,
     parse_source,
-    sops_encrypted,
 )
 from outfitter.repo.patches import PatchError, apply_patches
 from outfitter.repo.reach import FLUX_DIRECTORY, Problem, Reach, Reader
@@ -178,7 +178,7 @@ class Repository:
             wanted = {(ref.kind, ref.name) for ref in ks.substitute_from}
             for key, doc in self._sources():
                 if key in wanted:
-                    found.update(_values_of(doc))
+                    found.update(config_values(doc))
         return {**found, **ks.substitute}
 
     def _sources(self) -> list[tuple[tuple[str, str], dict[str, Any]]]:
@@ -892,7 +892,7 @@ class _Loader:
                  and any(a.cluster == cluster for a in repo.applications[path])]
         for key, doc in _config_sources(self.docs, paths):
             if key == (kind, name):
-                out = {**(out or {}), **_values_of(doc)}
+                out = {**(out or {}), **config_values(doc)}
         return out
 
     # -- what no entry point reaches -----------------------------------------------------
@@ -1078,29 +1078,6 @@ def _config_sources(docs: Docs, paths: list[str]
             if isinstance(doc, dict) and doc.get("kind") in ("ConfigMap", "Secret") and \
                     isinstance(meta := doc.get("metadata"), dict):
                 yield (str(doc["kind"]), str(meta.get("name"))), doc
-
-
-def _values_of(doc: dict[str, Any]) -> dict[str, str | None]:
-    import base64
-    import binascii
-
-    encrypted = sops_encrypted(doc)
-    out: dict[str, str | None] = {}
-    for fld in ("data", "stringData"):
-        values = doc.get(fld)
-        if not isinstance(values, dict):
-            continue
-        for key, value in values.items():
-            if encrypted:
-                out[str(key)] = None
-            elif fld == "data" and doc.get("kind") == "Secret":
-                try:
-                    out[str(key)] = base64.b64decode(str(value), validate=True).decode()
-                except (binascii.Error, UnicodeDecodeError):
-                    out[str(key)] = str(value)
-            else:
-                out[str(key)] = str(value)
-    return out
 
 
 def _default_text(path: str) -> str | None:

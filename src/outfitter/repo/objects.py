@@ -6,6 +6,8 @@ spec stays available (`spec`) for the checks that read more of it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,6 +144,29 @@ def sops_encrypted(doc: dict[str, Any]) -> bool:
     unknown without the key)."""
     sops = doc.get("sops")
     return isinstance(sops, dict) and ("mac" in sops or "lastmodified" in sops)
+
+
+def config_values(doc: dict[str, Any]) -> dict[str, str | None]:
+    """A ConfigMap's or Secret's values by key, as Flux substitutes them: a Secret's `data`
+    decoded; None for each value of a SOPS-encrypted one (its keys are plain text, its
+    values are not)."""
+    encrypted = sops_encrypted(doc)
+    out: dict[str, str | None] = {}
+    for fld in ("data", "stringData"):
+        values = doc.get(fld)
+        if not isinstance(values, dict):
+            continue
+        for key, value in values.items():
+            if encrypted:
+                out[str(key)] = None
+            elif fld == "data" and doc.get("kind") == "Secret":
+                try:
+                    out[str(key)] = base64.b64decode(str(value), validate=True).decode()
+                except (binascii.Error, UnicodeDecodeError):
+                    out[str(key)] = str(value)
+            else:
+                out[str(key)] = str(value)
+    return out
 
 
 def is_flux_kustomization(doc: Any) -> bool:

@@ -21,8 +21,6 @@ cost the rest.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import gc
 import hashlib
@@ -39,7 +37,7 @@ import yaml
 from outfitter.repo import model as repo_model
 from outfitter.repo.argo import ArgoSource
 from outfitter.repo.fs import SourceIgnore, find_git_root, yaml_files
-from outfitter.repo.objects import may_hold_flux, object_like
+from outfitter.repo.objects import config_values, may_hold_flux, object_like
 from outfitter.repo.reach import FLUX_DIRECTORY, Directory
 from outfitter.validate import fork_map, quick_yaml, resource_sets
 from outfitter.validate import lint as lint_
@@ -556,14 +554,8 @@ class Validator:
                 # are known, their values are not. Unless Flux applies the file: one
                 # applied by hand may be long replaced on the cluster (by an
                 # ExternalSecret of the same name), so even its names are a guess.
-                encrypted = kind == "Secret" and is_sops(doc)
-                values: dict[str, str | None] | None = None
-                if not encrypted or repo.applied(path):
-                    values = {str(k): None if encrypted else _decoded(v)
-                              if fld == "data" and kind == "Secret" else str(v)
-                              for fld in ("data", "stringData")
-                              if isinstance(doc.get(fld), dict)
-                              for k, v in doc[fld].items()}
+                values = config_values(doc) if not is_sops(doc) or repo.applied(path) \
+                    else None
                 for ns in sorted(namespaces):
                     self._subst[(kind, ns, name)] = values
                     self._subst_defs.setdefault((kind, ns, name), []).append((path, values))
@@ -1201,13 +1193,6 @@ def _without_sops(obj: dict[str, Any]) -> dict[str, Any]:
     if "sops" in obj and is_sops(obj):
         return {k: v for k, v in obj.items() if k != "sops"}
     return obj
-
-
-def _decoded(value: Any) -> str:
-    try:
-        return base64.b64decode(str(value), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return str(value)
 
 
 class _Scan(NamedTuple):
