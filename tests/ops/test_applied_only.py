@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from helm_fixtures import write
 from outfitter.ops import reloader
 from outfitter.repo import model
 
@@ -128,9 +129,7 @@ def test_with_no_entry_point_a_file_its_kustomize_folder_leaves_out_is_left_alon
         "apps/web/deployment.yaml": DEPLOYMENT.replace("NAME", "web"),
         "plain/deployment.yaml": DEPLOYMENT.replace("NAME", "plain"),
     }
-    for rel, text in files.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
+    write(tmp_path, files)
     repo = model.load(tmp_path)
     assert repo.mode == "loose"
     assert [repo.rel(p) for p in repo.not_included] == ["templates/test/app/deployment.yaml"]

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from validate_trees import builtin
+from validate_trees import builtin, write_tree
 
+from helm_fixtures import flux_sync
 from outfitter.repo import model
 from outfitter.validate.engine import Options, validate
 from outfitter.validate.findings import Report
@@ -210,21 +211,6 @@ def test_a_path_two_clusters_build_alike_is_built_once_and_judged_in_both(
     ]
 
 
-HUB_SYNC = """
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 1m, url: "https://github.com/me/fleet", ref: {branch: main}}
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: flux-system, namespace: flux-system}
-spec:
-  interval: 10m
-  path: ./hub
-  prune: true
-  sourceRef: {kind: GitRepository, name: flux-system}
-"""
 SPOKE = """
 apiVersion: v1
 kind: Namespace
@@ -269,7 +255,7 @@ def test_a_hub_applies_to_its_spokes_through_kubeconfigs(tmp_path: Path) -> None
     of that name; treated as one cluster after the tenants moved, the releases' target
     namespaces were `namespace` errors."""
     files = {
-        "hub/flux-system/gotk-sync.yaml": HUB_SYNC,
+        "hub/flux-system/gotk-sync.yaml": flux_sync("https://github.com/me/fleet", "./hub"),
         "hub/production.yaml": SPOKE.replace("SPOKE", "production"),
         "hub/staging.yaml": SPOKE.replace("SPOKE", "staging"),
         "deploy/tenants/podinfo.yaml": "apiVersion: v1\nkind: Namespace\n"
@@ -295,9 +281,7 @@ spec:
       sourceRef: {kind: HelmRepository, name: podinfo}
 """,
     }
-    for rel, text in files.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text.lstrip())
+    write_tree(tmp_path, files)
     report = validate(tmp_path, Options(builtin=builtin()))
     # The kubeconfigs are written by whatever made the spokes, never in Git: said, as any
     # Secret the tree does not make. Nothing else.
